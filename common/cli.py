@@ -1,0 +1,45 @@
+"""The command line every service shares: ``python -m <service>`` serves, ``python -m <service> migrate``
+creates the service's database if it is missing and applies its migrations, then exits."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from common.log import configure_logging
+from common.migrations import migrate
+from common.settings import DatabaseServiceSettings, ServiceSettings, SettingsError, load_settings
+
+
+def service_main(
+    service: str,
+    settings_class: type[ServiceSettings],
+    *,
+    serve: Callable[[ServiceSettings], None],
+    migrations: str | None = None,
+) -> None:
+    """Parse the command line and run ``serve`` or, when ``migrations`` names the service's Alembic history
+    (``user_svc:migrations``), ``migrate``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {service}")
+    commands = ["serve", "migrate"] if migrations else ["serve"]
+    parser.add_argument("command", nargs="?", default="serve", choices=commands)
+    args = parser.parse_args()
+    try:
+        settings = load_settings(settings_class)
+    except SettingsError as error:
+        print(f"{service}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(service, settings.log_level)
+    if args.command == "migrate":
+        assert migrations is not None
+        assert isinstance(settings, DatabaseServiceSettings)
+        migrate(migrations, settings.database_url)
+        print(f"{service}: database migrated")
+        return
+    serve(settings)
+
+
+def not_yet(settings: ServiceSettings) -> None:
+    """Stands in for a service whose server is not built yet: says so and fails."""
+    raise SystemExit("this service's server is not built yet; only 'migrate' works")

@@ -1,0 +1,55 @@
+"""PostgreSQL: async engines and sessions, and creating a service's database when it is missing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy asyncpg URL for a plain ``postgresql://`` URL."""
+    return make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def plain_url(url: str) -> str:
+    """The libpq URL (what psql and asyncpg accept) for any PostgreSQL URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An async engine on ``url`` with a pool that checks connections before use."""
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session inside one transaction, committed on success and rolled back on error."""
+    async with factory() as session, session.begin():
+        yield session
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the database that ``url`` names when it does not exist; True when it was created."""
+    parsed = make_url(url)
+    name = parsed.database
+    if not name:
+        raise ValueError("the database URL names no database")
+    admin = plain_url(url).rsplit("/", 1)[0] + "/postgres"
+    connection = await asyncpg.connect(admin)
+    try:
+        if await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return False
+        quoted = '"' + name.replace('"', '""') + '"'
+        await connection.execute(f"CREATE DATABASE {quoted}")
+        return True
+    finally:
+        await connection.close()

@@ -1,0 +1,104 @@
+"""The tables of the ``notifications`` database, shared by the gateway (which owns the migrations) and workers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+
+class Status(StrEnum):
+    """The states of a notification (DESIGN §3)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+metadata = MetaData()
+
+
+def _status_check(column: str) -> CheckConstraint:
+    allowed = ", ".join(f"'{status.value}'" for status in Status)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"ck_{column}_known")
+
+
+notification_statuses = Table(
+    "notification_statuses",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, comment="UUIDv7: time-ordered"),
+    Column("channel", Text, nullable=False),
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("template_slug", Text, nullable=False),
+    Column("template_version", Integer),
+    Column("template_locale", Text),
+    Column("priority", Text, nullable=False, server_default="normal"),
+    Column("status", Text, nullable=False),
+    Column("reason", Text, comment="why skipped or failed, machine-readable"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("provider_message_id", Text),
+    Column("request_id", Text),
+    Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("envelope", LargeBinary, comment="the published MessageEnvelope, for the reconciler"),
+    Column("published_at", DateTime(timezone=True), comment="set once the broker confirmed"),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("delivered_at", DateTime(timezone=True)),
+    CheckConstraint("channel IN ('email', 'push')", name="ck_channel_known"),
+    _status_check("status"),
+    Index("ix_notification_statuses_user_id_id", "user_id", "id"),
+    Index("ix_notification_statuses_status_id", "status", "id"),
+    Index(
+        "ix_notification_statuses_unpublished",
+        "created_at",
+        postgresql_where=text("status = 'queued' AND published_at IS NULL"),
+    ),
+)
+
+notification_events = Table(
+    "notification_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column(
+        "notification_id",
+        UUID(as_uuid=True),
+        ForeignKey("notification_statuses.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("status", Text, nullable=False),
+    Column("attempt", Integer, nullable=False, server_default="0"),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _status_check("status"),
+    Index("ix_notification_events_notification_id_id", "notification_id", "id"),
+)
+
+email_suppressions = Table(
+    "email_suppressions",
+    metadata,
+    Column("address", Text, primary_key=True, comment="lower-cased address that hard-bounced"),
+    Column("reason", Text, nullable=False),
+    Column("notification_id", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

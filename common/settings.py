@@ -1,0 +1,117 @@
+"""Settings shared by every service, read from the environment (DESIGN §3).
+
+Each service subclasses :class:`ServiceSettings` with its own fields; :func:`load_settings` builds one and
+turns a validation failure into a :class:`SettingsError` that names the variable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_INTERNAL_API_KEY = "dev-internal-key"
+DEV_JWT_SECRET = "dev-jwt-secret-change-me"  # noqa: S105
+DEV_GATEWAY_API_KEY = "dev-api-key"
+DEV_SECRETS = frozenset({DEV_INTERNAL_API_KEY, DEV_JWT_SECRET, DEV_GATEWAY_API_KEY})
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+
+
+class AppEnv(StrEnum):
+    """Where a service runs; production refuses dev secrets."""
+
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """A setting in the environment is missing or malformed."""
+
+
+def database_url_field(specific_variable: str, database: str) -> Any:
+    """A database URL field read from ``specific_variable``, then ``DATABASE_URL``, then the local default."""
+    return Field(
+        default=f"{LOCAL_POSTGRES}/{database}",
+        validation_alias=AliasChoices(specific_variable, "DATABASE_URL"),
+    )
+
+
+def internal_key_field(specific_variable: str | None = None) -> Any:
+    """The internal gRPC key: the per-service variable first (when there is one), then ``INTERNAL_API_KEY``."""
+    names = [specific_variable, "INTERNAL_API_KEY"] if specific_variable else ["INTERNAL_API_KEY"]
+    return Field(default=DEV_INTERNAL_API_KEY, validation_alias=AliasChoices(*names))
+
+
+def check_postgres_url(value: str) -> str:
+    """Accept only a plain ``postgresql://`` URL (each service adds its driver itself)."""
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a postgresql://user@host:port/db URL")
+    return value
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads: environment, bind address, logging, broker, cache and the internal key."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=False)
+
+    app_env: AppEnv = Field(default=AppEnv.DEV, validation_alias="APP_ENV")
+    bind_host: str = Field(default="127.0.0.1", validation_alias="BIND_HOST")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    rabbitmq_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/", validation_alias="RABBITMQ_URL")
+    rabbitmq_queue_type: Literal["quorum", "classic"] = Field(default="quorum", validation_alias="RABBITMQ_QUEUE_TYPE")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+
+    @field_validator("rabbitmq_url")
+    @classmethod
+    def _amqp_url(cls, value: str) -> str:
+        if not value.startswith(("amqp://", "amqps://")):
+            raise ValueError("must be an amqp://user:pass@host:port/vhost URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://host:port/db URL")
+        return value
+
+    def secrets(self) -> dict[str, str]:
+        """The secret settings by variable name; production refuses any that is empty or a dev value."""
+        return {}
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_production(self) -> ServiceSettings:
+        if self.app_env is AppEnv.PRODUCTION:
+            for variable, value in self.secrets().items():
+                if not value or value in DEV_SECRETS:
+                    raise ValueError(f"{variable} must be set to a real secret when APP_ENV=production")
+        return self
+
+
+class DatabaseServiceSettings(ServiceSettings):
+    """A service that owns or shares a database; subclasses name its variable with :func:`database_url_field`."""
+
+    database_url: str = database_url_field("DATABASE_URL", "postgres")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        return check_postgres_url(value)
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def load_settings(settings_class: type[SettingsT]) -> SettingsT:
+    """Build ``settings_class`` from the environment, or raise :class:`SettingsError` naming the variable."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            variable = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+            problems.append(f"{variable}: {item['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

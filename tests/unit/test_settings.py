@@ -1,0 +1,72 @@
+"""Settings: names from DESIGN §3, clear errors, and no dev secrets in production."""
+
+import pytest
+
+from common.settings import DEV_JWT_SECRET, SettingsError, load_settings
+from gateway.settings import GatewaySettings
+from template_svc.settings import TemplateServiceSettings
+from user_svc.settings import UserServiceSettings
+
+
+def test_a_malformed_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RABBITMQ_URL", "http://not-amqp")
+    with pytest.raises(SettingsError, match="RABBITMQ_URL"):
+        load_settings(UserServiceSettings)
+
+
+def test_a_non_numeric_port_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USER_SVC_PORT", "fifty")
+    with pytest.raises(SettingsError, match="USER_SVC_PORT"):
+        load_settings(UserServiceSettings)
+
+
+def test_a_database_url_must_be_plain_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTIFICATIONS_DATABASE_URL", "mysql://root@localhost/x")
+    with pytest.raises(SettingsError, match="NOTIFICATIONS_DATABASE_URL"):
+        load_settings(GatewaySettings)
+
+
+def test_database_url_resolves_specific_then_shared_then_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("USER_SVC_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert load_settings(UserServiceSettings).database_url.endswith("/users")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@db:5432/shared")
+    assert load_settings(UserServiceSettings).database_url == "postgresql://app@db:5432/shared"
+    monkeypatch.setenv("USER_SVC_DATABASE_URL", "postgresql://app@db:5432/own")
+    assert load_settings(UserServiceSettings).database_url == "postgresql://app@db:5432/own"
+
+
+def test_internal_key_resolves_per_service_name_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERNAL_API_KEY", "mesh-key")
+    assert load_settings(TemplateServiceSettings).internal_api_key == "mesh-key"
+    monkeypatch.setenv("USER_SERVICE_INTERNAL_API_KEY", "user-key")
+    assert load_settings(UserServiceSettings).internal_api_key == "user-key"
+    gateway = load_settings(GatewaySettings)
+    assert gateway.user_service_internal_api_key == "user-key"
+    assert gateway.template_service_internal_api_key == "mesh-key"
+
+
+def test_production_refuses_a_dev_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
+    monkeypatch.setenv("JWT_SECRET", DEV_JWT_SECRET)
+    with pytest.raises(SettingsError, match="JWT_SECRET"):
+        load_settings(UserServiceSettings)
+
+
+def test_production_refuses_an_empty_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("INTERNAL_API_KEY", "")
+    with pytest.raises(SettingsError, match="INTERNAL_API_KEY"):
+        load_settings(TemplateServiceSettings)
+
+
+def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
+    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret")
+    monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,key-two")
+    assert load_settings(GatewaySettings).api_keys == "key-one,key-two"
+    monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,dev-api-key")
+    with pytest.raises(SettingsError, match=r"GATEWAY_API_KEYS\[1\]"):
+        load_settings(GatewaySettings)
