@@ -59,14 +59,16 @@ class Publisher:
         message: aio_pika.Message,
         routing_key: str,
         *,
+        mandatory: bool = True,
         timeout: float | None = 10.0,
     ) -> None:
         """Publish and wait for the broker's confirm.
 
         Raises ``aio_pika.exceptions.PublishError`` when no queue took the message, ``DeliveryError`` when the
         broker refused it, and ``asyncio.TimeoutError`` when no confirm came within ``timeout`` seconds.
+        ``mandatory=False`` is only for events, which may have no subscriber.
         """
-        await exchange.publish(message, routing_key=routing_key, mandatory=True, timeout=timeout)
+        await exchange.publish(message, routing_key=routing_key, mandatory=mandatory, timeout=timeout)
 
     async def close(self) -> None:
         """Close the channel."""

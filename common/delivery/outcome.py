@@ -1,0 +1,65 @@
+"""What a channel's delivery code tells the shared worker runtime: it returns a :class:`Delivered`, or raises
+:class:`TransientError` (retry later) or :class:`PermanentError` (give up now). The runtime decides the
+retry, the dead letter and the status row from that alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from notification.v1 import notification_pb2 as pb
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """The provider accepted the notification."""
+
+    provider_message_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    """Recorded in the notification's history: an SMTP reply, per-token FCM outcomes."""
+
+
+class DeliveryError(Exception):
+    """A delivery that did not succeed; ``detail`` goes into the notification's history."""
+
+    def __init__(self, message: str, *, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail or {}
+
+
+class TransientError(DeliveryError):
+    """Worth retrying: a 4xx SMTP reply, a dropped connection, FCM UNAVAILABLE/INTERNAL/QUOTA_EXCEEDED.
+
+    ``retry_after`` (seconds) is the provider's hint, when it gave one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, detail: dict[str, Any] | None = None):
+        super().__init__(message, detail=detail)
+        self.retry_after = retry_after
+
+
+class PermanentError(DeliveryError):
+    """Retrying cannot help: a 5xx SMTP reply, FCM INVALID_ARGUMENT, no live device left.
+
+    ``reason`` is the short machine-readable cause stored on the status row (e.g. ``smtp_550``).
+    """
+
+    def __init__(self, message: str, *, reason: str, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.reason = reason
+
+
+class Deliverer(Protocol):
+    """A channel's delivery code: one provider, its connection(s), its error classification."""
+
+    channel: str
+    """``email`` or ``push``: the queue it consumes and the label of its metrics."""
+
+    async def deliver(self, envelope: pb.MessageEnvelope) -> Delivered:
+        """Send ``envelope``; raise :class:`TransientError` or :class:`PermanentError` when it did not go."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
