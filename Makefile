@@ -10,7 +10,7 @@ PROTO := proto/notification/v1/notification.proto
 GEN_PKG := gen/notification
 STAMP := $(VENV)/.installed
 
-.PHONY: help install gen gen-check buf-lint lint infra test-env test up migrate openapi
+.PHONY: help install gen gen-check buf-lint lint deploy-check infra test-env test up migrate
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,16 @@ lint: $(STAMP)  ## ruff, ruff format, mypy and the import-linter architecture co
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+deploy-check: $(STAMP)  ## validate the compose file, the GitHub workflow and the broker definitions
+	@command -v docker-compose >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get install -y -qq docker-compose >/dev/null 2>&1 \
+	      || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }); } \
+	  || { echo "docker-compose (v1) is needed: apt-get install docker-compose"; exit 1; }
+	docker-compose -f deploy/docker-compose.yml config -q
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(PY) -m deploy.rabbitmq_definitions | diff -u deploy/rabbitmq/definitions.json - \
+	  || { echo "deploy/rabbitmq/definitions.json is stale: python -m deploy.rabbitmq_definitions > it"; exit 1; }
+
 infra:  ## check Postgres, Redis and RabbitMQ on localhost; start any that is down
 	bash deploy/infra.sh check
 
@@ -57,7 +67,7 @@ migrate: $(STAMP) infra  ## create the three databases if missing and apply ever
 	$(PY) -m template_svc migrate
 	$(PY) -m gateway migrate
 
-test: install gen-check buf-lint lint test-env  ## everything CI runs: install, fresh gen/, buf, lint, pytest
+test: install gen-check buf-lint lint deploy-check test-env  ## everything CI runs: install, fresh gen/, buf, lint, deploy files, pytest
 	$(VENV)/bin/pytest
 
 up: install infra  ## run the whole stack in the foreground

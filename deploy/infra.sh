@@ -38,15 +38,17 @@ check_redis() {
   wait_for redis 30 port_open 6379
 }
 
+RABBITMQCTL=${RABBITMQCTL:-rabbitmqctl}  # e.g. "docker exec <container> rabbitmqctl" when the broker is a container
+
 check_rabbitmq() {
-  if port_open 5672 && rabbitmq-diagnostics -q ping >/dev/null 2>&1; then say "rabbitmq: up"; return; fi
+  if port_open 5672; then say "rabbitmq: up"; return; fi
   command -v rabbitmq-server >/dev/null || compose_hint rabbitmq
   if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
     say "rabbitmq: down, starting"
     rabbitmq-server -detached || true
   else
     say "rabbitmq: node up but app stopped, starting it"
-    rabbitmqctl start_app
+    $RABBITMQCTL start_app
   fi
   wait_for rabbitmq 120 rabbitmq-diagnostics -q ping
   wait_for rabbitmq-port 60 port_open 5672
@@ -54,10 +56,10 @@ check_rabbitmq() {
 
 vhost() {
   local name=${1:-notifications_test}
-  if ! rabbitmqctl -q list_vhosts | grep -qx "$name"; then
-    rabbitmqctl -q add_vhost "$name"
+  if ! $RABBITMQCTL -q list_vhosts | grep -qx "$name"; then
+    $RABBITMQCTL -q add_vhost "$name"
   fi
-  rabbitmqctl -q set_permissions -p "$name" guest '.*' '.*' '.*'
+  $RABBITMQCTL -q set_permissions -p "$name" guest '.*' '.*' '.*'
   say "rabbitmq vhost $name: ready"
 }
 

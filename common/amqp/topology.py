@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractExchange
 
 QueueType = Literal["quorum", "classic"]
 
@@ -49,33 +49,60 @@ class Topology:
     events: AbstractExchange
 
 
-async def _queue(channel: AbstractChannel, name: str, queue_type: QueueType, **arguments: Any) -> AbstractQueue:
-    return await channel.declare_queue(name, durable=True, arguments={"x-queue-type": queue_type, **arguments})
+EXCHANGES = {
+    DIRECT_EXCHANGE: aio_pika.ExchangeType.DIRECT,
+    RETRY_EXCHANGE: aio_pika.ExchangeType.DIRECT,
+    DEAD_LETTER_EXCHANGE: aio_pika.ExchangeType.FANOUT,
+    EVENTS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
+}
+"""Every exchange (all durable) and its type."""
 
 
-async def declare_topology(channel: AbstractChannel, queue_type: QueueType = "quorum") -> Topology:
-    """Declare every exchange, queue and binding of DESIGN §3; safe to call again and from every service."""
-    direct = await channel.declare_exchange(DIRECT_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
-    retry = await channel.declare_exchange(RETRY_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
-    dead_letter = await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
-    events = await channel.declare_exchange(EVENTS_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
+@dataclass(frozen=True)
+class QueueSpec:
+    """A durable queue: its arguments (besides the queue type) and its bindings as (exchange, routing key)."""
 
-    failed = await _queue(channel, FAILED_QUEUE, queue_type)
-    await failed.bind(dead_letter, routing_key="")
+    name: str
+    arguments: dict[str, Any]
+    bindings: tuple[tuple[str, str], ...]
 
+
+def queue_specs() -> list[QueueSpec]:
+    """Every queue of DESIGN §3's table: the DLQ, the work queues and the retry ladder of each channel."""
+    specs = [QueueSpec(FAILED_QUEUE, {}, ((DEAD_LETTER_EXCHANGE, ""),))]
     for name in CHANNELS:
-        queue = await _queue(channel, work_queue(name), queue_type, **{"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE})
-        await queue.bind(direct, routing_key=name)
-        for delay in RETRY_DELAYS_SECONDS:
-            held = await _queue(
-                channel,
+        specs.append(
+            QueueSpec(work_queue(name), {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE}, ((DIRECT_EXCHANGE, name),))
+        )
+        specs.extend(
+            QueueSpec(
                 retry_queue(name, delay),
-                queue_type,
-                **{
+                {
                     "x-message-ttl": delay * 1000,
                     "x-dead-letter-exchange": DIRECT_EXCHANGE,
                     "x-dead-letter-routing-key": name,
                 },
+                ((RETRY_EXCHANGE, retry_routing_key(name, delay)),),
             )
-            await held.bind(retry, routing_key=retry_routing_key(name, delay))
-    return Topology(direct=direct, retry=retry, dead_letter=dead_letter, events=events)
+            for delay in RETRY_DELAYS_SECONDS
+        )
+    return specs
+
+
+async def declare_topology(channel: AbstractChannel, queue_type: QueueType = "quorum") -> Topology:
+    """Declare every exchange, queue and binding of DESIGN §3; safe to call again and from every service."""
+    exchanges = {
+        name: await channel.declare_exchange(name, kind, durable=True) for name, kind in EXCHANGES.items()
+    }
+    for spec in queue_specs():
+        queue = await channel.declare_queue(
+            spec.name, durable=True, arguments={"x-queue-type": queue_type, **spec.arguments}
+        )
+        for exchange, routing_key in spec.bindings:
+            await queue.bind(exchanges[exchange], routing_key=routing_key)
+    return Topology(
+        direct=exchanges[DIRECT_EXCHANGE],
+        retry=exchanges[RETRY_EXCHANGE],
+        dead_letter=exchanges[DEAD_LETTER_EXCHANGE],
+        events=exchanges[EVENTS_EXCHANGE],
+    )

@@ -14,13 +14,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
-from common.amqp.topology import (
-    CHANNELS,
-    FAILED_QUEUE,
-    RETRY_DELAYS_SECONDS,
-    retry_queue,
-    work_queue,
-)
+from common.amqp.topology import queue_specs
 from common.migrations import migrate
 
 MIGRATIONS = {
@@ -32,11 +26,7 @@ MIGRATIONS = {
 
 def all_queues() -> list[str]:
     """Every queue of the topology."""
-    queues = [FAILED_QUEUE]
-    for channel in CHANNELS:
-        queues.append(work_queue(channel))
-        queues.extend(retry_queue(channel, delay) for delay in RETRY_DELAYS_SECONDS)
-    return queues
+    return [spec.name for spec in queue_specs()]
 
 
 @dataclass
