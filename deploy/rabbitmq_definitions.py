@@ -13,7 +13,6 @@ from typing import Any
 
 from common.amqp.topology import EXCHANGES, queue_specs
 
-
 COMPOSE_USER = "notifications"
 """The broker user of the container stack (password = user name: a dev stack, not production)."""
 
