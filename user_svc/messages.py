@@ -1,0 +1,61 @@
+"""Between the repository's records and the contract's messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from notification.v1 import notification_pb2 as pb
+from user_svc import repository
+
+_PLATFORM_OF_ENUM = {pb.PLATFORM_ANDROID: "android", pb.PLATFORM_IOS: "ios", pb.PLATFORM_WEB: "web"}
+_ENUM_OF_PLATFORM = {stored: value for value, stored in _PLATFORM_OF_ENUM.items()}
+
+
+def platform(value: int) -> str:
+    """The stored platform of a ``Platform`` value; ValueError when unset or unknown."""
+    try:
+        return _PLATFORM_OF_ENUM[value]  # type: ignore[index]
+    except KeyError:
+        raise ValueError("must be PLATFORM_ANDROID, PLATFORM_IOS or PLATFORM_WEB") from None
+
+
+def timestamp(value: datetime) -> Timestamp:
+    """A protobuf timestamp of an aware datetime."""
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def device(record: repository.Device) -> pb.Device:
+    """The message of a device."""
+    return pb.Device(
+        token=record.token, platform=_ENUM_OF_PLATFORM[record.platform], created_at=timestamp(record.created_at)
+    )
+
+
+def user(record: repository.User) -> pb.User:
+    """The message of a user (never with the password hash, which the record does not hold)."""
+    return pb.User(
+        id=str(record.id),
+        name=record.name,
+        email=record.email,
+        locale=record.locale,
+        preferences=pb.Preferences(email=record.email_enabled, push=record.push_enabled),
+        devices=[device(item) for item in record.devices],
+        created_at=timestamp(record.created_at),
+        updated_at=timestamp(record.updated_at),
+    )
+
+
+def profile(record: repository.Profile) -> pb.NotificationProfile:
+    """The message of a notification profile."""
+    return pb.NotificationProfile(
+        user_id=str(record.user_id),
+        email=record.email,
+        name=record.name,
+        locale=record.locale,
+        preferences=pb.Preferences(email=record.email_enabled, push=record.push_enabled),
+        device_tokens=record.device_tokens,
+    )

@@ -1,0 +1,320 @@
+"""The queries of the ``users`` database. Single-statement reads and writes run in autocommit (one round
+trip, no BEGIN/COMMIT); the few that need several statements run in one transaction.
+
+Every write to a user's preferences or devices also moves the user's ``updated_at``, in the same statement.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, exists, func, insert, literal, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from user_svc.tables import devices, preferences, users
+
+EMAIL_INDEX = "uq_users_email_lower"
+
+
+class EmailTaken(Exception):
+    """Another user has this email (compared case-insensitively)."""
+
+
+@dataclass(frozen=True)
+class Device:
+    """A push device of a user."""
+
+    token: str
+    platform: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class User:
+    """A user with preferences and devices (oldest first); never the password hash."""
+
+    id: uuid.UUID
+    name: str
+    email: str
+    locale: str
+    email_enabled: bool
+    push_enabled: bool
+    devices: tuple[Device, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What addressing a notification to a user needs."""
+
+    user_id: uuid.UUID
+    email: str
+    name: str
+    locale: str
+    email_enabled: bool
+    push_enabled: bool
+    device_tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user's id and password hash, for authentication only."""
+
+    user_id: uuid.UUID
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A validated user to create."""
+
+    id: uuid.UUID
+    name: str
+    email: str
+    locale: str
+    password_hash: str
+    email_enabled: bool
+    push_enabled: bool
+
+
+_USERS_WITH_PREFERENCES = select(
+    users.c.id,
+    users.c.name,
+    users.c.email,
+    users.c.locale,
+    users.c.created_at,
+    users.c.updated_at,
+    preferences.c.email.label("email_enabled"),
+    preferences.c.push.label("push_enabled"),
+).select_from(users.join(preferences, preferences.c.user_id == users.c.id))
+
+_DEVICE_ORDER = (devices.c.created_at, devices.c.token)
+
+
+def _touch(user_id: uuid.UUID) -> Any:
+    """A CTE that moves the user's ``updated_at`` and yields its id, or nothing when the user is missing."""
+    return update(users).where(users.c.id == user_id).values(updated_at=func.now()).returning(users.c.id).cte("touched")
+
+
+def _is_email_conflict(error: IntegrityError) -> bool:
+    cause = error.orig.__cause__ if error.orig is not None else None
+    return getattr(cause, "constraint_name", None) == EMAIL_INDEX
+
+
+class UserRepository:
+    """Reads and writes users, preferences and devices."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def create(self, new: NewUser) -> User:
+        """Insert the user and their preferences; :class:`EmailTaken` when the email is in use."""
+        async with self._engine.begin() as connection:
+            try:
+                row = (
+                    await connection.execute(
+                        insert(users)
+                        .values(
+                            id=new.id,
+                            name=new.name,
+                            email=new.email,
+                            locale=new.locale,
+                            password_hash=new.password_hash,
+                        )
+                        .returning(users.c.created_at, users.c.updated_at)
+                    )
+                ).one()
+            except IntegrityError as error:
+                if _is_email_conflict(error):
+                    raise EmailTaken(new.email) from None
+                raise
+            await connection.execute(
+                insert(preferences).values(user_id=new.id, email=new.email_enabled, push=new.push_enabled)
+            )
+        return User(
+            id=new.id,
+            name=new.name,
+            email=new.email,
+            locale=new.locale,
+            email_enabled=new.email_enabled,
+            push_enabled=new.push_enabled,
+            devices=(),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        """The user, or None."""
+        async with self._autocommit.connect() as connection:
+            found = await self._load(connection, _USERS_WITH_PREFERENCES.where(users.c.id == user_id))
+        return found[0] if found else None
+
+    async def list_after(self, after: uuid.UUID | None, limit: int) -> list[User]:
+        """Up to ``limit`` users in id order (creation order: ids are UUIDv7), after ``after`` when given."""
+        query = _USERS_WITH_PREFERENCES.order_by(users.c.id).limit(limit)
+        if after is not None:
+            query = query.where(users.c.id > after)
+        async with self._autocommit.connect() as connection:
+            return await self._load(connection, query)
+
+    async def update(self, user_id: uuid.UUID, changes: dict[str, str]) -> User | None:
+        """Set the columns in ``changes``; the user after the change, or None when missing."""
+        async with self._engine.begin() as connection:
+            try:
+                changed = await connection.execute(
+                    update(users)
+                    .where(users.c.id == user_id)
+                    .values(**changes, updated_at=func.now())
+                    .returning(users.c.id)
+                )
+            except IntegrityError as error:
+                if _is_email_conflict(error):
+                    raise EmailTaken(changes.get("email", "")) from None
+                raise
+            if changed.first() is None:
+                return None
+            return (await self._load(connection, _USERS_WITH_PREFERENCES.where(users.c.id == user_id)))[0]
+
+    async def delete(self, user_id: uuid.UUID) -> bool:
+        """Delete the user, their preferences and devices (cascade); False when missing."""
+        async with self._autocommit.connect() as connection:
+            result = await connection.execute(delete(users).where(users.c.id == user_id).returning(users.c.id))
+            return result.first() is not None
+
+    async def set_preferences(self, user_id: uuid.UUID, *, email: bool, push: bool) -> bool:
+        """Replace the user's preferences; False when the user is missing."""
+        touched = _touch(user_id)
+        statement = (
+            update(preferences)
+            .where(preferences.c.user_id == touched.c.id)
+            .values(email=email, push=push, updated_at=func.now())
+            .returning(preferences.c.user_id)
+            .add_cte(touched)
+        )
+        async with self._autocommit.connect() as connection:
+            return (await connection.execute(statement)).first() is not None
+
+    async def add_device(self, user_id: uuid.UUID, token: str, platform: str) -> tuple[Device, bool] | None:
+        """Register ``token`` (again: its platform is updated); the device and whether it is new, or None when
+        the user is missing."""
+        touched = _touch(user_id)
+        upsert = pg_insert(devices).from_select(
+            ["user_id", "token", "platform"], select(touched.c.id, literal(token), literal(platform))
+        )
+        statement = (
+            upsert.on_conflict_do_update(
+                index_elements=[devices.c.user_id, devices.c.token],
+                set_={"platform": upsert.excluded.platform, "updated_at": func.now()},
+            )
+            .returning(
+                devices.c.token,
+                devices.c.platform,
+                devices.c.created_at,
+                (literal_column("xmax") == literal_column("0")).label("created"),
+            )
+            .add_cte(touched)
+        )
+        async with self._autocommit.connect() as connection:
+            row = (await connection.execute(statement)).first()
+        if row is None:
+            return None
+        return Device(row.token, row.platform, row.created_at), bool(row.created)
+
+    async def remove_device(self, user_id: uuid.UUID, token: str) -> tuple[bool, bool]:
+        """Remove ``token`` from the user: (whether the user exists, whether the token was removed)."""
+        removed = (
+            delete(devices)
+            .where(devices.c.user_id == user_id, devices.c.token == token)
+            .returning(devices.c.user_id)
+            .cte("removed")
+        )
+        touched = (
+            update(users)
+            .where(users.c.id.in_(select(removed.c.user_id)))
+            .values(updated_at=func.now())
+            .returning(users.c.id)
+            .cte("touched")
+        )
+        statement = select(
+            exists().where(users.c.id == user_id).label("user_exists"),
+            exists(select(touched.c.id)).label("removed"),
+        )
+        async with self._autocommit.connect() as connection:
+            row = (await connection.execute(statement)).one()
+        return bool(row.user_exists), bool(row.removed)
+
+    async def credentials(self, email: str) -> Credentials | None:
+        """The id and password hash of the user with ``email`` (case-insensitively), or None."""
+        query = select(users.c.id, users.c.password_hash).where(func.lower(users.c.email) == func.lower(email))
+        async with self._autocommit.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return Credentials(row.id, row.password_hash) if row else None
+
+    async def profile(self, user_id: uuid.UUID) -> Profile | None:
+        """The user's notification profile in one query, or None."""
+        tokens = (
+            select(devices.c.token).where(devices.c.user_id == users.c.id).order_by(*_DEVICE_ORDER).scalar_subquery()
+        )
+        query = select(
+            users.c.id,
+            users.c.email,
+            users.c.name,
+            users.c.locale,
+            preferences.c.email.label("email_enabled"),
+            preferences.c.push.label("push_enabled"),
+            func.array(tokens).label("device_tokens"),
+        ).select_from(users.join(preferences, preferences.c.user_id == users.c.id))
+        async with self._autocommit.connect() as connection:
+            row = (await connection.execute(query.where(users.c.id == user_id))).first()
+        if row is None:
+            return None
+        return Profile(
+            user_id=row.id,
+            email=row.email,
+            name=row.name,
+            locale=row.locale,
+            email_enabled=row.email_enabled,
+            push_enabled=row.push_enabled,
+            device_tokens=tuple(row.device_tokens),
+        )
+
+    async def ping(self) -> None:
+        """One round trip to the database (``SELECT 1``); raises when it does not answer."""
+        async with self._autocommit.connect() as connection:
+            await connection.execute(select(literal(1)))
+
+    @staticmethod
+    async def _load(connection: AsyncConnection, query: Any) -> list[User]:
+        rows: Sequence[Row[Any]] = (await connection.execute(query)).all()
+        if not rows:
+            return []
+        owned: dict[uuid.UUID, list[Device]] = {row.id: [] for row in rows}
+        device_rows = await connection.execute(
+            select(devices.c.user_id, devices.c.token, devices.c.platform, devices.c.created_at)
+            .where(devices.c.user_id.in_(list(owned)))
+            .order_by(*_DEVICE_ORDER)
+        )
+        for device in device_rows:
+            owned[device.user_id].append(Device(device.token, device.platform, device.created_at))
+        return [
+            User(
+                id=row.id,
+                name=row.name,
+                email=row.email,
+                locale=row.locale,
+                email_enabled=row.email_enabled,
+                push_enabled=row.push_enabled,
+                devices=tuple(owned[row.id]),
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+            for row in rows
+        ]

@@ -1,0 +1,106 @@
+"""user_svc assembled from its settings: database engine, Redis cache, RabbitMQ publisher and the gRPC
+server. ``python -m user_svc`` and the tests build it with the same :func:`build_user_service`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import grpc
+from redis.asyncio import Redis
+
+from common.amqp.connection import connect
+from common.amqp.publisher import Publisher
+from common.db import create_engine
+from common.grpc.server import GrpcServer, build_server, run_until_stopped
+from common.metrics import serve_metrics
+from common.settings import ServiceSettings
+from notification.v1 import notification_pb2 as pb
+from notification.v1 import notification_pb2_grpc as pb_grpc
+from user_svc.changes import UserChanges
+from user_svc.passwords import Passwords
+from user_svc.profile_cache import ProfileCache
+from user_svc.repository import UserRepository
+from user_svc.servicer import UserServicer
+from user_svc.settings import UserServiceSettings
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["UserService"].full_name
+REDIS_TIMEOUT_SECONDS = 1.0
+"""A Redis that does not answer within this is treated as down (the cache is bypassed)."""
+
+
+@dataclass
+class UserService:
+    """A built (not yet started) user_svc and what it holds open."""
+
+    grpc: GrpcServer
+    repository: UserRepository
+    _resources: contextlib.AsyncExitStack
+
+    async def ready(self) -> bool:
+        """Readiness: the database answers ``SELECT 1`` (raises when it does not)."""
+        await self.repository.ping()
+        return True
+
+    async def close(self) -> None:
+        """Stop the server at once (if it runs) and release the database, Redis and RabbitMQ."""
+        await self.grpc.server.stop(None)
+        await self._resources.aclose()
+
+
+async def build_user_service(settings: UserServiceSettings) -> UserService:
+    """Connect to RabbitMQ (declaring the topology), set up the database engine, Redis and the password
+    hasher, and build the gRPC server bound to ``BIND_HOST:USER_SVC_PORT`` (port 0 picks a free one)."""
+    resources = contextlib.AsyncExitStack()
+    try:
+        engine = create_engine(settings.database_url)
+        resources.push_async_callback(engine.dispose)
+        redis = Redis.from_url(
+            settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
+        resources.push_async_callback(redis.aclose)
+        connection = await connect(settings.rabbitmq_url, name="user_svc")
+        resources.push_async_callback(connection.close)
+        publisher = await Publisher.create(connection, settings.rabbitmq_queue_type)
+        passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
+        resources.callback(passwords.close)
+
+        repository = UserRepository(engine)
+        cache = ProfileCache(redis, settings.profile_cache_ttl_seconds)
+        servicer = UserServicer(
+            settings=settings,
+            repository=repository,
+            passwords=passwords,
+            cache=cache,
+            changes=UserChanges(cache, publisher),
+        )
+
+        def register(server: grpc.aio.Server) -> None:
+            pb_grpc.add_UserServiceServicer_to_server(servicer, server)
+
+        server = build_server(
+            register=register,
+            service_names=[SERVICE_NAME],
+            internal_key=settings.internal_api_key,
+            address=f"{settings.bind_host}:{settings.port}",
+        )
+        return UserService(grpc=server, repository=repository, _resources=resources)
+    except BaseException:
+        await resources.aclose()
+        raise
+
+
+async def _serve(settings: UserServiceSettings) -> None:
+    service = await build_user_service(settings)
+    try:
+        await run_until_stopped(service.grpc, service.ready)
+    finally:
+        await service.close()
+
+
+def serve(settings: ServiceSettings) -> None:
+    """Serve ``/metrics`` on ``USER_SVC_METRICS_PORT`` and the gRPC service until SIGTERM or SIGINT."""
+    assert isinstance(settings, UserServiceSettings)
+    serve_metrics(settings.bind_host, settings.metrics_port)
+    asyncio.run(_serve(settings))

@@ -1,0 +1,209 @@
+"""``notification.v1.UserService``: validates each request, calls the repository, and after every write
+invalidates the profile cache and publishes ``UserChanged``. Errors are raised as ``common.grpc.errors``
+exceptions; the server's interceptor turns them (and a database that is down) into status codes."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import uuid6
+from grpc.aio import ServicerContext
+
+from common.grpc.errors import AlreadyExists, FieldViolation, NotFound, ServiceError
+from common.tokens import issue_token
+from notification.v1 import notification_pb2 as pb
+from notification.v1 import notification_pb2_grpc as pb_grpc
+from user_svc import messages, pagination, validation
+from user_svc.changes import UserChanges
+from user_svc.passwords import Passwords
+from user_svc.profile_cache import ProfileCache
+from user_svc.repository import EmailTaken, NewUser, UserRepository
+from user_svc.settings import UserServiceSettings
+from user_svc.validation import Checks, single
+
+
+class Unauthenticated(ServiceError):
+    """Wrong credentials, without saying which part was wrong."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+def _user_not_found(user_id: uuid.UUID) -> NotFound:
+    return NotFound(f"user {user_id} does not exist")
+
+
+def _email_taken(email: str) -> AlreadyExists:
+    return AlreadyExists(f"email {email} is already registered", [FieldViolation("email", "is already registered")])
+
+
+def _new_user_id() -> uuid.UUID:
+    """A UUIDv7: ids sort in creation order, which is the listing order."""
+    return uuid.UUID(bytes=uuid6.uuid7().bytes)
+
+
+class UserServicer(pb_grpc.UserServiceServicer):
+    """The UserService RPCs."""
+
+    def __init__(
+        self,
+        *,
+        settings: UserServiceSettings,
+        repository: UserRepository,
+        passwords: Passwords,
+        cache: ProfileCache,
+        changes: UserChanges,
+    ) -> None:
+        self._repository = repository
+        self._passwords = passwords
+        self._cache = cache
+        self._changes = changes
+        self._default_locale = settings.default_locale
+        self._jwt_secret = settings.jwt_secret
+        self._jwt_expires_in = settings.jwt_expires_seconds
+
+    async def CreateUser(self, request: pb.CreateUserRequest, context: ServicerContext) -> pb.CreateUserResponse:
+        checks = Checks()
+        name = checks.check("name", validation.name, request.name)
+        email = checks.check("email", validation.email, request.email)
+        password = checks.check("password", validation.password, request.password)
+        locale = checks.check("locale", validation.locale, request.locale) if request.locale else self._default_locale
+        checks.done()
+        wanted = request.preferences if request.HasField("preferences") else pb.Preferences(email=True, push=True)
+        new = NewUser(
+            id=_new_user_id(),
+            name=name,
+            email=email,
+            locale=locale,
+            password_hash=await self._passwords.hash(password),
+            email_enabled=wanted.email,
+            push_enabled=wanted.push,
+        )
+        try:
+            created = await self._repository.create(new)
+        except EmailTaken:
+            raise _email_taken(email) from None
+        await self._changes.changed(created.id, pb.CHANGE_KIND_CREATED)
+        return pb.CreateUserResponse(user=messages.user(created))
+
+    async def GetUser(self, request: pb.GetUserRequest, context: ServicerContext) -> pb.GetUserResponse:
+        user_id = single("user_id", validation.user_id, request.user_id)
+        found = await self._repository.get(user_id)
+        if found is None:
+            raise _user_not_found(user_id)
+        return pb.GetUserResponse(user=messages.user(found))
+
+    async def ListUsers(self, request: pb.ListUsersRequest, context: ServicerContext) -> pb.ListUsersResponse:
+        checks = Checks()
+        size = checks.check("page_size", pagination.page_size, request.page_size)
+        after = checks.check("page_token", pagination.decode_page_token, request.page_token)
+        checks.done()
+        page = await self._repository.list_after(after, size + 1)
+        next_token = pagination.encode_page_token(page[size - 1].id) if len(page) > size else ""
+        return pb.ListUsersResponse(users=[messages.user(item) for item in page[:size]], next_page_token=next_token)
+
+    async def UpdateUser(self, request: pb.UpdateUserRequest, context: ServicerContext) -> pb.UpdateUserResponse:
+        checks = Checks()
+        user_id = checks.check("user_id", validation.user_id, request.user_id)
+        changes: dict[str, str] = {}
+        for field, check in (("name", validation.name), ("email", validation.email), ("locale", validation.locale)):
+            if request.HasField(field):
+                changes[field] = checks.check(field, check, getattr(request, field))
+        password = None
+        if request.HasField("password"):
+            password = checks.check("password", validation.password, request.password)
+        checks.done()
+        if password is not None:
+            changes["password_hash"] = await self._passwords.hash(password)
+        if not changes:
+            unchanged = await self._repository.get(user_id)
+            if unchanged is None:
+                raise _user_not_found(user_id)
+            return pb.UpdateUserResponse(user=messages.user(unchanged))
+        try:
+            updated = await self._repository.update(user_id, changes)
+        except EmailTaken:
+            raise _email_taken(changes["email"]) from None
+        if updated is None:
+            raise _user_not_found(user_id)
+        await self._changes.changed(user_id, pb.CHANGE_KIND_UPDATED)
+        return pb.UpdateUserResponse(user=messages.user(updated))
+
+    async def DeleteUser(self, request: pb.DeleteUserRequest, context: ServicerContext) -> pb.DeleteUserResponse:
+        user_id = single("user_id", validation.user_id, request.user_id)
+        if not await self._repository.delete(user_id):
+            raise _user_not_found(user_id)
+        await self._changes.changed(user_id, pb.CHANGE_KIND_DELETED)
+        return pb.DeleteUserResponse()
+
+    async def UpdatePreferences(
+        self, request: pb.UpdatePreferencesRequest, context: ServicerContext
+    ) -> pb.UpdatePreferencesResponse:
+        checks = Checks()
+        user_id = checks.check("user_id", validation.user_id, request.user_id)
+        if not request.HasField("preferences"):
+            checks.fail("preferences", "is required")
+        checks.done()
+        wanted = request.preferences
+        if not await self._repository.set_preferences(user_id, email=wanted.email, push=wanted.push):
+            raise _user_not_found(user_id)
+        await self._changes.changed(user_id, pb.CHANGE_KIND_UPDATED)
+        return pb.UpdatePreferencesResponse(preferences=pb.Preferences(email=wanted.email, push=wanted.push))
+
+    async def AddDevice(self, request: pb.AddDeviceRequest, context: ServicerContext) -> pb.AddDeviceResponse:
+        checks = Checks()
+        user_id = checks.check("user_id", validation.user_id, request.user_id)
+        token = checks.check("token", validation.device_token, request.token)
+        platform = checks.check("platform", messages.platform, request.platform)
+        checks.done()
+        added = await self._repository.add_device(user_id, token, platform)
+        if added is None:
+            raise _user_not_found(user_id)
+        device, created = added
+        await self._changes.changed(user_id, pb.CHANGE_KIND_UPDATED)
+        return pb.AddDeviceResponse(device=messages.device(device), created=created)
+
+    async def RemoveDevice(self, request: pb.RemoveDeviceRequest, context: ServicerContext) -> pb.RemoveDeviceResponse:
+        checks = Checks()
+        user_id = checks.check("user_id", validation.user_id, request.user_id)
+        token = checks.check("token", validation.device_token, request.token)
+        checks.done()
+        user_exists, removed = await self._repository.remove_device(user_id, token)
+        if not user_exists:
+            raise _user_not_found(user_id)
+        if not removed:
+            raise NotFound(f"user {user_id} has no device with this token")
+        await self._changes.changed(user_id, pb.CHANGE_KIND_UPDATED)
+        return pb.RemoveDeviceResponse()
+
+    async def Authenticate(self, request: pb.AuthenticateRequest, context: ServicerContext) -> pb.AuthenticateResponse:
+        checks = Checks()
+        for field in ("email", "password"):
+            if not getattr(request, field):
+                checks.fail(field, "must not be empty")
+        checks.done()
+        credentials = await self._repository.credentials(request.email.strip())
+        # Always verify, against a dummy hash when the email is unknown: both failures take the same time.
+        matched = await self._passwords.verify(credentials.password_hash if credentials else None, request.password)
+        if not matched or credentials is None:
+            raise Unauthenticated("wrong email or password")
+        return pb.AuthenticateResponse(
+            access_token=issue_token(str(credentials.user_id), self._jwt_secret, self._jwt_expires_in),
+            token_type="bearer",  # noqa: S106 - the OAuth token type, not a secret
+            expires_in=self._jwt_expires_in,
+            user_id=str(credentials.user_id),
+        )
+
+    async def GetNotificationProfile(
+        self, request: pb.GetNotificationProfileRequest, context: ServicerContext
+    ) -> pb.GetNotificationProfileResponse:
+        user_id = single("user_id", validation.user_id, request.user_id)
+
+        async def load() -> bytes | None:
+            found = await self._repository.profile(user_id)
+            return messages.profile(found).SerializeToString() if found else None
+
+        serialized = await self._cache.get_or_load(user_id, load)
+        if serialized is None:
+            raise _user_not_found(user_id)
+        return pb.GetNotificationProfileResponse(profile=pb.NotificationProfile.FromString(serialized))

@@ -1,0 +1,56 @@
+"""The tables of the ``users`` database (SQLAlchemy Core); the Alembic history creates the same."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    func,
+    true,
+)
+from sqlalchemy.dialects.postgresql import UUID
+
+PLATFORMS = ("android", "ios", "web")
+"""The platforms a device may run on, as stored."""
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, comment="UUIDv7: time-ordered, the listing order"),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False, comment="as given; unique case-insensitively"),
+    Column("locale", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
+
+preferences = Table(
+    "preferences",
+    metadata,
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", Boolean, nullable=False, server_default=true()),
+    Column("push", Boolean, nullable=False, server_default=true()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("token", Text, primary_key=True),
+    Column("platform", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"platform IN ({', '.join(repr(p) for p in PLATFORMS)})", name="ck_devices_platform_known"),
+)

@@ -1,0 +1,115 @@
+"""Request validation: each check returns the clean value or raises ``ValueError`` with what is wrong, and
+:class:`Checks` gathers the failures of one request into a single ``INVALID_ARGUMENT`` naming every field."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from common.grpc.errors import FieldViolation, InvalidArgument
+from common.ids import parse_uuid
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+MAX_EMAIL_LENGTH = 254
+MAX_NAME_LENGTH = 200
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+MAX_DEVICE_TOKEN_LENGTH = 4096
+
+# The HTML living standard's "valid e-mail address", with at least one dot in the domain.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+def email(value: str) -> str:
+    """A well-formed email address, trimmed."""
+    value = value.strip()
+    if len(value) > MAX_EMAIL_LENGTH or not _EMAIL.match(value):
+        raise ValueError("is not a valid email address")
+    return value
+
+
+def name(value: str) -> str:
+    """A display name that is not blank, trimmed."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"must be at most {MAX_NAME_LENGTH} characters")
+    return value
+
+
+def password(value: str) -> str:
+    """A password of 8 to 1024 characters, as given."""
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(value) > MAX_PASSWORD_LENGTH:
+        raise ValueError(f"must be at most {MAX_PASSWORD_LENGTH} characters")
+    return value
+
+
+def locale(value: str) -> str:
+    """A language tag such as ``en`` or ``pt-BR``."""
+    value = value.strip()
+    if not _LOCALE.match(value):
+        raise ValueError("is not a locale such as en or pt-BR")
+    return value
+
+
+def user_id(value: str) -> uuid.UUID:
+    """A user id, which is a UUID."""
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise ValueError("must be a UUID")
+    return parsed
+
+
+def device_token(value: str) -> str:
+    """A push registration token: not blank, not absurdly long."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if len(value) > MAX_DEVICE_TOKEN_LENGTH:
+        raise ValueError(f"must be at most {MAX_DEVICE_TOKEN_LENGTH} characters")
+    return value
+
+
+class Checks:
+    """Collects the field violations of one request; :meth:`done` raises them together."""
+
+    def __init__(self) -> None:
+        self._violations: list[FieldViolation] = []
+
+    def check(self, field: str, check: Callable[[V], T], value: V) -> T:
+        """``check(value)``, or a recorded violation of ``field`` (and a placeholder the caller must not use
+        before :meth:`done`)."""
+        try:
+            return check(value)
+        except ValueError as error:
+            self._violations.append(FieldViolation(field, str(error)))
+            return None  # type: ignore[return-value]
+
+    def fail(self, field: str, description: str) -> None:
+        """Record a violation found by the caller."""
+        self._violations.append(FieldViolation(field, description))
+
+    def done(self) -> None:
+        """Raise ``INVALID_ARGUMENT`` naming every violation, if there is any."""
+        if self._violations:
+            message = "; ".join(f"{v.field}: {v.description}" for v in self._violations)
+            raise InvalidArgument(message, self._violations)
+
+
+def single(field: str, check: Callable[[V], T], value: V) -> T:
+    """``check(value)``, or ``INVALID_ARGUMENT`` naming ``field``."""
+    try:
+        return check(value)
+    except ValueError as error:
+        raise InvalidArgument.field(field, str(error)) from None
