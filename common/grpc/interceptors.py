@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import grpc
 import sqlalchemy.exc
 from prometheus_client import Histogram
@@ -100,10 +101,34 @@ class InternalKeyInterceptor(grpc.aio.ServerInterceptor):
         return _rewrap(handler, deny)
 
 
+_UNAVAILABLE_ERRORS = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+    OSError,  # refused, reset, unreachable; TimeoutError too
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    """A dependency is down or unreachable: seen as such directly or in the chain of causes (SQLAlchemy wraps
+    asyncpg's connection errors in a plain ``DBAPIError``)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, _UNAVAILABLE_ERRORS):
+            return True
+        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        seen = seen.__cause__
+    return False
+
+
 def _status_of_exception(error: BaseException) -> grpc.Status:
     if isinstance(error, ServiceError):
         return to_status(error.code, error.message, error.violations)
-    if isinstance(error, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError | OSError):
+    if _is_unavailable(error):
         return to_status(Unavailable.code, "a dependency is unavailable, retry later")
     logger.exception("unexpected error")
     return to_status(grpc.StatusCode.INTERNAL, "internal error")
