@@ -17,15 +17,46 @@ class GatewaySettings(DatabaseServiceSettings):
     """What the gateway reads from the environment."""
 
     database_url: str = database_url_field("NOTIFICATIONS_DATABASE_URL", "notifications")
-    port: int = Field(default=8080, validation_alias="GATEWAY_PORT")
+    port: int = Field(default=8080, ge=0, le=65535, validation_alias="GATEWAY_PORT")
+    workers: int = Field(default=1, ge=1, validation_alias="GATEWAY_WORKERS")
     api_keys: str = Field(default=DEV_GATEWAY_API_KEY, validation_alias="GATEWAY_API_KEYS")
     jwt_secret: str = Field(default=DEV_JWT_SECRET, validation_alias="JWT_SECRET")
     user_service_url: str = Field(default="127.0.0.1:50051", validation_alias="USER_SERVICE_URL")
     template_service_url: str = Field(default="127.0.0.1:50052", validation_alias="TEMPLATE_SERVICE_URL")
     user_service_internal_api_key: str = internal_key_field("USER_SERVICE_INTERNAL_API_KEY")
     template_service_internal_api_key: str = internal_key_field("TEMPLATE_SERVICE_INTERNAL_API_KEY")
+    grpc_timeout_seconds: float = Field(default=2.0, gt=0, validation_alias="GATEWAY_GRPC_TIMEOUT_SECONDS")
+    publish_timeout_seconds: float = Field(default=5.0, gt=0, validation_alias="GATEWAY_PUBLISH_TIMEOUT_SECONDS")
+    db_pool_size: int = Field(default=10, ge=1, validation_alias="GATEWAY_DB_POOL_SIZE")
+
     rate_limit_key_per_minute: int = Field(default=60000, ge=0, validation_alias="RATE_LIMIT_KEY_PER_MINUTE")
     rate_limit_user_per_minute: int = Field(default=120, ge=0, validation_alias="RATE_LIMIT_USER_PER_MINUTE")
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0, validation_alias="GATEWAY_RATE_LIMIT_WINDOW_SECONDS")
+    """The period the two per-minute limits refer to; shortened only by tests."""
+
+    idempotency_ttl_seconds: int = Field(default=86400, ge=1, validation_alias="GATEWAY_IDEMPOTENCY_TTL_SECONDS")
+    idempotency_lock_seconds: int = Field(default=60, ge=1, validation_alias="GATEWAY_IDEMPOTENCY_LOCK_SECONDS")
+    """How long a request in flight holds its key, should its gateway die before answering."""
+
+    login_max_failures: int = Field(default=5, ge=1, validation_alias="GATEWAY_LOGIN_MAX_FAILURES")
+    login_window_seconds: int = Field(default=900, ge=1, validation_alias="GATEWAY_LOGIN_WINDOW_SECONDS")
+
+    profile_cache_seconds: float = Field(default=10.0, ge=0, validation_alias="GATEWAY_PROFILE_CACHE_SECONDS")
+    """How long a user's notification profile is reused (0 = never); change events evict it sooner."""
+    profile_cache_size: int = Field(default=10000, ge=1, validation_alias="GATEWAY_PROFILE_CACHE_SIZE")
+
+    published_flush_seconds: float = Field(default=0.05, gt=0, validation_alias="GATEWAY_PUBLISHED_FLUSH_SECONDS")
+    """How often confirmed publishes are stamped ``published_at`` in one batched UPDATE."""
+    reconciler_age_seconds: float = Field(default=30.0, gt=0, validation_alias="GATEWAY_RECONCILER_AGE_SECONDS")
+    reconciler_interval_seconds: float = Field(
+        default=10.0, ge=0, validation_alias="GATEWAY_RECONCILER_INTERVAL_SECONDS"
+    )
+    """How often the reconciler looks for unpublished rows (0 = not in this process)."""
+    reconciler_batch_size: int = Field(default=500, ge=1, validation_alias="GATEWAY_RECONCILER_BATCH_SIZE")
+
+    def api_key_list(self) -> list[str]:
+        """The accepted API keys, without blanks."""
+        return [key.strip() for key in self.api_keys.split(",") if key.strip()]
 
     def secrets(self) -> dict[str, str]:
         keys = [key.strip() for key in self.api_keys.split(",")]

@@ -1,0 +1,81 @@
+"""Who is calling: an application with an API key (``X-API-Key``, compared in constant time) or an end user
+with a bearer JWT, and what each may touch (CONTRACT.md, Authentication)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+
+from common.tokens import InvalidToken, verify_token
+from gateway.errors import ProblemError
+
+UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated caller: an application (``key_id`` set) or a user (``user_id`` set)."""
+
+    key_id: str | None = None
+    """A stable, non-secret name of the API key (a hash prefix): the scope of its limits and idempotency keys."""
+    user_id: uuid.UUID | None = None
+
+    @property
+    def is_application(self) -> bool:
+        return self.key_id is not None
+
+    def require_application(self) -> str:
+        """The caller's key id; 403 for a user token."""
+        if self.key_id is None:
+            raise ProblemError(403, "a user token may not do this; use an API key")
+        return self.key_id
+
+    def require_user(self, user_id: uuid.UUID) -> None:
+        """403 unless the caller is an application or the user ``user_id`` itself."""
+        if self.key_id is None and self.user_id != user_id:
+            raise ProblemError(403, "a user token may only touch its own user")
+
+
+def key_id(api_key: str) -> str:
+    """The non-secret name of an API key."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+class Authenticator:
+    """Checks API keys and user tokens against the configured secrets."""
+
+    def __init__(self, api_keys: list[str], jwt_secret: str) -> None:
+        self._keys = [(key.encode(), key_id(key)) for key in api_keys]
+        self._jwt_secret = jwt_secret
+
+    def application(self, api_key: str) -> Caller:
+        """The application holding ``api_key``; 401 when no configured key matches."""
+        presented = api_key.encode()
+        found: str | None = None
+        for key, name in self._keys:
+            if hmac.compare_digest(presented, key):
+                found = name
+        if found is None:
+            raise ProblemError(401, "the API key is not valid", headers=UNAUTHENTICATED)
+        return Caller(key_id=found)
+
+    def user(self, token: str) -> Caller:
+        """The user a bearer token names; 401 when it is invalid or expired."""
+        try:
+            subject = verify_token(token, self._jwt_secret)
+            user_id = uuid.UUID(subject)
+        except (InvalidToken, ValueError):
+            raise ProblemError(401, "the bearer token is not valid or has expired", headers=UNAUTHENTICATED) from None
+        return Caller(user_id=user_id)
+
+    def authenticate(self, api_key: str | None, authorization: str | None) -> Caller:
+        """The caller of a request from its ``X-API-Key`` and ``Authorization`` headers; 401 without either."""
+        if api_key:
+            return self.application(api_key)
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return self.user(token.strip())
+        raise ProblemError(401, "send an X-API-Key header or an Authorization: Bearer token", headers=UNAUTHENTICATED)

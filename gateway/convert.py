@@ -1,0 +1,77 @@
+"""Between the proto messages of user_svc and template_svc and the REST bodies of CONTRACT.md."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import timestamp_pb2
+
+from notification.v1 import notification_pb2 as pb
+
+CHANNEL_OF = {"email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
+CHANNEL_NAME = {value: name for name, value in CHANNEL_OF.items()}
+PLATFORM_OF = {"android": pb.PLATFORM_ANDROID, "ios": pb.PLATFORM_IOS, "web": pb.PLATFORM_WEB}
+PLATFORM_NAME = {value: name for name, value in PLATFORM_OF.items()}
+
+
+def timestamp(value: timestamp_pb2.Timestamp) -> datetime | None:
+    """A set timestamp as an aware datetime; an unset one as None."""
+    if value.seconds == 0 and value.nanos == 0:
+        return None
+    return value.ToDatetime(tzinfo=UTC)
+
+
+def device_body(device: pb.Device) -> dict[str, Any]:
+    return {
+        "token": device.token,
+        "platform": PLATFORM_NAME.get(device.platform, "android"),
+        "created_at": timestamp(device.created_at),
+    }
+
+
+def preferences_body(preferences: pb.Preferences) -> dict[str, bool]:
+    return {"email": preferences.email, "push": preferences.push}
+
+
+def user_body(user: pb.User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "locale": user.locale,
+        "preferences": preferences_body(user.preferences),
+        "devices": [device_body(device) for device in user.devices],
+        "created_at": timestamp(user.created_at),
+        "updated_at": timestamp(user.updated_at),
+    }
+
+
+def template_body(template: pb.Template) -> dict[str, Any]:
+    return {
+        "slug": template.slug,
+        "channel": CHANNEL_NAME.get(template.channel, "email"),
+        "locale": template.locale,
+        "version": template.version,
+        "active_version": template.active_version,
+        "subject": template.subject or None,
+        "body": template.body,
+        "html_body": template.html_body or None,
+        "title": template.title or None,
+        "data": dict(template.data),
+        "created_at": timestamp(template.created_at),
+        "updated_at": timestamp(template.updated_at),
+    }
+
+
+def rendered_body(channel: str, rendered: pb.RenderTemplateResponse) -> dict[str, Any]:
+    email = push = None
+    if rendered.WhichOneof("content") == "email":
+        email = {
+            "subject": rendered.email.subject,
+            "text_body": rendered.email.text_body,
+            "html_body": rendered.email.html_body or None,
+        }
+    elif rendered.WhichOneof("content") == "push":
+        push = {"title": rendered.push.title, "body": rendered.push.body, "data": dict(rendered.push.data)}
+    return {"channel": channel, "locale": rendered.locale, "version": rendered.version, "email": email, "push": push}

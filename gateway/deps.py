@@ -1,0 +1,49 @@
+"""Dependencies of the routes, as ``Annotated`` aliases: the shared resources and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from gateway.auth import Caller
+from gateway.resources import Resources
+
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key", scheme_name="ApiKey", auto_error=False, description="An application's key (GATEWAY_API_KEYS)."
+)
+bearer_scheme = HTTPBearer(
+    scheme_name="BearerAuth", auto_error=False, bearerFormat="JWT", description="A user token from POST /v1/auth/login."
+)
+
+
+async def resources(request: Request) -> Resources:
+    """The process's shared resources."""
+    found: Resources = request.app.state.resources
+    return found
+
+
+ResourcesDep = Annotated[Resources, Depends(resources)]
+
+
+async def any_caller(
+    request: Request,
+    api_key: Annotated[str | None, Security(api_key_scheme)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Caller:
+    """An application or a user; 401 for neither."""
+    authenticator = request.app.state.resources.authenticator
+    return authenticator.authenticate(api_key, f"Bearer {bearer.credentials}" if bearer else None)
+
+
+async def application_caller(request: Request, api_key: Annotated[str | None, Security(api_key_scheme)]) -> Caller:
+    """An application; a valid user token is 403, nothing valid is 401."""
+    authenticator = request.app.state.resources.authenticator
+    caller: Caller = authenticator.authenticate(api_key, request.headers.get("authorization"))
+    caller.require_application()
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(any_caller)]
+ApplicationDep = Annotated[Caller, Depends(application_caller)]

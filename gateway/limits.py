@@ -1,0 +1,176 @@
+"""Rate limits and idempotency in Redis.
+
+A send makes one round trip (EVALSHA of ``send_gate.lua``) that checks and takes both rate limits (per API
+key and per recipient) and claims the ``Idempotency-Key``; a send with a key makes one more to store its
+response (or release the key when it failed). Login failures are counted per email.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from enum import IntEnum
+from importlib.resources import files
+
+from redis.asyncio import Redis
+
+from gateway.errors import ProblemError
+
+_COMPLETE = """
+if redis.call('HGET', KEYS[1], 'o') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'r', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('HGET', KEYS[1], 'o') == ARGV[1] and redis.call('HEXISTS', KEYS[1], 'r') == 0 then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class Verdict(IntEnum):
+    """What the gate decided about a send."""
+
+    ADMITTED = 0
+    RATE_LIMITED = 1
+    REPLAY = 2
+    KEY_REUSED = 3
+    IN_FLIGHT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitState:
+    """The limit closest to running out, as the ``X-RateLimit-*`` headers report it."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_seconds),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """This request's hold on an idempotency record."""
+
+    record: str
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The gate's answer: the verdict, the limit headers, and what goes with the verdict."""
+
+    verdict: Verdict
+    rate: RateLimitState | None
+    retry_after_seconds: int = 0
+    stored_response: bytes | None = None
+    claim: IdempotencyClaim | None = None
+
+    def headers(self) -> dict[str, str]:
+        return self.rate.headers() if self.rate else {}
+
+
+def body_hash(canonical_body: bytes) -> str:
+    """The fingerprint an idempotency record keeps of its request body."""
+    return hashlib.blake2b(canonical_body, digest_size=16).hexdigest()
+
+
+class SendGate:
+    """Rate limits per API key and per recipient, and idempotency keys scoped to the API key."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        key_limit: int,
+        user_limit: int,
+        window_seconds: float,
+        idempotency_ttl_seconds: int,
+        claim_seconds: int,
+    ) -> None:
+        script = files("gateway").joinpath("send_gate.lua").read_text()
+        self._gate = redis.register_script(script)
+        self._complete = redis.register_script(_COMPLETE)
+        self._release = redis.register_script(_RELEASE)
+        self._window_ms = max(1, round(window_seconds * 1000))
+        self._key_limit = key_limit
+        self._user_limit = user_limit
+        self._ttl_ms = idempotency_ttl_seconds * 1000
+        self._claim_ms = claim_seconds * 1000
+
+    async def admit(self, key_id: str, user_id: str, idempotency_key: str | None, fingerprint: str) -> Admission:
+        """Check and take both limits and claim ``idempotency_key``, atomically."""
+        record = f"gw:idem:{key_id}:{idempotency_key}" if idempotency_key else ""
+        owner = secrets.token_hex(8)
+        reply = await self._gate(
+            keys=[f"gw:rl:key:{key_id}", f"gw:rl:user:{user_id}", record],
+            args=[self._window_ms, self._key_limit, self._user_limit, fingerprint, owner, self._claim_ms],
+        )
+        verdict = Verdict(int(reply[0]))
+        limit = int(reply[1])
+        rate = RateLimitState(limit, int(reply[2]), math.ceil(int(reply[3]) / 1000)) if limit >= 0 else None
+        return Admission(
+            verdict=verdict,
+            rate=rate,
+            retry_after_seconds=max(1, math.ceil(int(reply[4]) / 1000)) if int(reply[4]) > 0 else 0,
+            stored_response=bytes(reply[5]) if verdict is Verdict.REPLAY else None,
+            claim=IdempotencyClaim(record, owner) if record and verdict is Verdict.ADMITTED else None,
+        )
+
+    async def complete(self, claim: IdempotencyClaim, response: bytes) -> None:
+        """Keep ``response`` as the answer to every repeat of the claimed request, for the record's lifetime."""
+        await self._complete(keys=[claim.record], args=[claim.owner, response, self._ttl_ms])
+
+    async def release(self, claim: IdempotencyClaim) -> None:
+        """Forget the claim of a request that failed, so its key can be used again."""
+        await self._release(keys=[claim.record], args=[claim.owner])
+
+
+class LoginThrottle:
+    """Counts failed logins per email; too many within the window answer 429 until it ends."""
+
+    def __init__(self, redis: Redis, *, max_failures: int, window_seconds: int) -> None:
+        self._redis = redis
+        self._max = max_failures
+        self._window = window_seconds
+
+    @staticmethod
+    def _key(email: str) -> str:
+        return "gw:login:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+    async def check(self, email: str) -> None:
+        """429 with ``Retry-After`` when ``email`` has failed too often lately."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._key(email))
+            pipe.ttl(self._key(email))
+            count, ttl = await pipe.execute()
+        if count is not None and int(count) >= self._max:
+            wait = max(1, int(ttl))
+            raise ProblemError(
+                429, "too many failed logins for this email; try again later", headers={"Retry-After": str(wait)}
+            )
+
+    async def failed(self, email: str) -> None:
+        """Count one failure; the window starts at the first."""
+        key = self._key(email)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self._window, nx=True)
+            await pipe.execute()
+
+    async def succeeded(self, email: str) -> None:
+        """Forget the failures of an email that logged in."""
+        await self._redis.delete(self._key(email))

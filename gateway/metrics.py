@@ -1,0 +1,28 @@
+"""The gateway's Prometheus metrics (DESIGN §5)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+from common.metrics import LATENCY_BUCKETS
+
+REQUEST_LATENCY = Histogram(
+    "gateway_http_request_duration_seconds",
+    "Time the gateway spent on one HTTP request, by method, route template and status code.",
+    ["method", "route", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+NOTIFICATIONS_ACCEPTED = Counter(
+    "gateway_notifications_accepted_total", "Notifications queued and published, by channel.", ["channel"]
+)
+NOTIFICATIONS_SKIPPED = Counter(
+    "gateway_notifications_skipped_total",
+    "Notifications answered `skipped`, by channel and reason.",
+    ["channel", "reason"],
+)
+PUBLISH_FAILURES = Counter(
+    "gateway_publish_failures_total", "Publishes the broker did not confirm (the send answered 503).", ["channel"]
+)
+REPUBLISHED = Counter(
+    "gateway_reconciler_republished_total", "Rows left unpublished that the reconciler published.", ["channel"]
+)

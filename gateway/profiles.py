@@ -1,0 +1,92 @@
+"""Recipients' notification profiles, fetched from user_svc and kept for a few seconds.
+
+Every write to a user publishes ``UserChanged`` on ``notifications.events``; the gateway evicts that user
+from its cache when it sees one (and when it proxies a write itself), so a profile is stale for
+milliseconds at most, and for the cache's lifetime only while the broker is unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+
+from common.amqp.topology import EVENTS_EXCHANGE
+from notification.v1 import notification_pb2 as pb
+from notification.v1 import notification_pb2_grpc as pb_grpc
+
+logger = logging.getLogger(__name__)
+
+USER_CHANGED = pb.UserChanged.DESCRIPTOR.full_name
+
+
+class ProfileCache:
+    """Notification profiles by user id, each for ``ttl_seconds`` (0 = always ask user_svc)."""
+
+    def __init__(self, users: pb_grpc.UserServiceStub, *, timeout: float, ttl_seconds: float, size: int) -> None:
+        self._users = users
+        self._timeout = timeout
+        self._ttl = ttl_seconds
+        self._size = size
+        self._entries: dict[str, tuple[pb.NotificationProfile, float]] = {}
+        self._evictions = 0
+
+    def cached(self, user_id: str) -> pb.NotificationProfile | None:
+        """The profile of ``user_id`` when a fresh copy is held."""
+        entry = self._entries.get(user_id)
+        if entry is None:
+            return None
+        if entry[1] < time.monotonic():
+            self._entries.pop(user_id, None)
+            return None
+        return entry[0]
+
+    async def get(self, user_id: str) -> pb.NotificationProfile:
+        """The profile of ``user_id``; raises the backend's ``AioRpcError`` (NOT_FOUND for an unknown user)."""
+        profile = self.cached(user_id)
+        if profile is not None:
+            return profile
+        evictions = self._evictions
+        reply = await self._users.GetNotificationProfile(
+            pb.GetNotificationProfileRequest(user_id=user_id), timeout=self._timeout
+        )
+        if self._ttl > 0 and evictions == self._evictions:
+            if len(self._entries) >= self._size:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[user_id] = (reply.profile, time.monotonic() + self._ttl)
+        return reply.profile
+
+    def evict(self, user_id: str) -> None:
+        """Forget ``user_id``'s profile (it changed)."""
+        self._evictions += 1
+        self._entries.pop(user_id, None)
+
+    def clear(self, *_: Any) -> None:
+        """Forget every profile (change events may have been missed)."""
+        self._evictions += 1
+        self._entries.clear()
+
+
+async def subscribe_to_user_changes(connection: AbstractRobustConnection, cache: ProfileCache) -> AbstractChannel:
+    """Evict profiles on ``UserChanged`` events, through a private queue bound to ``notifications.events``;
+    the whole cache is dropped after a reconnection, since events may have been missed meanwhile."""
+    channel = await connection.channel()
+    exchange = await channel.declare_exchange(EVENTS_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
+    queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+    await queue.bind(exchange, routing_key="")
+
+    async def on_event(message: AbstractIncomingMessage) -> None:
+        if message.type != USER_CHANGED:
+            return
+        try:
+            cache.evict(pb.UserChanged.FromString(message.body).user_id)
+        except Exception:
+            logger.warning("unreadable UserChanged event; dropping every cached profile", exc_info=True)
+            cache.clear()
+
+    await queue.consume(on_event, no_ack=True)
+    connection.reconnect_callbacks.add(cache.clear)
+    return channel

@@ -1,0 +1,143 @@
+"""What the gateway opens once at start-up and shares between requests: the Redis client, the database
+engine, the RabbitMQ connection and publisher, the gRPC channels, and the background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from aio_pika.abc import AbstractRobustConnection
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from common.amqp.connection import connect
+from common.amqp.publisher import Publisher
+from common.db import async_url
+from gateway.auth import Authenticator
+from gateway.backends import Backends
+from gateway.limits import LoginThrottle, SendGate
+from gateway.profiles import ProfileCache, subscribe_to_user_changes
+from gateway.publishing import EnvelopePublisher, PublishedStamper
+from gateway.reconciler import Reconciler
+from gateway.send import NotificationSender
+from gateway.settings import GatewaySettings
+from gateway.store import NotificationStore
+
+logger = logging.getLogger(__name__)
+
+
+def create_engine(settings: GatewaySettings) -> AsyncEngine:
+    """The notifications database engine. No pre-ping (a round trip per checkout on the hot path): a dead
+    connection fails one statement, which answers 503, and the pool replaces it."""
+    return create_async_engine(
+        async_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_recycle=1800,
+    )
+
+
+@dataclass
+class Resources:
+    """The shared clients and services of one gateway process."""
+
+    settings: GatewaySettings
+    redis: Redis
+    engine: AsyncEngine
+    amqp: AbstractRobustConnection
+    backends: Backends
+    store: NotificationStore
+    authenticator: Authenticator
+    gate: SendGate
+    login_throttle: LoginThrottle
+    profiles: ProfileCache
+    publisher: EnvelopePublisher
+    stamper: PublishedStamper
+    sender: NotificationSender
+    reconciler: Reconciler
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, settings: GatewaySettings) -> AsyncIterator[Resources]:
+        """Open everything, start the background tasks, and close it all on exit."""
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        engine = create_engine(settings)
+        backends = Backends.open(settings)
+        amqp: AbstractRobustConnection | None = None
+        resources: Resources | None = None
+        try:
+            amqp = await connect(settings.rabbitmq_url, name="gateway")
+            publisher = EnvelopePublisher(
+                await Publisher.create(amqp, settings.rabbitmq_queue_type), settings.publish_timeout_seconds
+            )
+            store = NotificationStore(engine)
+            profiles = ProfileCache(
+                backends.users,
+                timeout=backends.timeout,
+                ttl_seconds=settings.profile_cache_seconds,
+                size=settings.profile_cache_size,
+            )
+            if settings.profile_cache_seconds > 0:
+                await subscribe_to_user_changes(amqp, profiles)
+            stamper = PublishedStamper(store, settings.published_flush_seconds)
+            resources = cls(
+                settings=settings,
+                redis=redis,
+                engine=engine,
+                amqp=amqp,
+                backends=backends,
+                store=store,
+                authenticator=Authenticator(settings.api_key_list(), settings.jwt_secret),
+                gate=SendGate(
+                    redis,
+                    key_limit=settings.rate_limit_key_per_minute,
+                    user_limit=settings.rate_limit_user_per_minute,
+                    window_seconds=settings.rate_limit_window_seconds,
+                    idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+                    claim_seconds=settings.idempotency_lock_seconds,
+                ),
+                login_throttle=LoginThrottle(
+                    redis, max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
+                ),
+                profiles=profiles,
+                publisher=publisher,
+                stamper=stamper,
+                sender=NotificationSender(backends, profiles, store, publisher, stamper),
+                reconciler=Reconciler(
+                    store,
+                    publisher,
+                    age_seconds=settings.reconciler_age_seconds,
+                    interval_seconds=settings.reconciler_interval_seconds,
+                    batch_size=settings.reconciler_batch_size,
+                ),
+            )
+            resources.tasks.append(asyncio.create_task(stamper.run(), name="published-stamper"))
+            if settings.reconciler_interval_seconds > 0:
+                resources.tasks.append(asyncio.create_task(resources.reconciler.run(), name="reconciler"))
+            yield resources
+        finally:
+            await cls._close(resources, redis, engine, amqp, backends)
+
+    @staticmethod
+    async def _close(
+        resources: Resources | None,
+        redis: Redis,
+        engine: AsyncEngine,
+        amqp: AbstractRobustConnection | None,
+        backends: Backends,
+    ) -> None:
+        if resources is not None:
+            for task in resources.tasks:
+                task.cancel()
+            for task in resources.tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if amqp is not None:
+            await amqp.close()
+        await backends.close()
+        await redis.aclose()
+        await engine.dispose()

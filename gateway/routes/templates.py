@@ -1,0 +1,205 @@
+"""``/v1/templates``: versioned, localised templates through template_svc. Applications only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from google.protobuf import struct_pb2
+from starlette.responses import Response
+
+from gateway.convert import CHANNEL_OF, rendered_body, template_body
+from gateway.deps import ApplicationDep, ResourcesDep
+from gateway.errors import ProblemError
+from gateway.routes.docs import AUTHENTICATED, WITH_BODY, problems
+from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, Channel
+from gateway.schemas.templates import (
+    RenderedTemplate,
+    RenderRequest,
+    Template,
+    TemplateContent,
+    TemplateCreate,
+    TemplatePage,
+    TemplateUpdate,
+    TemplateVersions,
+)
+from notification.v1 import notification_pb2 as pb
+
+router = APIRouter(prefix="/v1/templates", tags=["templates"])
+
+Slug = Annotated[str, Path(max_length=100, pattern=SLUG_PATTERN, description="The template's slug.")]
+ChannelQuery = Annotated[Channel, Query(description="The template's channel.")]
+LocaleQuery = Annotated[str, Query(max_length=35, pattern=LOCALE_PATTERN, description="The template's locale.")]
+Version = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+def _content(body: TemplateContent) -> dict[str, Any]:
+    """The proto fields of a template's content."""
+    return {
+        "channel": CHANNEL_OF[body.channel],
+        "locale": body.locale,
+        "subject": body.subject or "",
+        "body": body.body,
+        "html_body": body.html_body or "",
+        "title": body.title or "",
+        "data": body.data or {},
+    }
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Template,
+    summary="Create a template",
+    responses=problems(
+        *AUTHENTICATED,
+        *WITH_BODY,
+        409,
+        descriptions={
+            409: "The slug + channel + locale exists.",
+            422: "A field is wrong or a part does not compile (`errors` gives the line).",
+        },
+    ),
+)
+async def create_template(body: TemplateCreate, caller: ApplicationDep, resources: ResourcesDep) -> dict[str, Any]:
+    """Version 1 of a template (email: `subject` + `body`; push: `title` + `body`)."""
+    reply = await resources.backends.templates.CreateTemplate(
+        pb.CreateTemplateRequest(slug=body.slug, **_content(body)), timeout=resources.backends.timeout
+    )
+    return template_body(reply.template)
+
+
+@router.get("", response_model=TemplatePage, summary="List templates", responses=problems(*AUTHENTICATED))
+async def list_templates(
+    caller: ApplicationDep,
+    resources: ResourcesDep,
+    channel: Annotated[Channel | None, Query(description="Only templates of this channel.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")] = None,
+) -> dict[str, Any]:
+    """The active version of every template, one page at a time."""
+    reply = await resources.backends.templates.ListTemplates(
+        pb.ListTemplatesRequest(
+            channel=CHANNEL_OF[channel] if channel else pb.CHANNEL_UNSPECIFIED, page_size=limit, page_token=cursor or ""
+        ),
+        timeout=resources.backends.timeout,
+    )
+    return {"items": [template_body(t) for t in reply.templates], "next_cursor": reply.next_page_token or None}
+
+
+@router.get("/{slug}", response_model=Template, summary="Get a template", responses=problems(*AUTHENTICATED, 404))
+async def get_template(
+    slug: Slug,
+    channel: ChannelQuery,
+    caller: ApplicationDep,
+    resources: ResourcesDep,
+    locale: LocaleQuery = "en",
+    version: Annotated[int | None, Query(ge=1, le=2_147_483_647, description="Default: the active one.")] = None,
+) -> dict[str, Any]:
+    """The active version of a template, or the version asked for."""
+    reply = await resources.backends.templates.GetTemplate(
+        pb.GetTemplateRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale, version=version or 0),
+        timeout=resources.backends.timeout,
+    )
+    return template_body(reply.template)
+
+
+@router.put(
+    "/{slug}",
+    response_model=Template,
+    summary="Add a version of a template",
+    responses=problems(*AUTHENTICATED, *WITH_BODY, 404),
+)
+async def update_template(
+    slug: Slug, body: TemplateUpdate, caller: ApplicationDep, resources: ResourcesDep
+) -> dict[str, Any]:
+    """A new version with this content, made active at once."""
+    if body.slug is not None and body.slug != slug:
+        raise ProblemError.field("slug", "does not match the slug in the path")
+    reply = await resources.backends.templates.UpdateTemplate(
+        pb.UpdateTemplateRequest(slug=slug, **_content(body)), timeout=resources.backends.timeout
+    )
+    return template_body(reply.template)
+
+
+@router.delete("/{slug}", status_code=204, summary="Delete a template", responses=problems(*AUTHENTICATED, 404))
+async def delete_template(
+    slug: Slug, channel: ChannelQuery, caller: ApplicationDep, resources: ResourcesDep, locale: LocaleQuery = "en"
+) -> Response:
+    """Delete every version of a template."""
+    await resources.backends.templates.DeleteTemplate(
+        pb.DeleteTemplateRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale),
+        timeout=resources.backends.timeout,
+    )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{slug}/versions",
+    response_model=TemplateVersions,
+    summary="List a template's versions",
+    responses=problems(*AUTHENTICATED, 404),
+)
+async def list_versions(
+    slug: Slug, channel: ChannelQuery, caller: ApplicationDep, resources: ResourcesDep, locale: LocaleQuery = "en"
+) -> dict[str, Any]:
+    """Every version, oldest first."""
+    reply = await resources.backends.templates.ListTemplateVersions(
+        pb.ListTemplateVersionsRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale),
+        timeout=resources.backends.timeout,
+    )
+    return {"items": [template_body(t) for t in reply.versions]}
+
+
+@router.post(
+    "/{slug}/versions/{version}/activate",
+    response_model=Template,
+    summary="Make a version active",
+    responses=problems(*AUTHENTICATED, 404, 409),
+)
+async def activate_version(
+    slug: Slug,
+    version: Version,
+    channel: ChannelQuery,
+    caller: ApplicationDep,
+    resources: ResourcesDep,
+    locale: LocaleQuery = "en",
+) -> dict[str, Any]:
+    """Roll back or forward to an existing version."""
+    reply = await resources.backends.templates.ActivateTemplateVersion(
+        pb.ActivateTemplateVersionRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale, version=version),
+        timeout=resources.backends.timeout,
+    )
+    return template_body(reply.template)
+
+
+@router.post(
+    "/{slug}/render",
+    response_model=RenderedTemplate,
+    summary="Preview a template",
+    responses=problems(
+        *AUTHENTICATED,
+        *WITH_BODY,
+        404,
+        descriptions={422: "A variable is missing, or a rendered subject or title contains CR or LF."},
+    ),
+)
+async def render_template(
+    slug: Slug, body: RenderRequest, caller: ApplicationDep, resources: ResourcesDep
+) -> dict[str, Any]:
+    """Render with variables for a preview; the locale falls back `pt-BR` → `pt` → `en`."""
+    variables = struct_pb2.Struct()
+    variables.update(body.variables)
+    user = body.user
+    reply = await resources.backends.templates.RenderTemplate(
+        pb.RenderTemplateRequest(
+            slug=slug,
+            channel=CHANNEL_OF[body.channel],
+            locale=body.locale or "",
+            version=body.version or 0,
+            variables=variables,
+            user=pb.RenderUser(name=user.name, email=user.email, locale=user.locale) if user else None,
+        ),
+        timeout=resources.backends.timeout,
+    )
+    return rendered_body(body.channel, reply)

@@ -1,0 +1,1 @@
+"""Request and response bodies of the REST contract (CONTRACT.md), with examples for the OpenAPI document."""

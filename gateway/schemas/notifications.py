@@ -1,0 +1,157 @@
+"""Bodies of the notification routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Channel = Literal["email", "push"]
+Priority = Literal["low", "normal", "high"]
+StatusName = Literal["queued", "sending", "retrying", "delivered", "failed", "skipped"]
+SkipReason = Literal["channel_disabled", "no_device", "suppressed"]
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+LOCALE_PATTERN = r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$"
+
+
+class SendRequest(BaseModel):
+    """A notification to render and deliver to one user."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
+                    "channel": "email",
+                    "template": "welcome",
+                    "locale": "en",
+                    "variables": {"name": "Ada", "link": "https://example.com"},
+                    "priority": "normal",
+                    "metadata": {"campaign": "onboarding"},
+                }
+            ]
+        },
+    )
+
+    user_id: uuid.UUID = Field(description="The recipient user's id.")
+    channel: Channel
+    template: str = Field(min_length=1, max_length=100, pattern=SLUG_PATTERN, description="The template's slug.")
+    locale: str | None = Field(
+        default=None,
+        max_length=35,
+        pattern=LOCALE_PATTERN,
+        description="The locale to render; defaults to the user's, then the template's fallback chain.",
+    )
+    variables: dict[str, Any] = Field(default_factory=dict, description="What the template sees besides `user`.")
+    priority: Priority = "normal"
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=16, description="At most 16 string values.")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="RFC 3339; the notification is not delivered after this time."
+    )
+
+
+class SendResponse(BaseModel):
+    """What became of an accepted send."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "notification_id": "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01",
+                    "status": "queued",
+                    "status_url": "/v1/notifications/0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01",
+                    "reason": None,
+                }
+            ]
+        }
+    )
+
+    notification_id: uuid.UUID
+    status: Literal["queued", "skipped"]
+    status_url: str
+    reason: SkipReason | None = Field(description="Why it was skipped; null when queued.")
+
+
+class NotificationStatus(BaseModel):
+    """Where a notification is now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "notification_id": "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01",
+                    "user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
+                    "channel": "email",
+                    "template": "welcome",
+                    "template_version": 3,
+                    "locale": "en",
+                    "priority": "normal",
+                    "status": "delivered",
+                    "reason": None,
+                    "attempts": 1,
+                    "last_error": None,
+                    "metadata": {"campaign": "onboarding"},
+                    "expires_at": None,
+                    "created_at": "2026-11-27T10:15:00.123456Z",
+                    "updated_at": "2026-11-27T10:15:01.456789Z",
+                    "delivered_at": "2026-11-27T10:15:01.456789Z",
+                }
+            ]
+        }
+    )
+
+    notification_id: uuid.UUID
+    user_id: uuid.UUID
+    channel: Channel
+    template: str
+    template_version: int | None
+    locale: str | None
+    priority: Priority
+    status: StatusName
+    reason: str | None = Field(description="Why it was skipped or failed, machine-readable.")
+    attempts: int
+    last_error: str | None
+    metadata: dict[str, str]
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
+class NotificationPage(BaseModel):
+    """One page of notifications, newest first."""
+
+    items: list[NotificationStatus]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class NotificationEvent(BaseModel):
+    """One step of a notification's history."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "at": "2026-11-27T10:15:01.456789Z",
+                    "status": "delivered",
+                    "attempt": 1,
+                    "detail": {"smtp_reply": "250 2.0.0 Ok: queued as 4F1C2"},
+                }
+            ]
+        }
+    )
+
+    at: datetime
+    status: StatusName
+    attempt: int
+    detail: dict[str, Any]
+
+
+class NotificationEvents(BaseModel):
+    """A notification's history, oldest first."""
+
+    items: list[NotificationEvent]

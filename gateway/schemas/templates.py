@@ -1,0 +1,174 @@
+"""Bodies of the template routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, Channel
+
+TEMPLATE_EXAMPLE: dict[str, Any] = {
+    "slug": "welcome",
+    "channel": "email",
+    "locale": "en",
+    "version": 2,
+    "active_version": 2,
+    "subject": "Welcome, {{ user.name }}",
+    "body": "Hello {{ name }}, start here: {{ link }}",
+    "html_body": '<p>Hello {{ name }}, <a href="{{ link }}">start here</a></p>',
+    "title": None,
+    "data": {},
+    "created_at": "2026-11-27T09:00:00Z",
+    "updated_at": "2026-11-27T10:00:00Z",
+}
+
+
+class TemplateContent(BaseModel):
+    """The parts of a template version (email: subject + body, html_body optional; push: title + body)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    locale: str = Field(default="en", max_length=35, pattern=LOCALE_PATTERN)
+    subject: str | None = Field(default=None, max_length=2000)
+    body: str = Field(max_length=60000)
+    html_body: str | None = Field(default=None, max_length=60000)
+    title: str | None = Field(default=None, max_length=2000)
+    data: dict[str, str] | None = None
+
+
+class TemplateCreate(TemplateContent):
+    """Version 1 of a new template."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "slug": "welcome",
+                    "channel": "email",
+                    "locale": "en",
+                    "subject": "Welcome, {{ user.name }}",
+                    "body": "Hello {{ name }}, start here: {{ link }}",
+                }
+            ]
+        },
+    )
+
+    slug: str = Field(min_length=1, max_length=100, pattern=SLUG_PATTERN)
+
+
+class TemplateUpdate(TemplateContent):
+    """The full content of a new version; `slug`, when given, must match the path."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"channel": "push", "locale": "en", "title": "Hi {{ user.name }}", "body": "You have mail"}]
+        },
+    )
+
+    slug: str | None = Field(default=None, min_length=1, max_length=100, pattern=SLUG_PATTERN)
+
+
+class Template(BaseModel):
+    """One version of a template."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [TEMPLATE_EXAMPLE]})
+
+    slug: str
+    channel: Channel
+    locale: str
+    version: int
+    active_version: int
+    subject: str | None
+    body: str
+    html_body: str | None
+    title: str | None
+    data: dict[str, str]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class TemplatePage(BaseModel):
+    """One page of templates (the active version of each)."""
+
+    items: list[Template]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class TemplateVersions(BaseModel):
+    """Every version of a template, oldest first."""
+
+    items: list[Template]
+
+
+class RenderUser(BaseModel):
+    """The recipient a preview renders for, seen as `user`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=320)
+    locale: str = Field(default="", max_length=35)
+
+
+class RenderRequest(BaseModel):
+    """A preview: render a template with variables."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"channel": "email", "locale": "pt-BR", "variables": {"name": "Ada", "link": "https://example.com"}}
+            ]
+        },
+    )
+
+    channel: Channel
+    locale: str | None = Field(default=None, max_length=35, pattern=LOCALE_PATTERN)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    user: RenderUser | None = None
+
+
+class RenderedEmail(BaseModel):
+    """A rendered email."""
+
+    subject: str
+    text_body: str
+    html_body: str | None
+
+
+class RenderedPush(BaseModel):
+    """A rendered push notification."""
+
+    title: str
+    body: str
+    data: dict[str, str]
+
+
+class RenderedTemplate(BaseModel):
+    """The rendered parts: `email` or `push`, by channel."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "email",
+                    "locale": "pt",
+                    "version": 2,
+                    "email": {"subject": "Bem-vinda, Ada", "text_body": "Olá Ada", "html_body": None},
+                    "push": None,
+                }
+            ]
+        }
+    )
+
+    channel: Channel
+    locale: str = Field(description="The locale rendered, after fallback.")
+    version: int
+    email: RenderedEmail | None
+    push: RenderedPush | None

@@ -1,0 +1,134 @@
+"""Bodies of the user and auth routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.schemas.notifications import LOCALE_PATTERN
+
+Platform = Literal["android", "ios", "web"]
+
+USER_EXAMPLE: dict[str, Any] = {
+    "id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "locale": "en",
+    "preferences": {"email": True, "push": True},
+    "devices": [{"token": "fcm-token-1", "platform": "android", "created_at": "2026-11-27T10:00:00Z"}],
+    "created_at": "2026-11-27T09:00:00Z",
+    "updated_at": "2026-11-27T10:00:00Z",
+}
+
+
+class Preferences(BaseModel):
+    """Which channels the user accepts."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": True, "push": False}]})
+
+    email: bool
+    push: bool
+
+
+class Device(BaseModel):
+    """A registered push device."""
+
+    token: str
+    platform: Platform
+    created_at: datetime | None
+
+
+class User(BaseModel):
+    """A user who can be notified; never the password."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [USER_EXAMPLE]})
+
+    id: uuid.UUID
+    name: str
+    email: str
+    locale: str
+    preferences: Preferences
+    devices: list[Device]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class UserPage(BaseModel):
+    """One page of users."""
+
+    items: list[User]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class UserCreate(BaseModel):
+    """A new user."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Ada Lovelace",
+                    "email": "ada@example.com",
+                    "password": "correct horse battery",
+                    "locale": "en",
+                    "preferences": {"email": True, "push": True},
+                }
+            ]
+        },
+    )
+
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024, description="At least 8 characters.")
+    locale: str | None = Field(default=None, max_length=35, pattern=LOCALE_PATTERN)
+    preferences: Preferences | None = Field(default=None, description="Every channel on when left out.")
+
+
+class UserUpdate(BaseModel):
+    """The fields to change; the others stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Ada King", "locale": "en-GB"}]})
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    password: str | None = Field(default=None, max_length=1024)
+    locale: str | None = Field(default=None, max_length=35, pattern=LOCALE_PATTERN)
+
+
+class DeviceCreate(BaseModel):
+    """A push device to register."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"token": "fcm-token-1", "platform": "android"}]}
+    )
+
+    token: str = Field(min_length=1, max_length=4096)
+    platform: Platform
+
+
+class LoginRequest(BaseModel):
+    """A user's credentials."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "ada@example.com", "password": "correct horse battery"}]},
+    )
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class Token(BaseModel):
+    """A bearer token for the user's own routes."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"access_token": "eyJhbGciOi...", "token_type": "bearer", "expires_in": 3600}]}
+    )
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int = Field(description="Seconds until the token expires.")

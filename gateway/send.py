@@ -1,0 +1,168 @@
+"""The send path of DESIGN §1, after the gate: profile, render, skip checks, the ``queued`` row, the
+confirmed publish. A failed publish leaves no row behind and answers 503."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from google.protobuf import struct_pb2
+
+from common.ids import new_notification_id
+from common.notification_tables import Status
+from gateway.backends import Backends
+from gateway.errors import ProblemError
+from gateway.metrics import NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
+from gateway.profiles import ProfileCache
+from gateway.publishing import EnvelopePublisher, PublishedStamper
+from gateway.schemas.notifications import SendRequest
+from gateway.store import NewNotification, NotificationStore
+from notification.v1 import notification_pb2 as pb
+
+logger = logging.getLogger(__name__)
+
+CHANNELS = {"email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
+PRIORITIES = {"low": pb.PRIORITY_LOW, "normal": pb.PRIORITY_NORMAL, "high": pb.PRIORITY_HIGH}
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What became of a send: ``queued`` (published) or ``skipped`` with a reason."""
+
+    notification_id: uuid.UUID
+    status: str
+    reason: str | None
+
+
+def skip_reason(channel: str, profile: pb.NotificationProfile) -> str | None:
+    """Why the user cannot get this notification on ``channel`` (before suppressions), or None."""
+    if not getattr(profile.preferences, channel):
+        return "channel_disabled"
+    if channel == "push" and not profile.device_tokens:
+        return "no_device"
+    return None
+
+
+def build_envelope(
+    request: SendRequest,
+    profile: pb.NotificationProfile,
+    rendered: pb.RenderTemplateResponse,
+    notification_id: uuid.UUID,
+    request_id: str | None,
+    created_at: datetime,
+) -> pb.MessageEnvelope:
+    """The self-contained message a worker delivers."""
+    envelope = pb.MessageEnvelope(
+        notification_id=str(notification_id),
+        correlation_id=request_id or "",
+        channel=CHANNELS[request.channel],
+        priority=PRIORITIES[request.priority],
+        user_id=str(request.user_id),
+        template=pb.TemplateRef(slug=request.template, version=rendered.version, locale=rendered.locale),
+        metadata=request.metadata,
+    )
+    envelope.created_at.FromDatetime(created_at)
+    if request.expires_at is not None:
+        envelope.expires_at.FromDatetime(request.expires_at)
+    if request.channel == "email":
+        envelope.email_recipient.address = profile.email
+        envelope.email_recipient.name = profile.name
+        envelope.email.CopyFrom(rendered.email)
+    else:
+        envelope.push_recipient.device_tokens.extend(profile.device_tokens)
+        envelope.push.CopyFrom(rendered.push)
+    return envelope
+
+
+class NotificationSender:
+    """Turns an admitted send request into a published envelope and a status row."""
+
+    def __init__(
+        self,
+        backends: Backends,
+        profiles: ProfileCache,
+        store: NotificationStore,
+        publisher: EnvelopePublisher,
+        stamper: PublishedStamper,
+    ) -> None:
+        self._backends = backends
+        self._profiles = profiles
+        self._store = store
+        self._publisher = publisher
+        self._stamper = stamper
+
+    async def _render(self, request: SendRequest, profile: pb.NotificationProfile) -> pb.RenderTemplateResponse:
+        variables = struct_pb2.Struct()
+        variables.update(request.variables)
+        rendered = await self._backends.templates.RenderTemplate(
+            pb.RenderTemplateRequest(
+                slug=request.template,
+                channel=CHANNELS[request.channel],
+                locale=request.locale or profile.locale,
+                variables=variables,
+                user=pb.RenderUser(name=profile.name, email=profile.email, locale=profile.locale),
+            ),
+            timeout=self._backends.timeout,
+        )
+        if rendered.WhichOneof("content") != request.channel:
+            logger.error("template_svc rendered %s for a %s template", rendered.WhichOneof("content"), request.channel)
+            raise ProblemError(503, "the template service answered with the wrong channel; retry later")
+        return rendered
+
+    async def _forget(self, notification_id: uuid.UUID) -> None:
+        try:
+            await self._store.forget(notification_id)
+        except Exception:
+            logger.error(
+                "could not delete the unpublished row %s; the reconciler will publish it",
+                notification_id,
+                exc_info=True,
+            )
+
+    async def send(self, request: SendRequest, request_id: str | None) -> SendOutcome:
+        """Render, record and publish one notification; raises ``AioRpcError`` or :class:`ProblemError`."""
+        profile = await self._profiles.get(str(request.user_id))
+        rendered = await self._render(request, profile)
+        notification_id = new_notification_id()
+        created_at = datetime.now(UTC)
+        reason = skip_reason(request.channel, profile)
+        message = None
+        if reason is None:
+            envelope = build_envelope(request, profile, rendered, notification_id, request_id, created_at)
+            message = self._publisher.message(envelope)
+        status, reason = await self._store.create(
+            NewNotification(
+                id=notification_id,
+                channel=request.channel,
+                user_id=request.user_id,
+                template_slug=request.template,
+                template_version=rendered.version,
+                template_locale=rendered.locale,
+                priority=request.priority,
+                status=Status.SKIPPED if reason else Status.QUEUED,
+                reason=reason,
+                request_id=request_id,
+                metadata=request.metadata,
+                envelope=message.body if message else None,
+                expires_at=request.expires_at,
+                created_at=created_at,
+                email_address=profile.email if request.channel == "email" else None,
+            )
+        )
+        if status == Status.SKIPPED or message is None:
+            NOTIFICATIONS_SKIPPED.labels(request.channel, reason or "unknown").inc()
+            return SendOutcome(notification_id, Status.SKIPPED, reason)
+        try:
+            await self._publisher.publish(message, request.channel)
+        except Exception as error:
+            PUBLISH_FAILURES.labels(request.channel).inc()
+            logger.warning("publish of %s failed: %s: %s", notification_id, type(error).__name__, error)
+            await self._forget(notification_id)
+            raise ProblemError(
+                503, "the message broker did not accept the notification; nothing was sent, retry later"
+            ) from None
+        self._stamper.confirmed(notification_id)
+        NOTIFICATIONS_ACCEPTED.labels(request.channel).inc()
+        return SendOutcome(notification_id, Status.QUEUED, None)

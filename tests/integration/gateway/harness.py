@@ -1,0 +1,85 @@
+"""A real gateway in-process for tests: the app with its lifespan (real Redis, Postgres, RabbitMQ and gRPC
+channels) behind an httpx client, with settings on the test infrastructure."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from gateway.app import create_app
+from gateway.resources import Resources
+from gateway.settings import GatewaySettings
+from tests.support.infra import Infra
+from tests.support.user_service import INTERNAL_KEY as USER_SVC_KEY
+from tests.support.user_service import JWT_SECRET
+
+API_KEY = "gateway-test-key"
+OTHER_API_KEY = "gateway-other-test-key"
+UNREACHABLE = "127.0.0.1:1"
+
+
+def gateway_settings(
+    infra: Infra, *, users: str = UNREACHABLE, templates: str = UNREACHABLE, templates_key: str = "", **overrides: Any
+) -> GatewaySettings:
+    """Settings on the test infrastructure; ``overrides`` are field names (``rate_limit_user_per_minute=2``)."""
+    values: dict[str, Any] = {
+        "database_url": infra.database("NOTIFICATIONS_DATABASE_URL"),
+        "redis_url": infra.redis_url,
+        "rabbitmq_url": infra.rabbitmq_url,
+        "api_keys": f"{API_KEY},{OTHER_API_KEY}",
+        "jwt_secret": JWT_SECRET,
+        "user_service_url": users,
+        "user_service_internal_api_key": USER_SVC_KEY,
+        "template_service_url": templates,
+        "template_service_internal_api_key": templates_key or USER_SVC_KEY,
+        "reconciler_interval_seconds": 0,
+        "profile_cache_seconds": 0,
+        "published_flush_seconds": 0.02,
+    }
+    values.update(overrides)
+    return GatewaySettings(**values)
+
+
+@dataclass
+class Gateway:
+    """A running gateway: its app, shared resources and a client that sends the test API key."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: GatewaySettings
+
+    @property
+    def resources(self) -> Resources:
+        found: Resources = self.app.state.resources
+        return found
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
+    """Start the app's lifespan and serve it to an httpx client (``X-API-Key`` set) until the block ends."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", headers={"X-API-Key": API_KEY}
+        ) as client:
+            yield Gateway(app=app, client=client, settings=settings)
+
+
+def unique_email() -> str:
+    return f"u-{uuid.uuid4().hex[:12]}@example.com"
+
+
+async def create_user(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    """A new user through the gateway (with a unique email unless given)."""
+    body = {"name": "Ada Lovelace", "email": unique_email(), "password": "correct horse battery", **fields}
+    response = await client.post("/v1/users", json=body)
+    assert response.status_code == 201, response.text
+    user: dict[str, Any] = response.json()
+    return user
