@@ -110,8 +110,12 @@ def load_settings(settings_class: type[SettingsT]) -> SettingsT:
     try:
         return settings_class()
     except ValidationError as error:
+        prefix = str(settings_class.model_config.get("env_prefix") or "")
         problems = []
         for item in error.errors():
             variable = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+            field = settings_class.model_fields.get(str(item["loc"][0])) if item["loc"] else None
+            if field is not None and field.validation_alias is None:
+                variable = (prefix + variable).upper()
             problems.append(f"{variable}: {item['msg']}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

@@ -43,11 +43,21 @@ class PermanentError(DeliveryError):
     """Retrying cannot help: a 5xx SMTP reply, FCM INVALID_ARGUMENT, no live device left.
 
     ``reason`` is the short machine-readable cause stored on the status row (e.g. ``smtp_550``).
+    ``suppress_address``, when given, is an email address that hard-bounced: the runtime adds it to
+    ``email_suppressions`` together with the failed status, so the gateway skips it from then on.
     """
 
-    def __init__(self, message: str, *, reason: str, detail: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        detail: dict[str, Any] | None = None,
+        suppress_address: str | None = None,
+    ) -> None:
         super().__init__(message, detail=detail)
         self.reason = reason
+        self.suppress_address = suppress_address
 
 
 class Deliverer(Protocol):

@@ -1,0 +1,65 @@
+"""A worker process: the consumer runtime and the HTTP side in one event loop, stopped by SIGTERM or SIGINT
+(stop consuming, finish in-flight messages, stop HTTP, close the deliverer, exit 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+
+from fastapi import APIRouter
+
+from common.delivery.outcome import Deliverer
+from common.delivery.runtime import WorkerRuntime
+from common.delivery.settings import WorkerSettings
+from common.http_server import HttpServer
+from common.worker_http import worker_app
+
+logger = logging.getLogger(__name__)
+
+
+def run_worker(
+    settings: WorkerSettings, deliverer: Deliverer, *, service: str, routers: Sequence[APIRouter] = ()
+) -> None:
+    """Run ``deliverer``'s worker until SIGTERM or SIGINT; returns normally (exit 0) after a clean drain."""
+    asyncio.run(serve_worker(settings, deliverer, service=service, routers=routers))
+
+
+async def serve_worker(
+    settings: WorkerSettings,
+    deliverer: Deliverer,
+    *,
+    service: str,
+    routers: Sequence[APIRouter] = (),
+    stop: asyncio.Event | None = None,
+) -> None:
+    """The body of :func:`run_worker`: serves until ``stop`` is set (by SIGTERM or SIGINT when not given)."""
+    if stop is None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    runtime = WorkerRuntime(settings, deliverer, name=service)
+    http = HttpServer(
+        worker_app(service=service, readiness=runtime.readiness, routers=routers), settings.bind_host, settings.port
+    )
+    await http.start()
+    logger.info("%s: HTTP on %s:%d (/health, /ready, /metrics)", service, settings.bind_host, http.port)
+    starting = asyncio.create_task(runtime.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if starting.done() and (error := starting.exception()) is not None:
+        stopping.cancel()
+        await http.stop()
+        await deliverer.close()
+        raise error
+    await stopping
+    logger.info("%s: stopping", service)
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await starting
+    await runtime.stop()
+    await http.stop()
+    await deliverer.close()
+    logger.info("%s: stopped", service)

@@ -1,0 +1,120 @@
+"""The email worker end to end in-process: real RabbitMQ, Postgres and the SMTP sink over real SMTP."""
+
+from __future__ import annotations
+
+from common.amqp.topology import FAILED_QUEUE
+from notification.v1 import notification_pb2 as pb
+from tests.integration.delivery.support import Gateway, email_envelope, running_worker, worker_settings
+from tests.support.infra import AmqpSession
+from tests.support.smtp_sink import RunningSmtpSink
+
+
+async def test_an_email_is_delivered_with_its_content_headers_and_history(
+    gateway: Gateway, sink: RunningSmtpSink
+) -> None:
+    envelope = email_envelope("ada@example.com", priority=pb.PRIORITY_HIGH)
+    async with running_worker(worker_settings(sink)):
+        await gateway.send(envelope)
+        row = await gateway.wait_for_status(envelope.notification_id, "delivered")
+
+    [mail] = await sink.messages("ada@example.com")
+    assert mail["subject"] == "Welcome, Ada"
+    assert mail["text"].strip() == "Hello Ada"
+    assert mail["html"].strip() == "<p>Hello <b>Ada</b></p>"
+    assert mail["message_id"] == f"<{envelope.notification_id}@notifications.local>"
+    assert mail["headers"]["X-Correlation-ID"] == envelope.correlation_id
+    assert mail["headers"]["Importance"] == "high"
+    assert mail["headers"]["X-Priority"].startswith("1")
+    assert mail["headers"]["To"] == "Ada Lovelace <ada@example.com>"
+    assert mail["mail_from"] == "notifications@example.com"
+    assert "multipart/alternative" in mail["headers"]["Content-Type"]
+
+    assert row["attempts"] == 1
+    assert row["delivered_at"] is not None
+    assert row["provider_message_id"] == mail["message_id"]
+    events = await gateway.events(envelope.notification_id)
+    assert [(status, attempt) for status, attempt, _ in events] == [("sending", 1), ("delivered", 1)]
+    assert events[1][2]["smtp_code"] == 250
+    assert "queued as" in events[1][2]["smtp_reply"]
+
+
+async def test_a_text_only_email_is_not_multipart(gateway: Gateway, sink: RunningSmtpSink) -> None:
+    envelope = email_envelope("grace@example.com", html="")
+    async with running_worker(worker_settings(sink)):
+        await gateway.send(envelope)
+        await gateway.wait_for_status(envelope.notification_id, "delivered")
+    [mail] = await sink.messages("grace@example.com")
+    assert mail["headers"]["Content-Type"].startswith("text/plain")
+    assert mail["html"] is None
+    assert mail["headers"]["Importance"] == "normal"
+
+
+async def test_a_transient_refusal_is_retried_until_the_email_arrives(gateway: Gateway, sink: RunningSmtpSink) -> None:
+    await sink.fail("flaky@example.com", 451, times=2)
+    envelope = email_envelope("flaky@example.com")
+    async with running_worker(worker_settings(sink)):
+        await gateway.send(envelope)
+        row = await gateway.wait_for_status(envelope.notification_id, "delivered")
+
+    assert len(await sink.messages("flaky@example.com")) == 1
+    assert row["attempts"] == 3
+    assert row["last_error"].startswith("451")
+    events = await gateway.events(envelope.notification_id)
+    assert [(status, attempt) for status, attempt, _ in events] == [
+        ("sending", 1),
+        ("retrying", 1),
+        ("sending", 2),
+        ("retrying", 2),
+        ("sending", 3),
+        ("delivered", 3),
+    ]
+    assert events[1][2]["smtp_code"] == 451
+    assert events[1][2]["retry_in_seconds"] > 0
+
+
+async def test_a_permanent_refusal_fails_dead_letters_and_suppresses_the_address(
+    gateway: Gateway, sink: RunningSmtpSink, amqp: AmqpSession
+) -> None:
+    envelope = email_envelope("bounce-550@example.com")
+    async with running_worker(worker_settings(sink)):
+        await gateway.send(envelope)
+        row = await gateway.wait_for_status(envelope.notification_id, "failed")
+
+    assert row["reason"] == "smtp_550"
+    assert row["attempts"] == 1
+    assert "mailbox unavailable" in row["last_error"]
+    dead = await amqp.get(FAILED_QUEUE)
+    assert pb.MessageEnvelope.FromString(dead.body) == envelope
+    assert dead.headers["x-failure-reason"] == "smtp_550"
+    assert dead.headers["x-attempts"] == 1
+    assert dead.headers["x-original-routing-key"] == "email"
+    assert dead.message_id == envelope.notification_id
+    await dead.ack()
+    suppressed = await gateway.db.fetchrow(
+        "SELECT reason, notification_id::text AS id FROM email_suppressions WHERE address = $1",
+        "bounce-550@example.com",
+    )
+    assert suppressed is not None
+    assert (suppressed["reason"], suppressed["id"]) == ("smtp_550", envelope.notification_id)
+    assert await sink.messages() == []
+
+
+async def test_a_refusal_that_never_clears_exhausts_the_attempts(
+    gateway: Gateway, sink: RunningSmtpSink, amqp: AmqpSession
+) -> None:
+    envelope = email_envelope("bounce-421@example.com")
+    async with running_worker(worker_settings(sink, max_attempts=3)):
+        await gateway.send(envelope)
+        row = await gateway.wait_for_status(envelope.notification_id, "failed")
+
+    assert (row["reason"], row["attempts"]) == ("retries_exhausted", 3)
+    dead = await amqp.get(FAILED_QUEUE)
+    assert dead.headers["x-failure-reason"] == "retries_exhausted"
+    assert dead.headers["x-attempts"] == 3
+    await dead.ack()
+    statuses = [status for status, _, _ in await gateway.events(envelope.notification_id)]
+    assert statuses == ["sending", "retrying", "sending", "retrying", "sending", "failed"]
+    suppressed = await gateway.db.fetchval(
+        "SELECT count(*) FROM email_suppressions WHERE address = 'bounce-421@example.com'"
+    )
+    assert suppressed == 0
