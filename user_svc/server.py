@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import grpc
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
@@ -35,6 +36,7 @@ class UserService:
     """A built (not yet started) user_svc and what it holds open."""
 
     grpc: GrpcServer
+    engine: AsyncEngine
     repository: UserRepository
     _resources: contextlib.AsyncExitStack
 
@@ -85,7 +87,7 @@ async def build_user_service(settings: UserServiceSettings) -> UserService:
             internal_key=settings.internal_api_key,
             address=f"{settings.bind_host}:{settings.port}",
         )
-        return UserService(grpc=server, repository=repository, _resources=resources)
+        return UserService(grpc=server, engine=engine, repository=repository, _resources=resources)
     except BaseException:
         await resources.aclose()
         raise
