@@ -9,6 +9,7 @@ from enum import StrEnum
 
 import grpc
 
+from common.grpc.client import internal_channel
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 
@@ -28,16 +29,27 @@ class Removal(StrEnum):
 class DeviceRegistry:
     """The user's devices as user_svc keeps them."""
 
-    def __init__(self, channel: grpc.aio.Channel, timeout_seconds: float = 2.0) -> None:
-        """Call user_svc over ``channel`` (which this registry owns and closes)."""
-        self._channel = channel
-        self._stub = pb_grpc.UserServiceStub(channel)
+    def __init__(self, target: str, internal_key: str, timeout_seconds: float = 2.0) -> None:
+        """Call user_svc at ``target`` (``host:port``) with the internal key; the channel opens on first use,
+        inside the running event loop."""
+        self._target = target
+        self._internal_key = internal_key
         self._timeout = timeout_seconds
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: pb_grpc.UserServiceStub | None = None
+
+    def _user_service(self) -> pb_grpc.UserServiceStub:
+        if self._stub is None:
+            self._channel = internal_channel(self._target, self._internal_key)
+            self._stub = pb_grpc.UserServiceStub(self._channel)
+        return self._stub
 
     async def remove(self, user_id: str, token: str) -> Removal:
         """Remove ``token`` from the user's devices; never raises."""
         try:
-            await self._stub.RemoveDevice(pb.RemoveDeviceRequest(user_id=user_id, token=token), timeout=self._timeout)
+            await self._user_service().RemoveDevice(
+                pb.RemoveDeviceRequest(user_id=user_id, token=token), timeout=self._timeout
+            )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return Removal.ALREADY_GONE
@@ -52,5 +64,7 @@ class DeviceRegistry:
         return dict(zip(tokens, results, strict=True))
 
     async def close(self) -> None:
-        """Close the channel."""
-        await self._channel.close()
+        """Close the channel, if it was opened."""
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = self._stub = None

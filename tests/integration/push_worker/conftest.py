@@ -58,7 +58,7 @@ async def users(user_service: RunningUserService) -> AsyncIterator[Users]:
 @pytest.fixture
 async def deliverer(fcm: RunningFcmServer, user_service: RunningUserService) -> AsyncIterator[PushDeliverer]:
     """The push deliverer against the FCM server and user_svc."""
-    devices = DeviceRegistry(internal_channel(user_service.target, INTERNAL_KEY))
+    devices = DeviceRegistry(user_service.target, INTERNAL_KEY)
     deliverer = PushDeliverer(FcmClient(str(fcm.credentials_path), fcm.url), devices)
     yield deliverer
     await deliverer.close()

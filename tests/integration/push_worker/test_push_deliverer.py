@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from common.delivery.outcome import PermanentError, TransientError
-from common.grpc.client import internal_channel
 from notification.v1 import notification_pb2 as pb
 from push_worker.deliverer import PushDeliverer
 from push_worker.devices import DeviceRegistry
@@ -113,7 +112,7 @@ async def test_a_dead_token_the_user_no_longer_has_is_fine(deliverer: PushDelive
 async def test_a_dead_token_is_kept_for_later_when_user_svc_cannot_be_reached(fcm: RunningFcmServer) -> None:
     unreachable = PushDeliverer(
         FcmClient(str(fcm.credentials_path), fcm.url),
-        DeviceRegistry(internal_channel("127.0.0.1:1", "no-server-listens"), timeout_seconds=0.5),
+        DeviceRegistry("127.0.0.1:1", "no-server-listens", timeout_seconds=0.5),
     )
     live, dead = new_token(), new_token("unregistered")
     try:
