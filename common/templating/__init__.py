@@ -1,0 +1,32 @@
+"""Sandboxed Jinja2 rendering of untrusted templates, shared by template_svc and any service that renders
+in-process. One implementation: :class:`TemplateRenderer`, its :class:`RenderLimits`, and typed errors."""
+
+from common.templating.context import render_context, variables_from_struct
+from common.templating.errors import (
+    CompileError,
+    LineBreakInHeader,
+    MissingVariable,
+    OutputTooLarge,
+    RefusedConstruct,
+    RenderFailed,
+    RenderTooSlow,
+    TemplateError,
+)
+from common.templating.renderer import HTML_PARTS, SINGLE_LINE_PARTS, RenderLimits, TemplateRenderer
+
+__all__ = [
+    "HTML_PARTS",
+    "SINGLE_LINE_PARTS",
+    "CompileError",
+    "LineBreakInHeader",
+    "MissingVariable",
+    "OutputTooLarge",
+    "RefusedConstruct",
+    "RenderFailed",
+    "RenderLimits",
+    "RenderTooSlow",
+    "TemplateError",
+    "TemplateRenderer",
+    "render_context",
+    "variables_from_struct",
+]

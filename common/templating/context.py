@@ -1,0 +1,36 @@
+"""What a template sees: the caller's variables plus ``user`` (name, email, locale of the recipient)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf import struct_pb2
+from google.protobuf.json_format import MessageToDict
+
+from common.templating.errors import USER_NAME
+
+_EXACT_FLOAT_INT = 2**53
+
+
+def _restore_integers(value: Any) -> Any:
+    """JSON numbers travel in a ``Struct`` as doubles; give whole numbers back their integer form, so
+    ``{{ count }}`` prints ``3`` rather than ``3.0``."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_FLOAT_INT:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _restore_integers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restore_integers(item) for item in value]
+    return value
+
+
+def variables_from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """The caller's variables as plain Python values."""
+    converted: dict[str, Any] = _restore_integers(MessageToDict(struct))
+    return converted
+
+
+def render_context(variables: Mapping[str, Any], user: Mapping[str, str]) -> dict[str, Any]:
+    """The names a template sees: every variable, and ``user`` (which a variable of that name cannot hide)."""
+    return {**variables, USER_NAME: dict(user)}

@@ -1,0 +1,231 @@
+"""The sandboxed renderer: compiles template parts once (cached by content), renders them off the event loop
+with a time limit and an output cap, and turns every failure into a typed :class:`TemplateError`.
+
+A template is a set of named parts (``subject``, ``body``, ``html_body``, ``title``, ``data.<key>``). Only
+``html_body`` is autoescaped; ``subject`` and ``title`` must render to one line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from jinja2 import Template
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
+from jinja2.utils import missing
+from prometheus_client import Counter, Histogram
+
+from common.metrics import LATENCY_BUCKETS
+from common.templating.deadline import DeadlineExceeded, DeadlineRunner
+from common.templating.errors import (
+    CompileError,
+    LineBreakInHeader,
+    MissingVariable,
+    OutputTooLarge,
+    RefusedConstruct,
+    RenderFailed,
+    RenderTooSlow,
+    TemplateError,
+)
+from common.templating.guards import DEFAULT_MAX_CHARS
+from common.templating.sandbox import LimitedSandbox, MissingName
+
+HTML_PARTS = frozenset({"html_body"})
+"""Parts rendered with HTML autoescaping."""
+
+SINGLE_LINE_PARTS = frozenset({"subject", "title"})
+"""Parts that must not contain CR or LF once rendered (they end up in headers)."""
+
+RENDER_SECONDS = Histogram(
+    "template_render_seconds",
+    "Time to render one template (every part), by outcome.",
+    ["outcome"],
+    buckets=LATENCY_BUCKETS,
+)
+COMPILE_CACHE = Counter(
+    "template_compile_cache",
+    "Compiled-template cache lookups: hit (reused) or miss (compiled).",
+    ["result"],
+)
+
+_PATH_SEARCH_BUDGET = 10_000
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """How much a template may do: output characters per part, seconds per call, threads, cached templates."""
+
+    max_chars: int = DEFAULT_MAX_CHARS
+    time_limit: float = 1.0
+    threads: int = 4
+    cache_size: int = 1024
+
+
+class _Progress:
+    """Which part a job is working on, so a timeout can name it."""
+
+    part = "template"
+
+
+def _template_line(error: BaseException) -> int | None:
+    """The template line an error was raised at (Jinja rewrites tracebacks to template lines)."""
+    line = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+def _path_of(target: Any, root: Mapping[str, Any]) -> str | None:
+    """The dotted path (``order.items[1]``) of the object ``target`` inside ``root``, if it is there."""
+    queue: deque[tuple[str, Any]] = deque((str(key), value) for key, value in root.items())
+    for _ in range(_PATH_SEARCH_BUDGET):
+        if not queue:
+            break
+        path, value = queue.popleft()
+        if value is target:
+            return path
+        if isinstance(value, Mapping):
+            queue.extend((f"{path}.{key}", item) for key, item in value.items())
+        elif isinstance(value, list | tuple):
+            queue.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
+
+
+def _missing_path(error: MissingName, context: Mapping[str, Any]) -> str:
+    if error.obj is missing:
+        return str(error.name)
+    owner = _path_of(error.obj, context)
+    if owner is None:
+        return str(error.name)
+    return f"{owner}[{error.name}]" if isinstance(error.name, int) else f"{owner}.{error.name}"
+
+
+def _translate(part: str, error: Exception, context: Mapping[str, Any]) -> TemplateError:
+    line = _template_line(error)
+    if isinstance(error, MissingName):
+        return MissingVariable(part, _missing_path(error, context), line)
+    if isinstance(error, SecurityError):
+        return RefusedConstruct(part, line, str(error))
+    if isinstance(error, TemplateSyntaxError):
+        return CompileError(part, error.lineno, error.message or str(error))
+    return RenderFailed(part, line, str(error) or type(error).__name__)
+
+
+class TemplateRenderer:
+    """Compiles and renders template parts in the sandbox. One per process; safe to share between tasks."""
+
+    def __init__(self, limits: RenderLimits | None = None) -> None:
+        self.limits = limits or RenderLimits()
+        self._environments = {
+            autoescape: LimitedSandbox(autoescape=autoescape, max_chars=self.limits.max_chars)
+            for autoescape in (False, True)
+        }
+        self._cache: OrderedDict[tuple[bool, str], Template] = OrderedDict()
+        self._lock = threading.Lock()
+        self._runner = DeadlineRunner(threads=self.limits.threads, time_limit=self.limits.time_limit)
+        self.compiles = 0
+        """How many times a part was compiled (a cache miss)."""
+
+    async def check(self, parts: Mapping[str, str]) -> list[CompileError]:
+        """Compile every part; the errors of the parts that do not compile (empty when all do)."""
+        progress = _Progress()
+
+        def work() -> list[CompileError]:
+            errors = []
+            for part, source in parts.items():
+                progress.part = part
+                try:
+                    self._compiled(part, source)
+                except CompileError as error:
+                    errors.append(error)
+            return errors
+
+        return await self._run(work, progress)
+
+    async def render(self, parts: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
+        """Every part rendered with ``context``; raises a :class:`TemplateError` naming what is wrong."""
+        progress = _Progress()
+
+        def work() -> dict[str, str]:
+            rendered = {}
+            for part, source in parts.items():
+                progress.part = part
+                rendered[part] = self._render_part(part, source, context)
+            return rendered
+
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await self._run(work, progress)
+        except TemplateError as error:
+            outcome = type(error).__name__
+            raise
+        finally:
+            RENDER_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+
+    def close(self) -> None:
+        """Release the render threads."""
+        self._runner.close()
+
+    async def _run(self, work: Callable[[], T], progress: _Progress) -> T:
+        try:
+            return await self._runner.run(work)
+        except DeadlineExceeded:
+            raise RenderTooSlow(progress.part, self.limits.time_limit) from None
+
+    def _compiled(self, part: str, source: str) -> Template:
+        key = (part in HTML_PARTS, source)
+        with self._lock:
+            template = self._cache.get(key)
+            if template is not None:
+                self._cache.move_to_end(key)
+        if template is not None:
+            COMPILE_CACHE.labels("hit").inc()
+            return template
+        COMPILE_CACHE.labels("miss").inc()
+        try:
+            template = self._environments[key[0]].from_string(source)
+        except TemplateSyntaxError as error:
+            raise CompileError(part, error.lineno, error.message or str(error)) from None
+        except (RecursionError, MemoryError) as error:
+            raise CompileError(part, None, f"too complex to compile ({type(error).__name__})") from None
+        with self._lock:
+            self.compiles += 1
+            self._cache[key] = template
+            while len(self._cache) > self.limits.cache_size:
+                self._cache.popitem(last=False)
+        return template
+
+    def _render_part(self, part: str, source: str, context: Mapping[str, Any]) -> str:
+        if not source:
+            return ""
+        template = self._compiled(part, source)
+        limit = self.limits.max_chars
+        chunks: list[str] = []
+        size = 0
+        stream = cast(Generator[str, None, None], template.generate(context))
+        try:
+            for chunk in stream:
+                size += len(chunk)
+                if size > limit:
+                    raise OutputTooLarge(part, limit)
+                chunks.append(chunk)
+        except TemplateError:
+            raise
+        except Exception as error:
+            raise _translate(part, error, context) from None
+        finally:
+            stream.close()
+        text = "".join(chunks)
+        if part in SINGLE_LINE_PARTS and ("\r" in text or "\n" in text):
+            raise LineBreakInHeader(part)
+        return text

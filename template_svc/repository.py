@@ -1,0 +1,276 @@
+"""The queries of the ``templates`` database. Reads are one statement in autocommit (one round trip, no
+BEGIN/COMMIT); writes that touch both tables run in one transaction, the template row locked by its own
+UPDATE so concurrent updates number their versions one after the other."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.types import Text
+
+from template_svc.tables import template_versions, templates
+
+
+class VersionMissing(Exception):
+    """The template exists but has no such version."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"version {version} does not exist")
+        self.version = version
+
+
+@dataclass(frozen=True)
+class TemplateKey:
+    """What names one template: slug, channel (``email``/``push``) and canonical locale."""
+
+    slug: str
+    channel: str
+    locale: str
+
+    def __str__(self) -> str:
+        return f"{self.slug}/{self.channel}/{self.locale}"
+
+
+@dataclass(frozen=True)
+class Content:
+    """The parts of one version (empty string: the part is not used)."""
+
+    subject: str = ""
+    body: str = ""
+    html_body: str = ""
+    title: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+
+    def parts(self) -> dict[str, str]:
+        """The renderable parts by field name (``data.<key>`` for each data entry), unused ones left out."""
+        named = {"subject": self.subject, "body": self.body, "html_body": self.html_body, "title": self.title}
+        parts = {name: source for name, source in named.items() if source}
+        parts.update({f"data.{key}": source for key, source in self.data.items()})
+        return parts
+
+
+@dataclass(frozen=True)
+class TemplateVersion:
+    """One version of a template, with the template's active version and creation time."""
+
+    key: TemplateKey
+    version: int
+    active_version: int
+    content: Content
+    created_at: datetime
+    version_created_at: datetime
+
+
+_COLUMNS = (
+    templates.c.slug,
+    templates.c.channel,
+    templates.c.locale,
+    templates.c.active_version,
+    templates.c.created_at,
+    template_versions.c.version,
+    template_versions.c.subject,
+    template_versions.c.body,
+    template_versions.c.html_body,
+    template_versions.c.title,
+    template_versions.c.data,
+    template_versions.c.created_at.label("version_created_at"),
+)
+
+
+def _record(row: Any) -> TemplateVersion:
+    return TemplateVersion(
+        key=TemplateKey(row.slug, row.channel, row.locale),
+        version=row.version,
+        active_version=row.active_version,
+        content=Content(row.subject, row.body, row.html_body, row.title, dict(row.data)),
+        created_at=row.created_at,
+        version_created_at=row.version_created_at,
+    )
+
+
+def _is(key: TemplateKey) -> ColumnElement[bool]:
+    return and_(templates.c.slug == key.slug, templates.c.channel == key.channel, templates.c.locale == key.locale)
+
+
+def _with_version(version: int) -> Select[Any]:
+    """Templates left-joined to one version each: ``version``, or the active one when it is 0."""
+    wanted = literal(version) if version else templates.c.active_version
+    joined = templates.outerjoin(
+        template_versions,
+        and_(template_versions.c.template_id == templates.c.id, template_versions.c.version == wanted),
+    )
+    return select(*_COLUMNS).select_from(joined)
+
+
+def _found(row: Row[Any] | None, version: int) -> TemplateVersion | None:
+    if row is None:
+        return None
+    if row.version is None:
+        raise VersionMissing(version)
+    return _record(row)
+
+
+def _version_values(template_id: int, version: int, content: Content) -> dict[str, Any]:
+    return {
+        "template_id": template_id,
+        "version": version,
+        "subject": content.subject,
+        "body": content.body,
+        "html_body": content.html_body,
+        "title": content.title,
+        "data": content.data,
+    }
+
+
+class TemplateRepository:
+    """Reads and writes templates and their versions."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def ping(self) -> None:
+        """Raise when the database does not answer."""
+        async with self._autocommit.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def create(self, key: TemplateKey, content: Content) -> TemplateVersion | None:
+        """Version 1 of a new template; None when the template exists already."""
+        async with self._engine.begin() as connection:
+            inserted = pg_insert(templates).values(
+                slug=key.slug, channel=key.channel, locale=key.locale, active_version=1, latest_version=1
+            )
+            template = (
+                await connection.execute(
+                    inserted.on_conflict_do_nothing(constraint="uq_templates_slug_channel_locale").returning(
+                        templates.c.id, templates.c.created_at
+                    )
+                )
+            ).first()
+            if template is None:
+                return None
+            return await self._add_version(connection, key, template, 1, content)
+
+    async def update(self, key: TemplateKey, content: Content) -> TemplateVersion | None:
+        """A new version, made active; None when the template does not exist."""
+        async with self._engine.begin() as connection:
+            next_version = templates.c.latest_version + 1
+            template = (
+                await connection.execute(
+                    update(templates)
+                    .where(_is(key))
+                    .values(latest_version=next_version, active_version=next_version, updated_at=func.now())
+                    .returning(templates.c.id, templates.c.created_at, templates.c.latest_version)
+                )
+            ).first()
+            if template is None:
+                return None
+            return await self._add_version(connection, key, template, template.latest_version, content)
+
+    @staticmethod
+    async def _add_version(
+        connection: AsyncConnection, key: TemplateKey, template: Row[Any], version: int, content: Content
+    ) -> TemplateVersion:
+        """Insert ``version`` of ``template`` (a row with its id and created_at); it is the active one."""
+        added = await connection.execute(
+            insert(template_versions)
+            .values(_version_values(template.id, version, content))
+            .returning(template_versions.c.created_at)
+        )
+        return TemplateVersion(key, version, version, content, template.created_at, added.scalar_one())
+
+    async def get(self, key: TemplateKey, version: int) -> TemplateVersion | None:
+        """The version asked for (0: the active one); None when the template does not exist, and
+        :class:`VersionMissing` when the version does not."""
+        async with self._autocommit.connect() as connection:
+            return await self._get(connection, key, version)
+
+    @staticmethod
+    async def _get(connection: AsyncConnection, key: TemplateKey, version: int) -> TemplateVersion | None:
+        row = (await connection.execute(_with_version(version).where(_is(key)))).first()
+        return _found(row, version)
+
+    async def resolve(self, slug: str, channel: str, locales: Sequence[str], version: int) -> TemplateVersion | None:
+        """In one query: the template of the first of ``locales`` that has one, at ``version`` (0: active);
+        None when no locale has the template, :class:`VersionMissing` when the chosen one lacks the version."""
+        wanted = bindparam("locales", list(locales), type_=ARRAY(Text))
+        query = (
+            _with_version(version)
+            .where(templates.c.slug == slug, templates.c.channel == channel, templates.c.locale == any_(wanted))
+            .order_by(func.array_position(wanted, templates.c.locale))
+            .limit(1)
+        )
+        async with self._autocommit.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return _found(row, version)
+
+    async def activate(self, key: TemplateKey, version: int) -> TemplateVersion | None:
+        """Make ``version`` the active one; None when the template does not exist, :class:`VersionMissing`
+        when the version does not."""
+        has_version = exists().where(
+            template_versions.c.template_id == templates.c.id, template_versions.c.version == version
+        )
+        async with self._engine.begin() as connection:
+            changed = await connection.execute(
+                update(templates)
+                .where(_is(key), has_version)
+                .values(active_version=version, updated_at=func.now())
+                .returning(templates.c.id)
+            )
+            if changed.first() is None:
+                template = (await connection.execute(select(templates.c.id).where(_is(key)))).first()
+                if template is None:
+                    return None
+                raise VersionMissing(version)
+            return await self._get(connection, key, version)
+
+    async def delete(self, key: TemplateKey) -> bool:
+        """Delete the template with every version; False when it does not exist."""
+        async with self._autocommit.connect() as connection:
+            deleted = await connection.execute(delete(templates).where(_is(key)).returning(templates.c.id))
+            return deleted.first() is not None
+
+    async def versions(self, key: TemplateKey) -> list[TemplateVersion] | None:
+        """Every version, oldest first; None when the template does not exist."""
+        joined = templates.join(template_versions, template_versions.c.template_id == templates.c.id)
+        query = select(*_COLUMNS).select_from(joined).where(_is(key)).order_by(template_versions.c.version)
+        async with self._autocommit.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [_record(row) for row in rows] or None
+
+    async def page(self, channel: str | None, after: TemplateKey | None, size: int) -> list[TemplateVersion]:
+        """Up to ``size`` templates at their active version, in (slug, channel, locale) order, after ``after``."""
+        query = _with_version(0)
+        if channel is not None:
+            query = query.where(templates.c.channel == channel)
+        if after is not None:
+            query = query.where(
+                tuple_(templates.c.slug, templates.c.channel, templates.c.locale)
+                > tuple_(literal(after.slug), literal(after.channel), literal(after.locale))
+            )
+        query = query.order_by(templates.c.slug, templates.c.channel, templates.c.locale).limit(size)
+        async with self._autocommit.connect() as connection:
+            return [_record(row) for row in (await connection.execute(query)).all()]

@@ -1,0 +1,194 @@
+"""``notification.v1.TemplateService``: versioned, localised templates, rendered in the sandbox. Every write
+publishes ``TemplateChanged``. Errors are raised as ``common.grpc.errors`` and mapped by the server."""
+
+from __future__ import annotations
+
+from grpc.aio import ServicerContext
+
+from common.amqp.events import publish_change
+from common.amqp.publisher import Publisher
+from common.grpc.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from common.templating import TemplateError, TemplateRenderer, render_context, variables_from_struct
+from notification.v1 import notification_pb2 as pb
+from notification.v1 import notification_pb2_grpc as pb_grpc
+from template_svc import validation
+from template_svc.locales import fallback_chain
+from template_svc.messages import now, template_message
+from template_svc.pagination import decode_page_token, encode_page_token, page_size
+from template_svc.repository import Content, TemplateKey, TemplateRepository, TemplateVersion, VersionMissing
+
+
+def _not_found(key: TemplateKey) -> NotFound:
+    return NotFound(f"template {key} does not exist")
+
+
+def _version_not_found(key: TemplateKey, error: VersionMissing) -> NotFound:
+    return NotFound(f"template {key} has no version {error.version}")
+
+
+def _invalid(error: TemplateError) -> InvalidArgument:
+    return InvalidArgument.field(error.field, error.description)
+
+
+class TemplateServicer(pb_grpc.TemplateServiceServicer):
+    """The TemplateService RPCs over the repository, the renderer and the event publisher."""
+
+    def __init__(
+        self, repository: TemplateRepository, renderer: TemplateRenderer, publisher: Publisher, default_locale: str
+    ) -> None:
+        self._repository = repository
+        self._renderer = renderer
+        self._publisher = publisher
+        self._default_locale = default_locale
+
+    async def _compiled_content(
+        self, channel: str, request: pb.CreateTemplateRequest | pb.UpdateTemplateRequest
+    ) -> Content:
+        content = validation.content(channel, request)
+        try:
+            errors = await self._renderer.check(content.parts())
+        except TemplateError as error:
+            raise _invalid(error) from None
+        if errors:
+            violations = [FieldViolation(error.field, error.description) for error in errors]
+            raise InvalidArgument("; ".join(str(error) for error in errors), violations)
+        return content
+
+    async def _changed(self, key: TemplateKey, active_version: int, kind: pb.ChangeKind) -> None:
+        event = pb.TemplateChanged(
+            slug=key.slug,
+            channel=validation.CHANNEL_ENUMS[key.channel],
+            locale=key.locale,
+            active_version=active_version,
+            kind=kind,
+            changed_at=now(),
+        )
+        await publish_change(self._publisher, event)
+
+    async def CreateTemplate(
+        self, request: pb.CreateTemplateRequest, context: ServicerContext
+    ) -> pb.CreateTemplateResponse:
+        key = validation.template_key(request, self._default_locale)
+        content = await self._compiled_content(key.channel, request)
+        created = await self._repository.create(key, content)
+        if created is None:
+            raise AlreadyExists(f"template {key} exists already")
+        await self._changed(key, created.active_version, pb.CHANGE_KIND_CREATED)
+        return pb.CreateTemplateResponse(template=template_message(created))
+
+    async def GetTemplate(self, request: pb.GetTemplateRequest, context: ServicerContext) -> pb.GetTemplateResponse:
+        key = validation.template_key(request, self._default_locale)
+        version = validation.version(request.version)
+        try:
+            found = await self._repository.get(key, version)
+        except VersionMissing as error:
+            raise _version_not_found(key, error) from None
+        if found is None:
+            raise _not_found(key)
+        return pb.GetTemplateResponse(template=template_message(found))
+
+    async def ListTemplates(
+        self, request: pb.ListTemplatesRequest, context: ServicerContext
+    ) -> pb.ListTemplatesResponse:
+        channel = validation.optional_channel(request.channel)
+        try:
+            size = page_size(request.page_size)
+        except ValueError as error:
+            raise InvalidArgument.field("page_size", str(error)) from None
+        try:
+            after = decode_page_token(request.page_token)
+        except ValueError as error:
+            raise InvalidArgument.field("page_token", str(error)) from None
+        found = await self._repository.page(channel, after, size + 1)
+        page, more = found[:size], len(found) > size
+        return pb.ListTemplatesResponse(
+            templates=[template_message(record) for record in page],
+            next_page_token=encode_page_token(page[-1].key) if more else "",
+        )
+
+    async def UpdateTemplate(
+        self, request: pb.UpdateTemplateRequest, context: ServicerContext
+    ) -> pb.UpdateTemplateResponse:
+        key = validation.template_key(request, self._default_locale)
+        content = await self._compiled_content(key.channel, request)
+        updated = await self._repository.update(key, content)
+        if updated is None:
+            raise _not_found(key)
+        await self._changed(key, updated.active_version, pb.CHANGE_KIND_UPDATED)
+        return pb.UpdateTemplateResponse(template=template_message(updated))
+
+    async def ListTemplateVersions(
+        self, request: pb.ListTemplateVersionsRequest, context: ServicerContext
+    ) -> pb.ListTemplateVersionsResponse:
+        key = validation.template_key(request, self._default_locale)
+        versions = await self._repository.versions(key)
+        if versions is None:
+            raise _not_found(key)
+        return pb.ListTemplateVersionsResponse(versions=[template_message(record) for record in versions])
+
+    async def ActivateTemplateVersion(
+        self, request: pb.ActivateTemplateVersionRequest, context: ServicerContext
+    ) -> pb.ActivateTemplateVersionResponse:
+        key = validation.template_key(request, self._default_locale)
+        version = validation.version(request.version, required=True)
+        try:
+            activated = await self._repository.activate(key, version)
+        except VersionMissing as error:
+            raise _version_not_found(key, error) from None
+        if activated is None:
+            raise _not_found(key)
+        await self._changed(key, activated.active_version, pb.CHANGE_KIND_UPDATED)
+        return pb.ActivateTemplateVersionResponse(template=template_message(activated))
+
+    async def DeleteTemplate(
+        self, request: pb.DeleteTemplateRequest, context: ServicerContext
+    ) -> pb.DeleteTemplateResponse:
+        key = validation.template_key(request, self._default_locale)
+        if not await self._repository.delete(key):
+            raise _not_found(key)
+        await self._changed(key, 0, pb.CHANGE_KIND_DELETED)
+        return pb.DeleteTemplateResponse()
+
+    async def RenderTemplate(
+        self, request: pb.RenderTemplateRequest, context: ServicerContext
+    ) -> pb.RenderTemplateResponse:
+        slug = validation.slug(request.slug)
+        channel = validation.channel(request.channel)
+        version = validation.version(request.version)
+        if request.locale:
+            wanted = validation.locale(request.locale, self._default_locale)
+        else:
+            wanted = validation.locale(request.user.locale, self._default_locale, field="user.locale")
+        locales = fallback_chain(wanted, self._default_locale)
+        try:
+            found = await self._repository.resolve(slug, channel, locales, version)
+        except VersionMissing as error:
+            raise NotFound(f"template {slug}/{channel} has no version {error.version}") from None
+        if found is None:
+            raise NotFound(f"template {slug}/{channel} does not exist in any of the locales {', '.join(locales)}")
+        user = {"name": request.user.name, "email": request.user.email, "locale": request.user.locale}
+        try:
+            rendered = await self._renderer.render(
+                found.content.parts(), render_context(variables_from_struct(request.variables), user)
+            )
+        except TemplateError as error:
+            raise _invalid(error) from None
+        return _rendered_message(found, rendered)
+
+
+def _rendered_message(found: TemplateVersion, rendered: dict[str, str]) -> pb.RenderTemplateResponse:
+    response = pb.RenderTemplateResponse(locale=found.key.locale, version=found.version)
+    if found.key.channel == "email":
+        response.email.CopyFrom(
+            pb.EmailContent(
+                subject=rendered.get("subject", ""),
+                text_body=rendered.get("body", ""),
+                html_body=rendered.get("html_body", ""),
+            )
+        )
+    else:
+        data = {key: rendered[f"data.{key}"] for key in found.content.data}
+        response.push.CopyFrom(
+            pb.PushContent(title=rendered.get("title", ""), body=rendered.get("body", ""), data=data)
+        )
+    return response

@@ -1,0 +1,67 @@
+"""The tables of the ``templates`` database (SQLAlchemy Core); the Alembic history creates the same.
+
+A template (slug + channel + locale) points at its active version; versions are immutable rows. The
+``(id, active_version)`` foreign key is deferred, so a template and its first version go in together.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+CHANNELS = ("email", "push")
+"""The channels a template may be for, as stored."""
+
+metadata = MetaData()
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("slug", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("locale", Text, nullable=False, comment="canonical tag, e.g. pt-BR"),
+    Column("active_version", Integer, nullable=False),
+    Column("latest_version", Integer, nullable=False, comment="the highest version number handed out"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("slug", "channel", "locale", name="uq_templates_slug_channel_locale"),
+    CheckConstraint("channel IN ('email', 'push')", name="ck_templates_channel_known"),
+    CheckConstraint("active_version BETWEEN 1 AND latest_version", name="ck_templates_active_version_handed_out"),
+    ForeignKeyConstraint(
+        ["id", "active_version"],
+        ["template_versions.template_id", "template_versions.version"],
+        name="fk_templates_active_version",
+        deferrable=True,
+        initially="DEFERRED",
+        use_alter=True,
+    ),
+)
+
+template_versions = Table(
+    "template_versions",
+    metadata,
+    Column("template_id", BigInteger, ForeignKey("templates.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("subject", Text, nullable=False, server_default=""),
+    Column("body", Text, nullable=False),
+    Column("html_body", Text, nullable=False, server_default=""),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

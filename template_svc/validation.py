@@ -1,0 +1,125 @@
+"""Checks of request fields, raising ``InvalidArgument`` that names the field (REST naming)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Protocol
+
+from common.grpc.errors import FieldViolation, InvalidArgument
+from notification.v1 import notification_pb2 as pb
+from template_svc.locales import normalize_locale
+from template_svc.repository import Content, TemplateKey
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MAX_PART_CHARS = 64 * 1024
+"""The longest source a part may have."""
+MAX_DATA_ENTRIES = 64
+DATA_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type", "collapse_key"})
+RESERVED_DATA_PREFIXES = ("google", "gcm")
+"""FCM refuses these data keys (its HTTP v1 API reserves them)."""
+
+CHANNEL_NAMES = {pb.CHANNEL_EMAIL: "email", pb.CHANNEL_PUSH: "push"}
+CHANNEL_ENUMS = {name: value for value, name in CHANNEL_NAMES.items()}
+
+_PARTS_OF_CHANNEL = {
+    "email": {"required": ("subject", "body"), "unused": ("title", "data")},
+    "push": {"required": ("title", "body"), "unused": ("subject", "html_body")},
+}
+
+
+def slug(value: str) -> str:
+    """The slug, when it is lowercase letters, digits, ``-`` and ``_`` (at most 64, starting with a letter or
+    digit)."""
+    if not value:
+        raise InvalidArgument.field("slug", "is required")
+    if not SLUG.match(value):
+        raise InvalidArgument.field(
+            "slug", "must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+        )
+    return value
+
+
+def channel(value: int) -> str:
+    """The stored name of a channel that is set."""
+    try:
+        return CHANNEL_NAMES[value]  # type: ignore[index]
+    except KeyError:
+        raise InvalidArgument.field("channel", "must be CHANNEL_EMAIL or CHANNEL_PUSH") from None
+
+
+def optional_channel(value: int) -> str | None:
+    """The stored name of a channel filter; None for CHANNEL_UNSPECIFIED (every channel)."""
+    return None if value == pb.CHANNEL_UNSPECIFIED else channel(value)
+
+
+def locale(value: str, default_locale: str, field: str = "locale") -> str:
+    """The canonical locale tag; the default locale when ``value`` is empty."""
+    if not value:
+        return default_locale
+    try:
+        return normalize_locale(value)
+    except ValueError as error:
+        raise InvalidArgument.field(field, str(error)) from None
+
+
+def version(value: int, *, required: bool = False) -> int:
+    """A version number: at least 1, or 0 (the active one) unless ``required``."""
+    if value < 0 or (required and value == 0):
+        raise InvalidArgument.field("version", "must be 1 or more" if required else "must be 0 (active) or more")
+    return value
+
+
+class NamesTemplate(Protocol):
+    """A request that names one template."""
+
+    slug: str
+    channel: pb.Channel
+    locale: str
+
+
+def template_key(request: NamesTemplate, default_locale: str) -> TemplateKey:
+    """The slug + channel + locale a request names."""
+    return TemplateKey(slug(request.slug), channel(request.channel), locale(request.locale, default_locale))
+
+
+def _data_violations(data: Mapping[str, str]) -> list[FieldViolation]:
+    violations = []
+    if len(data) > MAX_DATA_ENTRIES:
+        violations.append(FieldViolation("data", f"must have at most {MAX_DATA_ENTRIES} entries"))
+    for key, source in data.items():
+        field = f"data.{key}"
+        if not DATA_KEY.match(key):
+            violations.append(FieldViolation(field, "key must be 1-128 letters, digits, '_', '.' or '-'"))
+        elif key in RESERVED_DATA_KEYS or key.lower().startswith(RESERVED_DATA_PREFIXES):
+            violations.append(FieldViolation(field, "key is reserved by FCM"))
+        if len(source) > MAX_PART_CHARS:
+            violations.append(FieldViolation(field, f"must be at most {MAX_PART_CHARS} characters"))
+    return violations
+
+
+def content(channel_name: str, request: pb.CreateTemplateRequest | pb.UpdateTemplateRequest) -> Content:
+    """The parts of a new version, checked against what the channel needs and uses."""
+    given = Content(request.subject, request.body, request.html_body, request.title, dict(request.data))
+    values = {"subject": given.subject, "body": given.body, "html_body": given.html_body, "title": given.title}
+    rules = _PARTS_OF_CHANNEL[channel_name]
+    violations = [
+        FieldViolation(name, f"is required for {channel_name} templates")
+        for name in rules["required"]
+        if not values[name].strip()
+    ]
+    violations += [
+        FieldViolation(name, f"is not used by {channel_name} templates and must be empty")
+        for name in rules["unused"]
+        if (given.data if name == "data" else values[name])
+    ]
+    violations += [
+        FieldViolation(name, f"must be at most {MAX_PART_CHARS} characters")
+        for name, source in values.items()
+        if len(source) > MAX_PART_CHARS
+    ]
+    violations += _data_violations(given.data)
+    if violations:
+        raise InvalidArgument("; ".join(f"{v.field}: {v.description}" for v in violations), violations)
+    return given
