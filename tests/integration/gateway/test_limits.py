@@ -1,0 +1,120 @@
+"""The send gate on a real Redis: both rate limits and the idempotency claim in one atomic call."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from gateway.limits import Admission, SendGate, Verdict
+from tests.support.infra import Infra
+
+
+@pytest.fixture
+async def redis(infra: Infra) -> AsyncIterator[Redis]:
+    client = Redis.from_url(infra.redis_url)
+    yield client
+    await client.aclose()
+
+
+def gate(redis: Redis, *, key_limit: int = 100, user_limit: int = 100, window: float = 60.0) -> SendGate:
+    return SendGate(
+        redis,
+        key_limit=key_limit,
+        user_limit=user_limit,
+        window_seconds=window,
+        idempotency_ttl_seconds=60,
+        claim_seconds=5,
+    )
+
+
+def ids() -> tuple[str, str]:
+    return f"key-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+
+
+async def test_the_recipient_limit_refuses_then_recovers_after_its_share_of_the_window(redis: Redis) -> None:
+    limits = gate(redis, user_limit=3, window=0.6)
+    key, user = ids()
+    answers = [await limits.admit(key, user, None, "") for _ in range(3)]
+    assert [a.verdict for a in answers] == [Verdict.ADMITTED] * 3
+    assert [a.rate.remaining for a in answers if a.rate] == [2, 1, 0]
+    assert answers[0].rate and answers[0].rate.limit == 3
+
+    refused = await limits.admit(key, user, None, "")
+    assert refused.verdict is Verdict.RATE_LIMITED
+    assert refused.retry_after_seconds >= 1
+    assert refused.rate and refused.rate.remaining == 0
+
+    other_user = await limits.admit(key, str(uuid.uuid4()), None, "")
+    assert other_user.verdict is Verdict.ADMITTED
+
+    await asyncio.sleep(0.25)  # one token comes back every 0.2 s
+    assert (await limits.admit(key, user, None, "")).verdict is Verdict.ADMITTED
+
+
+async def test_the_api_key_limit_spans_recipients_and_headers_report_the_closer_limit(redis: Redis) -> None:
+    limits = gate(redis, key_limit=2, user_limit=10)
+    key, _ = ids()
+    first = await limits.admit(key, str(uuid.uuid4()), None, "")
+    assert first.rate and (first.rate.limit, first.rate.remaining) == (2, 1)
+    assert first.headers()["X-RateLimit-Limit"] == "2"
+    await limits.admit(key, str(uuid.uuid4()), None, "")
+    assert (await limits.admit(key, str(uuid.uuid4()), None, "")).verdict is Verdict.RATE_LIMITED
+
+
+async def test_a_refused_send_takes_no_token_from_the_other_limit(redis: Redis) -> None:
+    limits = gate(redis, key_limit=5, user_limit=1)
+    key, user = ids()
+    await limits.admit(key, user, None, "")
+    for _ in range(3):
+        assert (await limits.admit(key, user, None, "")).verdict is Verdict.RATE_LIMITED
+    others = [await limits.admit(key, str(uuid.uuid4()), None, "") for _ in range(5)]
+    assert [a.verdict for a in others] == [Verdict.ADMITTED] * 4 + [Verdict.RATE_LIMITED]
+
+
+async def test_limits_set_to_zero_are_off(redis: Redis) -> None:
+    limits = gate(redis, key_limit=0, user_limit=0)
+    key, user = ids()
+    answers = [await limits.admit(key, user, None, "") for _ in range(5)]
+    assert all(a.verdict is Verdict.ADMITTED and a.rate is None for a in answers)
+
+
+async def test_idempotency_claim_in_flight_replay_reuse_and_release(redis: Redis) -> None:
+    limits = gate(redis)
+    key, user = ids()
+    idem = uuid.uuid4().hex
+    first = await limits.admit(key, user, idem, "hash-a")
+    assert first.verdict is Verdict.ADMITTED and first.claim is not None
+
+    in_flight = await limits.admit(key, user, idem, "hash-a")
+    assert in_flight.verdict is Verdict.IN_FLIGHT
+    assert (await limits.admit(key, user, idem, "hash-b")).verdict is Verdict.KEY_REUSED
+    other_key = await limits.admit(f"{key}-2", user, idem, "hash-b")
+    assert other_key.verdict is Verdict.ADMITTED  # keys are scoped to the API key
+
+    await limits.complete(first.claim, b'{"notification_id": "n1"}')
+    replay = await limits.admit(key, user, idem, "hash-a")
+    assert replay.verdict is Verdict.REPLAY
+    assert replay.stored_response == b'{"notification_id": "n1"}'
+    assert replay.rate is not None and replay.rate.remaining == 98  # two sends to this user; replays take none
+    await limits.release(first.claim)  # a completed record is kept
+    assert (await limits.admit(key, user, idem, "hash-a")).verdict is Verdict.REPLAY
+
+    failed_idem = uuid.uuid4().hex
+    failed = await limits.admit(key, user, failed_idem, "hash-a")
+    assert failed.claim is not None
+    await limits.release(failed.claim)
+    assert (await limits.admit(key, user, failed_idem, "hash-c")).verdict is Verdict.ADMITTED
+
+
+async def test_many_identical_requests_racing_admit_exactly_one(redis: Redis) -> None:
+    limits = gate(redis)
+    key, user = ids()
+    idem = uuid.uuid4().hex
+    answers: list[Admission] = await asyncio.gather(*(limits.admit(key, user, idem, "h") for _ in range(50)))
+    verdicts = [a.verdict for a in answers]
+    assert verdicts.count(Verdict.ADMITTED) == 1
+    assert verdicts.count(Verdict.IN_FLIGHT) == 49

@@ -1,0 +1,61 @@
+"""API keys and user tokens, and what each may touch."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from common.tokens import issue_token
+from gateway.auth import Authenticator, key_id
+from gateway.errors import ProblemError
+
+SECRET = "unit-test-jwt-secret-of-enough-length"
+
+
+def authenticator() -> Authenticator:
+    return Authenticator(["key-one", "key-two"], SECRET)
+
+
+def test_each_configured_key_is_an_application_named_by_a_non_secret_id() -> None:
+    caller = authenticator().authenticate("key-two", None)
+    assert caller.key_id == key_id("key-two")
+    assert "key-two" not in (caller.key_id or "")
+    assert caller.require_application() == caller.key_id
+
+
+@pytest.mark.parametrize(
+    ("api_key", "authorization"), [(None, None), ("key-three", None), (None, "Basic abc"), (None, "Bearer garbage")]
+)
+def test_anything_else_is_401(api_key: str | None, authorization: str | None) -> None:
+    with pytest.raises(ProblemError) as caught:
+        authenticator().authenticate(api_key, authorization)
+    assert caught.value.status == 401
+
+
+def test_an_expired_or_foreign_token_is_401() -> None:
+    user = str(uuid.uuid4())
+    for token in (
+        issue_token(user, SECRET, 60, now=0),
+        issue_token(user, "another-secret-entirely-of-enough-length", 60),
+    ):
+        with pytest.raises(ProblemError) as caught:
+            authenticator().authenticate(None, f"Bearer {token}")
+        assert caught.value.status == 401
+
+
+def test_a_user_token_reaches_only_its_own_user_and_no_application_route() -> None:
+    user = uuid.uuid4()
+    caller = authenticator().authenticate(None, f"Bearer {issue_token(str(user), SECRET, 60)}")
+    assert caller.user_id == user
+    caller.require_user(user)
+    with pytest.raises(ProblemError) as other:
+        caller.require_user(uuid.uuid4())
+    assert other.value.status == 403
+    with pytest.raises(ProblemError) as application:
+        caller.require_application()
+    assert application.value.status == 403
+
+
+def test_an_application_reaches_every_user() -> None:
+    authenticator().authenticate("key-one", None).require_user(uuid.uuid4())
