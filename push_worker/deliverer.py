@@ -16,6 +16,7 @@ from push_worker.devices import DeviceRegistry
 from push_worker.fcm import FcmClient
 from push_worker.messages import build_messages, device_tokens
 from push_worker.outcomes import TokenOutcome, TokenResult, classify
+from push_worker.settings import PushWorkerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,19 @@ class PushDeliverer:
     def __init__(self, fcm: FcmClient, devices: DeviceRegistry) -> None:
         self._fcm = fcm
         self._devices = devices
+
+    @classmethod
+    def from_settings(cls, settings: PushWorkerSettings) -> PushDeliverer:
+        """The deliverer ``python -m push_worker`` runs: firebase-admin from the service account (sending to
+        ``FCM_ENDPOINT`` when set) and user_svc at ``USER_SERVICE_URL``."""
+        return cls(
+            FcmClient(str(settings.google_application_credentials), settings.fcm_endpoint),
+            DeviceRegistry(
+                settings.user_service_url,
+                settings.user_service_internal_api_key,
+                timeout_seconds=settings.user_service_timeout_seconds,
+            ),
+        )
 
     async def deliver(self, envelope: pb.MessageEnvelope) -> Delivered:
         """Send ``envelope``; raise :class:`TransientError` or :class:`PermanentError` when no device got it."""

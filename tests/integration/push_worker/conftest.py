@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 from firebase_admin import _http_client
 
@@ -13,10 +14,19 @@ from notification.v1 import notification_pb2_grpc as pb_grpc
 from push_worker.deliverer import PushDeliverer
 from push_worker.devices import DeviceRegistry
 from push_worker.fcm import FcmClient
-from tests.integration.push_worker.helpers import Users
+from tests.integration.delivery.fixtures import db
+from tests.integration.push_worker.helpers import PushGateway, Users
 from tests.support.fcm_server import RunningFcmServer, running_fcm_server
-from tests.support.infra import Infra
+from tests.support.infra import AmqpSession, Infra
 from tests.support.user_service import INTERNAL_KEY, RunningUserService, running_user_service, user_service_settings
+
+__all__ = ["db"]
+
+
+@pytest.fixture
+def gateway(db: asyncpg.Connection, amqp: AmqpSession) -> PushGateway:
+    """Push rows and publishes as the gateway makes them (queues purged)."""
+    return PushGateway(db, amqp.publisher)
 
 
 @pytest.fixture(scope="session")

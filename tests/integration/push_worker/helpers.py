@@ -1,12 +1,25 @@
-"""Building push envelopes and users with devices for the push worker's tests."""
+"""What the push worker's tests share: push envelopes, users with devices, the gateway's part for push
+envelopes, and the push worker running in-process."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from common.amqp.publisher import protobuf_message
+from common.delivery.runtime import WorkerRuntime
+from common.envelope import encode_envelope
+from common.ids import new_notification_id
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
+from push_worker.deliverer import PushDeliverer
+from push_worker.settings import PushWorkerSettings
+from tests.integration.delivery.support import FAST_RETRIES, Gateway
+from tests.support.fcm_server import RunningFcmServer
+from tests.support.user_service import INTERNAL_KEY, RunningUserService
 
 
 def push_envelope(
@@ -20,7 +33,7 @@ def push_envelope(
 ) -> pb.MessageEnvelope:
     """A rendered push notification for ``tokens`` of ``user_id``."""
     return pb.MessageEnvelope(
-        notification_id=str(uuid.uuid4()),
+        notification_id=str(new_notification_id()),
         correlation_id=f"req-{uuid.uuid4().hex[:8]}",
         channel=pb.CHANNEL_PUSH,
         priority=priority,
@@ -56,3 +69,57 @@ class Users:
 def new_token(kind: str = "device") -> str:
     """A unique device token; ``kind`` is a behaviour of the FCM server (``unregistered``...) or ``device``."""
     return f"{kind}-{uuid.uuid4().hex}"
+
+
+class PushGateway(Gateway):
+    """The delivery tests' gateway stand-in, for push envelopes: a ``queued`` push row, published on ``push``."""
+
+    async def insert_row(self, envelope: pb.MessageEnvelope) -> None:
+        await self.db.execute(
+            """INSERT INTO notification_statuses
+               (id, channel, user_id, template_slug, template_version, status, envelope, published_at, request_id)
+               VALUES ($1, 'push', $2, $3, $4, 'queued', $5, now(), $6)""",
+            uuid.UUID(envelope.notification_id),
+            uuid.UUID(envelope.user_id),
+            envelope.template.slug,
+            envelope.template.version,
+            encode_envelope(envelope),
+            envelope.correlation_id,
+        )
+
+    async def publish(self, envelope: pb.MessageEnvelope) -> None:
+        message = protobuf_message(
+            envelope, message_id=envelope.notification_id, correlation_id=envelope.correlation_id
+        )
+        await self.publisher.publish(self.publisher.topology.direct, message, "push")
+
+
+def push_worker_settings(
+    fcm: RunningFcmServer, user_service: RunningUserService, **overrides: Any
+) -> PushWorkerSettings:
+    """Push worker settings on the FCM server and user_svc, with fast retries and a short breaker pause."""
+    values: dict[str, Any] = {
+        "google_application_credentials": fcm.credentials_path,
+        "fcm_endpoint": fcm.url,
+        "user_service_url": user_service.target,
+        "user_service_internal_api_key": INTERNAL_KEY,
+        "port": 0,
+        "retry_delay_scale": FAST_RETRIES,
+        "breaker_pause_seconds": 0.5,
+        "shutdown_grace_seconds": 5,
+    }
+    values.update(overrides)
+    return PushWorkerSettings(**values)
+
+
+@asynccontextmanager
+async def running_push_worker(settings: PushWorkerSettings) -> AsyncIterator[WorkerRuntime]:
+    """The push worker's runtime consuming in this process, built as ``python -m push_worker`` builds it."""
+    deliverer = PushDeliverer.from_settings(settings)
+    runtime = WorkerRuntime(settings, deliverer, name="push_worker-test")
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+        await deliverer.close()
