@@ -27,7 +27,7 @@ from notification.v1 import notification_pb2 as pb
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
-Slug = Annotated[str, Path(max_length=100, pattern=SLUG_PATTERN, description="The template's slug.")]
+Slug = Annotated[str, Path(max_length=64, pattern=SLUG_PATTERN, description="The template's slug.")]
 ChannelQuery = Annotated[Channel, Query(description="The template's channel.")]
 LocaleQuery = Annotated[str, Query(max_length=35, pattern=LOCALE_PATTERN, description="The template's locale.")]
 Version = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -39,7 +39,7 @@ class SendRequest(BaseModel):
 
     user_id: uuid.UUID = Field(description="The recipient user's id.")
     channel: Channel
-    template: str = Field(min_length=1, max_length=100, pattern=SLUG_PATTERN, description="The template's slug.")
+    template: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN, description="The template's slug.")
     locale: str | None = Field(
         default=None,
         max_length=35,

@@ -57,7 +57,7 @@ class TemplateCreate(TemplateContent):
         },
     )
 
-    slug: str = Field(min_length=1, max_length=100, pattern=SLUG_PATTERN)
+    slug: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)
 
 
 class TemplateUpdate(TemplateContent):
@@ -70,7 +70,7 @@ class TemplateUpdate(TemplateContent):
         },
     )
 
-    slug: str | None = Field(default=None, min_length=1, max_length=100, pattern=SLUG_PATTERN)
+    slug: str | None = Field(default=None, min_length=1, max_length=64, pattern=SLUG_PATTERN)
 
 
 class Template(BaseModel):

@@ -1,4 +1,4 @@
-"""Fixtures of the gateway's integration tests: a real user_svc, and a gateway in front of it."""
+"""Fixtures of the gateway's integration tests: a real user_svc and template_svc, and a gateway in front."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from tests.integration.gateway.harness import Gateway, gateway_settings, running_gateway
 from tests.support.infra import Infra
+from tests.support.template_service import RunningTemplateService, running_template_service, template_service_settings
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
 
 
@@ -18,6 +19,20 @@ async def user_service(infra: Infra) -> AsyncIterator[RunningUserService]:
 
 
 @pytest.fixture(scope="session")
-async def gateway(infra: Infra, user_service: RunningUserService) -> AsyncIterator[Gateway]:
-    async with running_gateway(gateway_settings(infra, users=user_service.target)) as running:
+async def template_service(infra: Infra) -> AsyncIterator[RunningTemplateService]:
+    async with running_template_service(template_service_settings(infra)) as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+async def gateway(
+    infra: Infra, user_service: RunningUserService, template_service: RunningTemplateService
+) -> AsyncIterator[Gateway]:
+    settings = gateway_settings(
+        infra,
+        users=user_service.target,
+        templates=template_service.target,
+        templates_key=template_service.settings.internal_api_key,
+    )
+    async with running_gateway(settings) as running:
         yield running

@@ -8,7 +8,9 @@ import uuid
 
 import httpx
 
-from tests.integration.gateway.harness import Gateway
+from tests.integration.gateway.harness import UNREACHABLE, Gateway, gateway_settings, running_gateway
+from tests.support.infra import Infra
+from tests.support.user_service import RunningUserService
 
 PROBLEM = "application/problem+json"
 
@@ -116,9 +118,16 @@ async def test_metrics_count_requests_by_route_template(gateway: Gateway) -> Non
     assert "gateway_http_request_duration_seconds_bucket" in response.text
 
 
-async def test_ready_names_what_is_down(gateway: Gateway) -> None:
+async def test_ready_when_every_dependency_answers(gateway: Gateway) -> None:
     response = await gateway.client.get("/ready", headers={"X-API-Key": ""})
-    # template_svc is not running in this fixture
+    assert response.status_code == 200, response.text
+    assert set(response.json()["checks"].values()) == {"ok"}
+
+
+async def test_ready_names_what_is_down(infra: Infra, user_service: RunningUserService) -> None:
+    settings = gateway_settings(infra, users=user_service.target, templates=UNREACHABLE)
+    async with running_gateway(settings) as gateway:
+        response = await gateway.client.get("/ready", headers={"X-API-Key": ""})
     body = assert_problem(response, 503)
     assert body["checks"]["template_svc"] == "down"
     assert body["checks"]["redis"] == body["checks"]["postgres"] == body["checks"]["rabbitmq"] == "ok"

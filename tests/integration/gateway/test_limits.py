@@ -41,12 +41,14 @@ async def test_the_recipient_limit_refuses_then_recovers_after_its_share_of_the_
     answers = [await limits.admit(key, user, None, "") for _ in range(3)]
     assert [a.verdict for a in answers] == [Verdict.ADMITTED] * 3
     assert [a.rate.remaining for a in answers if a.rate] == [2, 1, 0]
-    assert answers[0].rate and answers[0].rate.limit == 3
+    assert answers[0].rate
+    assert answers[0].rate.limit == 3
 
     refused = await limits.admit(key, user, None, "")
     assert refused.verdict is Verdict.RATE_LIMITED
     assert refused.retry_after_seconds >= 1
-    assert refused.rate and refused.rate.remaining == 0
+    assert refused.rate
+    assert refused.rate.remaining == 0
 
     other_user = await limits.admit(key, str(uuid.uuid4()), None, "")
     assert other_user.verdict is Verdict.ADMITTED
@@ -59,7 +61,8 @@ async def test_the_api_key_limit_spans_recipients_and_headers_report_the_closer_
     limits = gate(redis, key_limit=2, user_limit=10)
     key, _ = ids()
     first = await limits.admit(key, str(uuid.uuid4()), None, "")
-    assert first.rate and (first.rate.limit, first.rate.remaining) == (2, 1)
+    assert first.rate
+    assert (first.rate.limit, first.rate.remaining) == (2, 1)
     assert first.headers()["X-RateLimit-Limit"] == "2"
     await limits.admit(key, str(uuid.uuid4()), None, "")
     assert (await limits.admit(key, str(uuid.uuid4()), None, "")).verdict is Verdict.RATE_LIMITED
@@ -87,7 +90,8 @@ async def test_idempotency_claim_in_flight_replay_reuse_and_release(redis: Redis
     key, user = ids()
     idem = uuid.uuid4().hex
     first = await limits.admit(key, user, idem, "hash-a")
-    assert first.verdict is Verdict.ADMITTED and first.claim is not None
+    assert first.verdict is Verdict.ADMITTED
+    assert first.claim is not None
 
     in_flight = await limits.admit(key, user, idem, "hash-a")
     assert in_flight.verdict is Verdict.IN_FLIGHT
@@ -99,7 +103,8 @@ async def test_idempotency_claim_in_flight_replay_reuse_and_release(redis: Redis
     replay = await limits.admit(key, user, idem, "hash-a")
     assert replay.verdict is Verdict.REPLAY
     assert replay.stored_response == b'{"notification_id": "n1"}'
-    assert replay.rate is not None and replay.rate.remaining == 98  # two sends to this user; replays take none
+    assert replay.rate is not None
+    assert replay.rate.remaining == 98
     await limits.release(first.claim)  # a completed record is kept
     assert (await limits.admit(key, user, idem, "hash-a")).verdict is Verdict.REPLAY
 

@@ -26,7 +26,8 @@ async def test_create_get_update_and_delete_a_user(gateway: Gateway) -> None:
     user = await create_user(gateway.client, locale="pt-BR", preferences={"email": True, "push": False})
     assert user["preferences"] == {"email": True, "push": False}
     assert user["locale"] == "pt-BR"
-    assert "password" not in user and "password_hash" not in user
+    assert "password" not in user
+    assert "password_hash" not in user
     assert user["devices"] == []
 
     fetched = await gateway.client.get(f"/v1/users/{user['id']}")
