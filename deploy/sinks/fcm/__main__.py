@@ -30,14 +30,23 @@ def _credentials_from_environment() -> Path | None:
     return Path(path) if path else None
 
 
+def _serve_options(target: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """``--host``, ``--port`` and ``--credentials``; without ``defaults``, an option not given is left unset."""
+    host = os.environ.get("BIND_HOST", "127.0.0.1")
+    port = int(os.environ.get("FCM_SINK_PORT", DEFAULT_PORT))
+    credentials = _credentials_from_environment()
+    target.add_argument("--host", default=host if defaults else argparse.SUPPRESS)
+    target.add_argument("--port", type=int, default=port if defaults else argparse.SUPPRESS)
+    target.add_argument("--credentials", type=Path, default=credentials if defaults else argparse.SUPPRESS)
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m deploy.sinks.fcm", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the server (the default)")
-    for target in (parser, serve):
-        target.add_argument("--host", default=os.environ.get("BIND_HOST", "127.0.0.1"))
-        target.add_argument("--port", type=int, default=int(os.environ.get("FCM_SINK_PORT", DEFAULT_PORT)))
-        target.add_argument("--credentials", type=Path, default=_credentials_from_environment())
+    _serve_options(parser)
+    # the options may also follow `serve`, where they override only what is given
+    _serve_options(serve, defaults=False)
     credentials = commands.add_parser("credentials", help="write a service-account JSON for this server")
     credentials.add_argument("path", type=Path)
     credentials.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('FCM_SINK_PORT', DEFAULT_PORT)}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import httpx
 import pytest
 from google.oauth2 import service_account
 
-from deploy.sinks.fcm.credentials import generate_service_account
+from deploy.sinks.fcm.credentials import generate_service_account, write_service_account
 from tests.support.fcm_server import RunningFcmServer
 
 SCOPES = ["https://www.googleapis.com/auth/firebase.messaging"]
@@ -216,20 +218,46 @@ def test_behaviours_can_be_listed_and_forgotten(fcm: RunningFcmServer, bearer: d
 
 def test_the_credentials_command_writes_a_private_service_account_once(tmp_path: Path) -> None:
     path = tmp_path / "run" / "sa.json"
+    command = [sys.executable, "-m", "deploy.sinks.fcm", "credentials", str(path), "--url", "http://127.0.0.1:9099"]
 
-    def credentials(url: str) -> str:
-        command = [sys.executable, "-m", "deploy.sinks.fcm", "credentials", str(path), "--url", url]
-        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    assert "written" in subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
-    assert "written" in credentials("http://127.0.0.1:9099")
     first = json.loads(path.read_text())
-    assert "kept" in credentials("http://127.0.0.1:9099")
-    assert json.loads(path.read_text()) == first
-    assert "written" in credentials("http://127.0.0.1:9100")
-
-    account = json.loads(path.read_text())
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert account["token_uri"] == "http://127.0.0.1:9100/token"
-    assert account["project_id"] == "local-notifications"
-    assert account["private_key_id"] != first["private_key_id"]
-    service_account.Credentials.from_service_account_info(account)
+    assert first["token_uri"] == "http://127.0.0.1:9099/token"
+    assert first["project_id"] == "local-notifications"
+    service_account.Credentials.from_service_account_info(first)
+    assert write_service_account(path, "http://127.0.0.1:9099") is False
+    assert json.loads(path.read_text()) == first
+    assert write_service_account(path, "http://127.0.0.1:9100") is True
+    assert json.loads(path.read_text())["private_key_id"] != first["private_key_id"]
+
+
+def test_python_m_deploy_sinks_fcm_serves_with_the_stacks_service_account(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path / "sa.json"
+    environment = {**os.environ, "FCM_SINK_PORT": str(port), "GOOGLE_APPLICATION_CREDENTIALS": str(path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "deploy.sinks.fcm"], env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/health").raise_for_status()
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, "the FCM server exited"
+                assert time.monotonic() < deadline, "the FCM server did not start within 20 s"
+                time.sleep(0.05)
+        assert json.loads(path.read_text())["token_uri"] == f"{url}/token"
+        running = RunningFcmServer(url=url, credentials_path=path)
+        bearer = {"Authorization": f"Bearer {access_token(path)}"}
+        assert send(running, {"message": {"token": "device-1"}}, bearer).status_code == 200
+        assert [r["message"]["token"] for r in running.messages()] == ["device-1"]
+    finally:
+        server.terminate()
+        server.wait(10)
