@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, func, insert, literal, literal_column, select, update
+from sqlalchemy import Row, bindparam, delete, exists, func, insert, literal, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import BindParameter
 
 from user_svc.tables import devices, preferences, users
 
@@ -97,10 +98,103 @@ _USERS_WITH_PREFERENCES = select(
 
 _DEVICE_ORDER = (devices.c.created_at, devices.c.token)
 
+# Statements are built once, with bound parameters: building one per call costs as much as its round trip.
+_USER_ID: BindParameter[uuid.UUID] = bindparam("the_user_id", type_=users.c.id.type)
+_TOKEN: BindParameter[str] = bindparam("the_token", type_=devices.c.token.type)
 
-def _touch(user_id: uuid.UUID) -> Any:
+_INSERT_USER = insert(users).returning(users.c.created_at, users.c.updated_at)
+_INSERT_PREFERENCES = insert(preferences)
+
+_GET_USER = _USERS_WITH_PREFERENCES.where(users.c.id == _USER_ID)
+_FIRST_PAGE = _USERS_WITH_PREFERENCES.order_by(users.c.id).limit(bindparam("limit"))
+_NEXT_PAGE = _FIRST_PAGE.where(users.c.id > bindparam("after"))
+_DEVICES_OF = (
+    select(devices.c.user_id, devices.c.token, devices.c.platform, devices.c.created_at)
+    .where(devices.c.user_id.in_(bindparam("user_ids", expanding=True)))
+    .order_by(*_DEVICE_ORDER)
+)
+_DELETE_USER = delete(users).where(users.c.id == _USER_ID).returning(users.c.id)
+_CREDENTIALS = select(users.c.id, users.c.password_hash).where(
+    func.lower(users.c.email) == func.lower(bindparam("the_email"))
+)
+_PROFILE = (
+    select(
+        users.c.id,
+        users.c.email,
+        users.c.name,
+        users.c.locale,
+        preferences.c.email.label("email_enabled"),
+        preferences.c.push.label("push_enabled"),
+        func.array(
+            select(devices.c.token).where(devices.c.user_id == users.c.id).order_by(*_DEVICE_ORDER).scalar_subquery()
+        ).label("device_tokens"),
+    )
+    .select_from(users.join(preferences, preferences.c.user_id == users.c.id))
+    .where(users.c.id == _USER_ID)
+)
+_PING = select(literal(1))
+
+
+def _touched() -> Any:
     """A CTE that moves the user's ``updated_at`` and yields its id, or nothing when the user is missing."""
-    return update(users).where(users.c.id == user_id).values(updated_at=func.now()).returning(users.c.id).cte("touched")
+    touch = update(users).where(users.c.id == _USER_ID).values(updated_at=func.now())
+    return touch.returning(users.c.id).cte("touched")
+
+
+def _set_preferences_statement() -> Any:
+    touched = _touched()
+    return (
+        update(preferences)
+        .where(preferences.c.user_id == touched.c.id)
+        .values(email=bindparam("wants_email"), push=bindparam("wants_push"), updated_at=func.now())
+        .returning(preferences.c.user_id)
+        .add_cte(touched)
+    )
+
+
+def _add_device_statement() -> Any:
+    touched = _touched()
+    upsert = pg_insert(devices).from_select(
+        ["user_id", "token", "platform"], select(touched.c.id, _TOKEN, bindparam("the_platform"))
+    )
+    return (
+        upsert.on_conflict_do_update(
+            index_elements=[devices.c.user_id, devices.c.token],
+            set_={"platform": upsert.excluded.platform, "updated_at": func.now()},
+        )
+        .returning(
+            devices.c.token,
+            devices.c.platform,
+            devices.c.created_at,
+            (literal_column("xmax") == literal_column("0")).label("created"),  # inserted, not updated
+        )
+        .add_cte(touched)
+    )
+
+
+def _remove_device_statement() -> Any:
+    removed = (
+        delete(devices)
+        .where(devices.c.user_id == _USER_ID, devices.c.token == _TOKEN)
+        .returning(devices.c.user_id)
+        .cte("removed")
+    )
+    touched = (
+        update(users)
+        .where(users.c.id.in_(select(removed.c.user_id)))
+        .values(updated_at=func.now())
+        .returning(users.c.id)
+        .cte("touched")
+    )
+    return select(
+        exists().where(users.c.id == _USER_ID).label("user_exists"),
+        exists(select(touched.c.id)).label("removed"),
+    )
+
+
+_SET_PREFERENCES = _set_preferences_statement()
+_ADD_DEVICE = _add_device_statement()
+_REMOVE_DEVICE = _remove_device_statement()
 
 
 def _is_email_conflict(error: IntegrityError) -> bool:
@@ -121,15 +215,14 @@ class UserRepository:
             try:
                 row = (
                     await connection.execute(
-                        insert(users)
-                        .values(
-                            id=new.id,
-                            name=new.name,
-                            email=new.email,
-                            locale=new.locale,
-                            password_hash=new.password_hash,
-                        )
-                        .returning(users.c.created_at, users.c.updated_at)
+                        _INSERT_USER,
+                        {
+                            "id": new.id,
+                            "name": new.name,
+                            "email": new.email,
+                            "locale": new.locale,
+                            "password_hash": new.password_hash,
+                        },
                     )
                 ).one()
             except IntegrityError as error:
@@ -137,7 +230,7 @@ class UserRepository:
                     raise EmailTaken(new.email) from None
                 raise
             await connection.execute(
-                insert(preferences).values(user_id=new.id, email=new.email_enabled, push=new.push_enabled)
+                _INSERT_PREFERENCES, {"user_id": new.id, "email": new.email_enabled, "push": new.push_enabled}
             )
         return User(
             id=new.id,
@@ -154,16 +247,15 @@ class UserRepository:
     async def get(self, user_id: uuid.UUID) -> User | None:
         """The user, or None."""
         async with self._autocommit.connect() as connection:
-            found = await self._load(connection, _USERS_WITH_PREFERENCES.where(users.c.id == user_id))
+            found = await self._load(connection, _GET_USER, {"the_user_id": user_id})
         return found[0] if found else None
 
     async def list_after(self, after: uuid.UUID | None, limit: int) -> list[User]:
         """Up to ``limit`` users in id order (creation order: ids are UUIDv7), after ``after`` when given."""
-        query = _USERS_WITH_PREFERENCES.order_by(users.c.id).limit(limit)
-        if after is not None:
-            query = query.where(users.c.id > after)
         async with self._autocommit.connect() as connection:
-            return await self._load(connection, query)
+            if after is None:
+                return await self._load(connection, _FIRST_PAGE, {"limit": limit})
+            return await self._load(connection, _NEXT_PAGE, {"limit": limit, "after": after})
 
     async def update(self, user_id: uuid.UUID, changes: dict[str, str]) -> User | None:
         """Set the columns in ``changes``; the user after the change, or None when missing."""
@@ -181,99 +273,45 @@ class UserRepository:
                 raise
             if changed.first() is None:
                 return None
-            return (await self._load(connection, _USERS_WITH_PREFERENCES.where(users.c.id == user_id)))[0]
+            return (await self._load(connection, _GET_USER, {"the_user_id": user_id}))[0]
 
     async def delete(self, user_id: uuid.UUID) -> bool:
         """Delete the user, their preferences and devices (cascade); False when missing."""
         async with self._autocommit.connect() as connection:
-            result = await connection.execute(delete(users).where(users.c.id == user_id).returning(users.c.id))
-            return result.first() is not None
+            return (await connection.execute(_DELETE_USER, {"the_user_id": user_id})).first() is not None
 
     async def set_preferences(self, user_id: uuid.UUID, *, email: bool, push: bool) -> bool:
         """Replace the user's preferences; False when the user is missing."""
-        touched = _touch(user_id)
-        statement = (
-            update(preferences)
-            .where(preferences.c.user_id == touched.c.id)
-            .values(email=email, push=push, updated_at=func.now())
-            .returning(preferences.c.user_id)
-            .add_cte(touched)
-        )
+        parameters = {"the_user_id": user_id, "wants_email": email, "wants_push": push}
         async with self._autocommit.connect() as connection:
-            return (await connection.execute(statement)).first() is not None
+            return (await connection.execute(_SET_PREFERENCES, parameters)).first() is not None
 
     async def add_device(self, user_id: uuid.UUID, token: str, platform: str) -> tuple[Device, bool] | None:
         """Register ``token`` (again: its platform is updated); the device and whether it is new, or None when
         the user is missing."""
-        touched = _touch(user_id)
-        upsert = pg_insert(devices).from_select(
-            ["user_id", "token", "platform"], select(touched.c.id, literal(token), literal(platform))
-        )
-        statement = (
-            upsert.on_conflict_do_update(
-                index_elements=[devices.c.user_id, devices.c.token],
-                set_={"platform": upsert.excluded.platform, "updated_at": func.now()},
-            )
-            .returning(
-                devices.c.token,
-                devices.c.platform,
-                devices.c.created_at,
-                (literal_column("xmax") == literal_column("0")).label("created"),
-            )
-            .add_cte(touched)
-        )
+        parameters = {"the_user_id": user_id, "the_token": token, "the_platform": platform}
         async with self._autocommit.connect() as connection:
-            row = (await connection.execute(statement)).first()
+            row = (await connection.execute(_ADD_DEVICE, parameters)).first()
         if row is None:
             return None
         return Device(row.token, row.platform, row.created_at), bool(row.created)
 
     async def remove_device(self, user_id: uuid.UUID, token: str) -> tuple[bool, bool]:
         """Remove ``token`` from the user: (whether the user exists, whether the token was removed)."""
-        removed = (
-            delete(devices)
-            .where(devices.c.user_id == user_id, devices.c.token == token)
-            .returning(devices.c.user_id)
-            .cte("removed")
-        )
-        touched = (
-            update(users)
-            .where(users.c.id.in_(select(removed.c.user_id)))
-            .values(updated_at=func.now())
-            .returning(users.c.id)
-            .cte("touched")
-        )
-        statement = select(
-            exists().where(users.c.id == user_id).label("user_exists"),
-            exists(select(touched.c.id)).label("removed"),
-        )
         async with self._autocommit.connect() as connection:
-            row = (await connection.execute(statement)).one()
+            row = (await connection.execute(_REMOVE_DEVICE, {"the_user_id": user_id, "the_token": token})).one()
         return bool(row.user_exists), bool(row.removed)
 
     async def credentials(self, email: str) -> Credentials | None:
         """The id and password hash of the user with ``email`` (case-insensitively), or None."""
-        query = select(users.c.id, users.c.password_hash).where(func.lower(users.c.email) == func.lower(email))
         async with self._autocommit.connect() as connection:
-            row = (await connection.execute(query)).first()
+            row = (await connection.execute(_CREDENTIALS, {"the_email": email})).first()
         return Credentials(row.id, row.password_hash) if row else None
 
     async def profile(self, user_id: uuid.UUID) -> Profile | None:
         """The user's notification profile in one query, or None."""
-        tokens = (
-            select(devices.c.token).where(devices.c.user_id == users.c.id).order_by(*_DEVICE_ORDER).scalar_subquery()
-        )
-        query = select(
-            users.c.id,
-            users.c.email,
-            users.c.name,
-            users.c.locale,
-            preferences.c.email.label("email_enabled"),
-            preferences.c.push.label("push_enabled"),
-            func.array(tokens).label("device_tokens"),
-        ).select_from(users.join(preferences, preferences.c.user_id == users.c.id))
         async with self._autocommit.connect() as connection:
-            row = (await connection.execute(query.where(users.c.id == user_id))).first()
+            row = (await connection.execute(_PROFILE, {"the_user_id": user_id})).first()
         if row is None:
             return None
         return Profile(
@@ -289,19 +327,15 @@ class UserRepository:
     async def ping(self) -> None:
         """One round trip to the database (``SELECT 1``); raises when it does not answer."""
         async with self._autocommit.connect() as connection:
-            await connection.execute(select(literal(1)))
+            await connection.execute(_PING)
 
     @staticmethod
-    async def _load(connection: AsyncConnection, query: Any) -> list[User]:
-        rows: Sequence[Row[Any]] = (await connection.execute(query)).all()
+    async def _load(connection: AsyncConnection, query: Any, parameters: dict[str, Any]) -> list[User]:
+        rows: Sequence[Row[Any]] = (await connection.execute(query, parameters)).all()
         if not rows:
             return []
         owned: dict[uuid.UUID, list[Device]] = {row.id: [] for row in rows}
-        device_rows = await connection.execute(
-            select(devices.c.user_id, devices.c.token, devices.c.platform, devices.c.created_at)
-            .where(devices.c.user_id.in_(list(owned)))
-            .order_by(*_DEVICE_ORDER)
-        )
+        device_rows = await connection.execute(_DEVICES_OF, {"user_ids": list(owned)})
         for device in device_rows:
             owned[device.user_id].append(Device(device.token, device.platform, device.created_at))
         return [
