@@ -40,8 +40,16 @@ class Interrupted(BaseException):
     """
 
 
+YIELD_AFTER_SECONDS = 0.01
+YIELD_INTERVAL_SECONDS = 0.001
+"""A render that runs longer than ``YIELD_AFTER_SECONDS`` lets go of the GIL every ``YIELD_INTERVAL_SECONDS``,
+so the event loop's thread keeps answering (left to the interpreter, it would wait up to 5 ms for the GIL
+after every system call). Short renders, nearly all of them, never pay for it."""
+
+
 class _RenderState(threading.local):
     deadline: float = math.inf
+    next_yield: float = math.inf
 
 
 _state = _RenderState()
@@ -49,14 +57,30 @@ _state = _RenderState()
 
 def set_deadline(deadline: float) -> None:
     """Make the current thread's guards raise :class:`Interrupted` once ``time.monotonic()`` passes
-    ``deadline`` (``math.inf``: never)."""
+    ``deadline`` (``math.inf``: never), and start yielding the GIL if it runs long."""
     _state.deadline = deadline
+    _state.next_yield = time.monotonic() + YIELD_AFTER_SECONDS
 
 
 def check_deadline() -> None:
-    """Raise :class:`Interrupted` when the current thread's render is past its deadline."""
-    if time.monotonic() > _state.deadline:
+    """Raise :class:`Interrupted` when the current thread's render is past its deadline; in a long render,
+    let the other threads (the event loop's) take the GIL now and then."""
+    now = time.monotonic()
+    state = _state
+    if now > state.deadline:
         raise Interrupted
+    if now > state.next_yield:
+        state.next_yield = now + YIELD_INTERVAL_SECONDS
+        time.sleep(0)
+
+
+def guarded_iteration(iterable: Iterable[Any]) -> Iterator[Any]:
+    """``iterable``, checking the deadline before the first item and every 64th after it (every
+    ``{% for %}`` loop iterates through this)."""
+    for count, item in enumerate(iterable):
+        if not count & 63:
+            check_deadline()
+        yield item
 
 
 def ensure_fits(size: int, limit: int, what: str) -> None:
@@ -111,8 +135,9 @@ def weight(value: Any, limit: int) -> int:
 
 
 def ensure_weight_fits(value: Any, limit: int, what: str) -> None:
-    """Refuse printing ``value`` when it would print more than ``limit`` characters."""
-    if not isinstance(value, str):
+    """Refuse printing ``value`` when it would print more than ``limit`` characters (a string, number or None
+    is taken as it is)."""
+    if not (isinstance(value, str | int | float) or value is None):
         ensure_fits(weight(value, limit), limit, what)
 
 

@@ -1,6 +1,7 @@
 """The Jinja2 environment templates are compiled in: an immutable sandbox with strict undefined variables, whose
-every hook (operators, attribute and item access, calls, ``~``, printing, namespace assignment) checks the
-render's deadline and refuses results past the size limit before they are built."""
+every hook (operators, attribute and item access, calls, ``~``, printing, namespace assignment, and each
+iteration of a ``{% for %}`` loop) checks the render's deadline and refuses results past the size limit before
+they are built."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import UndefinedError
-from jinja2.nodes import Concat
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace, missing
@@ -29,9 +29,13 @@ from common.templating.guards import (
     ensure_method_fits,
     ensure_printf_fits,
     ensure_weight_fits,
+    guarded_iteration,
     replaced_size,
     weight,
 )
+
+LOOP_GUARD_FILTER = "__guarded_iteration__"
+"""The filter every ``{% for %}`` loop's iterable is wrapped in at parse time."""
 
 
 class MissingName(UndefinedError):
@@ -68,7 +72,7 @@ class _GuardedCodeGenerator(CodeGenerator):
     """Compiles ``a ~ b`` so that each operand and the result go through ``environment.bounded``."""
 
     @optimizeconst
-    def visit_Concat(self, node: Concat, frame: Frame) -> None:
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         if frame.eval_ctx.volatile:
             join = "(markup_join if context.eval_ctx.volatile else str_join)"
         elif frame.eval_ctx.autoescape:
@@ -234,6 +238,15 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         self.globals["namespace"] = type("namespace", (_BoundedNamespace,), {"limit": max_chars})
         for name, bound in _FILTER_BOUNDS.items():
             self.filters[name] = self._guard_filter(self.filters[name], bound)
+        self.filters[LOOP_GUARD_FILTER] = guarded_iteration
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        """Parse, then wrap each loop's iterable so every iteration checks the deadline (a loop whose body
+        calls nothing would otherwise never ask)."""
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, LOOP_GUARD_FILTER, [], [], None, None, lineno=loop.lineno)
+        return tree
 
     def _guard_filter(self, original: Callable[..., Any], bound: Bound) -> Callable[..., Any]:
         lead = 1 if getattr(original, "jinja_pass_arg", None) is not None else 0
