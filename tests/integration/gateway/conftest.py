@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.integration.gateway.harness import Gateway, gateway_settings, running_gateway
+from tests.integration.gateway.harness import Gateway, gateway_settings, running_gateway, upsert_templates
 from tests.support.infra import Infra
 from tests.support.template_service import RunningTemplateService, running_template_service, template_service_settings
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
@@ -36,3 +36,9 @@ async def gateway(
     )
     async with running_gateway(settings) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+async def templates(gateway: Gateway) -> None:
+    """The email (en, pt) and push templates ``welcome`` that the send tests use."""
+    await upsert_templates(gateway.client)

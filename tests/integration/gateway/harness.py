@@ -23,6 +23,23 @@ API_KEY = "gateway-test-key"
 OTHER_API_KEY = "gateway-other-test-key"
 UNREACHABLE = "127.0.0.1:1"
 
+EMAIL = {
+    "slug": "welcome",
+    "channel": "email",
+    "locale": "en",
+    "subject": "Welcome, {{ user.name }}",
+    "body": "Hello {{ name }}, start at {{ link }} ({{ user.locale }})",
+}
+EMAIL_PT = {**EMAIL, "locale": "pt", "subject": "Bem-vinda, {{ user.name }}", "body": "Olá {{ name }}: {{ link }}"}
+PUSH = {
+    "slug": "welcome",
+    "channel": "push",
+    "locale": "en",
+    "title": "Hi {{ user.name }}",
+    "body": "{{ name }} is here",
+}
+VARIABLES = {"name": "Ada", "link": "https://example.com/start"}
+
 
 def gateway_settings(
     infra: Infra, *, users: str = UNREACHABLE, templates: str = UNREACHABLE, templates_key: str = "", **overrides: Any
@@ -83,3 +100,17 @@ async def create_user(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any
     assert response.status_code == 201, response.text
     user: dict[str, Any] = response.json()
     return user
+
+
+async def upsert_templates(client: httpx.AsyncClient) -> None:
+    """The templates the send tests use, created or brought back to this content."""
+    for template in (EMAIL, EMAIL_PT, PUSH):
+        response = await client.post("/v1/templates", json=template)
+        if response.status_code == 409:
+            params = {"channel": template["channel"], "locale": template["locale"]}
+            current = (await client.get(f"/v1/templates/{template['slug']}", params=params)).json()
+            if any(current[part] != template.get(part) for part in ("subject", "body", "title")):
+                response = await client.put(f"/v1/templates/{template['slug']}", json=template)
+            else:
+                continue
+        assert response.status_code in (200, 201), response.text

@@ -21,6 +21,7 @@ from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import (
     API_KEY,
     UNREACHABLE,
+    VARIABLES,
     Gateway,
     create_user,
     gateway_settings,
@@ -31,32 +32,7 @@ from tests.support.infra import AmqpSession, Infra
 from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import RunningUserService
 
-EMAIL = {
-    "slug": "welcome",
-    "channel": "email",
-    "locale": "en",
-    "subject": "Welcome, {{ user.name }}",
-    "body": "Hello {{ name }}, start at {{ link }} ({{ user.locale }})",
-}
-EMAIL_PT = {**EMAIL, "locale": "pt", "subject": "Bem-vinda, {{ user.name }}", "body": "Olá {{ name }}: {{ link }}"}
-PUSH = {
-    "slug": "welcome",
-    "channel": "push",
-    "locale": "en",
-    "title": "Hi {{ user.name }}",
-    "body": "{{ name }} is here",
-}
-VARIABLES = {"name": "Ada", "link": "https://example.com/start"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-async def templates(gateway: Gateway) -> None:
-    for template in (EMAIL, EMAIL_PT, PUSH):
-        response = await gateway.client.post("/v1/templates", json=template)
-        if response.status_code == 409:
-            slug = template["slug"]
-            response = await gateway.client.put(f"/v1/templates/{slug}", json=template)
-        assert response.status_code in (200, 201), response.text
+pytestmark = pytest.mark.usefixtures("templates")
 
 
 def send_body(user: dict[str, Any], **changes: Any) -> dict[str, Any]:
