@@ -55,7 +55,9 @@ def check_postgres_url(value: str) -> str:
 class ServiceSettings(BaseSettings):
     """What every service reads: environment, bind address, logging, broker, cache and the internal key."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=False)
+    # Case-sensitive: only the upper-case names of DESIGN §3 count, so a generic `PORT` (honcho, PaaS) or
+    # `port` in the environment never reaches a field by its Python name.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=True)
 
     app_env: AppEnv = Field(default=AppEnv.DEV, validation_alias="APP_ENV")
     bind_host: str = Field(default="127.0.0.1", validation_alias="BIND_HOST")

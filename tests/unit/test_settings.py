@@ -70,3 +70,12 @@ def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,dev-api-key")
     with pytest.raises(SettingsError, match=r"GATEWAY_API_KEYS\[1\]"):
         load_settings(GatewaySettings)
+
+
+def test_a_generic_port_variable_does_not_move_a_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """honcho (and many platforms) export PORT; only the service's own variable counts."""
+    monkeypatch.setenv("PORT", "5000")
+    monkeypatch.delenv("USER_SVC_PORT", raising=False)
+    assert load_settings(UserServiceSettings).port == 50051
+    monkeypatch.setenv("USER_SVC_PORT", "50151")
+    assert load_settings(UserServiceSettings).port == 50151
