@@ -37,5 +37,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiormq", "aio_pika", "asyncio"):
+    for noisy in ("aiormq", "aio_pika", "asyncio", "httpx"):  # httpx: firebase-admin logs every request
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

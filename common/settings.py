@@ -13,7 +13,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_INTERNAL_API_KEY = "dev-internal-key"
-DEV_JWT_SECRET = "dev-jwt-secret-change-me"  # noqa: S105
+DEV_JWT_SECRET = "dev-jwt-secret-change-me-in-production"  # noqa: S105
 DEV_GATEWAY_API_KEY = "dev-api-key"
 DEV_SECRETS = frozenset({DEV_INTERNAL_API_KEY, DEV_JWT_SECRET, DEV_GATEWAY_API_KEY})
 

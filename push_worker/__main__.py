@@ -1,8 +1,6 @@
 """``python -m push_worker``: consume ``push.queue`` and serve the HTTP side (port 8081: /health, /ready,
 /metrics) in one process. No ``migrate`` here: the gateway owns the notifications database."""
 
-import logging
-
 from common.cli import service_main
 from common.delivery.service import run_worker
 from common.settings import ServiceSettings
@@ -13,8 +11,6 @@ from push_worker.settings import PushWorkerSettings
 def serve(settings: ServiceSettings) -> None:
     """Run the push worker until SIGTERM."""
     assert isinstance(settings, PushWorkerSettings)
-    # firebase-admin's HTTP client logs every request at INFO: one line per device token is too many.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     run_worker(settings, PushDeliverer.from_settings(settings), service="push_worker")
 
 

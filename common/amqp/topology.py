@@ -91,9 +91,7 @@ def queue_specs() -> list[QueueSpec]:
 
 async def declare_topology(channel: AbstractChannel, queue_type: QueueType = "quorum") -> Topology:
     """Declare every exchange, queue and binding of DESIGN §3; safe to call again and from every service."""
-    exchanges = {
-        name: await channel.declare_exchange(name, kind, durable=True) for name, kind in EXCHANGES.items()
-    }
+    exchanges = {name: await channel.declare_exchange(name, kind, durable=True) for name, kind in EXCHANGES.items()}
     for spec in queue_specs():
         queue = await channel.declare_queue(
             spec.name, durable=True, arguments={"x-queue-type": queue_type, **spec.arguments}

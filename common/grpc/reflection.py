@@ -13,6 +13,7 @@ from importlib.resources import files
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool
+from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import _base, reflection_pb2
 from grpc_reflection.v1alpha._async import ReflectionServicer
@@ -28,7 +29,8 @@ def _contract() -> tuple[descriptor_pool.DescriptorPool, dict[str, bytes]]:
     for file in descriptor_set.file:
         pool.Add(file)
         documented[file.name] = file.SerializeToString()
-    for module in (health_pb2, reflection_pb2):
+    # BadRequest too, so grpcurl decodes the field violations in our error details.
+    for module in (health_pb2, reflection_pb2, error_details_pb2):
         file = descriptor_pb2.FileDescriptorProto()
         module.DESCRIPTOR.CopyToProto(file)
         pool.Add(file)
