@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Row,
     Select,
     and_,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.types import Text
+from sqlalchemy.types import Integer, Text
 
 from template_svc.tables import template_versions, templates
 
@@ -111,18 +110,63 @@ def _record(row: Any) -> TemplateVersion:
     )
 
 
-def _is(key: TemplateKey) -> ColumnElement[bool]:
-    return and_(templates.c.slug == key.slug, templates.c.channel == key.channel, templates.c.locale == key.locale)
+def _key(key: TemplateKey) -> dict[str, str]:
+    """The bound parameters that name one template."""
+    return {"p_slug": key.slug, "p_channel": key.channel, "p_locale": key.locale}
 
 
-def _with_version(version: int) -> Select[Any]:
-    """Templates left-joined to one version each: ``version``, or the active one when it is 0."""
-    wanted = literal(version) if version else templates.c.active_version
+# Statements are built once, with bound parameters (``p_`` names: SQLAlchemy keeps column names for the SET
+# clause): building one per call costs as much as its round trip.
+_SLUG = bindparam("p_slug", type_=Text)
+_CHANNEL = bindparam("p_channel", type_=Text)
+_VERSION = bindparam("p_version", type_=Integer)
+_LOCALES = bindparam("p_locales", type_=ARRAY(Text))
+_LOCALE = bindparam("p_locale", type_=Text)
+_NAMED = and_(templates.c.slug == _SLUG, templates.c.channel == _CHANNEL, templates.c.locale == _LOCALE)
+
+
+def _with_version(active: bool) -> Select[Any]:
+    """Templates left-joined to one version each: the active one, or the ``version`` parameter."""
+    wanted = templates.c.active_version if active else _VERSION
     joined = templates.outerjoin(
         template_versions,
         and_(template_versions.c.template_id == templates.c.id, template_versions.c.version == wanted),
     )
     return select(*_COLUMNS).select_from(joined)
+
+
+_GET = {active: _with_version(active).where(_NAMED) for active in (True, False)}
+_RESOLVE = {
+    active: _with_version(active)
+    .where(templates.c.slug == _SLUG, templates.c.channel == _CHANNEL, templates.c.locale == any_(_LOCALES))
+    .order_by(func.array_position(_LOCALES, templates.c.locale))
+    .limit(1)
+    for active in (True, False)
+}
+_NEXT_VERSION = templates.c.latest_version + 1
+_ADD_VERSION = (
+    update(templates)
+    .where(_NAMED)
+    .values(latest_version=_NEXT_VERSION, active_version=_NEXT_VERSION, updated_at=func.now())
+    .returning(templates.c.id, templates.c.created_at, templates.c.latest_version)
+)
+_ACTIVATE = (
+    update(templates)
+    .where(
+        _NAMED,
+        exists().where(template_versions.c.template_id == templates.c.id, template_versions.c.version == _VERSION),
+    )
+    .values(active_version=_VERSION, updated_at=func.now())
+    .returning(templates.c.id)
+)
+_TEMPLATE_ID = select(templates.c.id).where(_NAMED)
+_DELETE = delete(templates).where(_NAMED).returning(templates.c.id)
+_VERSIONS = (
+    select(*_COLUMNS)
+    .select_from(templates.join(template_versions, template_versions.c.template_id == templates.c.id))
+    .where(_NAMED)
+    .order_by(template_versions.c.version)
+)
 
 
 def _found(row: Row[Any] | None, version: int) -> TemplateVersion | None:
@@ -177,15 +221,7 @@ class TemplateRepository:
     async def update(self, key: TemplateKey, content: Content) -> TemplateVersion | None:
         """A new version, made active; None when the template does not exist."""
         async with self._engine.begin() as connection:
-            next_version = templates.c.latest_version + 1
-            template = (
-                await connection.execute(
-                    update(templates)
-                    .where(_is(key))
-                    .values(latest_version=next_version, active_version=next_version, updated_at=func.now())
-                    .returning(templates.c.id, templates.c.created_at, templates.c.latest_version)
-                )
-            ).first()
+            template = (await connection.execute(_ADD_VERSION, _key(key))).first()
             if template is None:
                 return None
             return await self._add_version(connection, key, template, template.latest_version, content)
@@ -210,38 +246,24 @@ class TemplateRepository:
 
     @staticmethod
     async def _get(connection: AsyncConnection, key: TemplateKey, version: int) -> TemplateVersion | None:
-        row = (await connection.execute(_with_version(version).where(_is(key)))).first()
+        row = (await connection.execute(_GET[not version], {**_key(key), "p_version": version})).first()
         return _found(row, version)
 
     async def resolve(self, slug: str, channel: str, locales: Sequence[str], version: int) -> TemplateVersion | None:
         """In one query: the template of the first of ``locales`` that has one, at ``version`` (0: active);
         None when no locale has the template, :class:`VersionMissing` when the chosen one lacks the version."""
-        wanted = bindparam("locales", list(locales), type_=ARRAY(Text))
-        query = (
-            _with_version(version)
-            .where(templates.c.slug == slug, templates.c.channel == channel, templates.c.locale == any_(wanted))
-            .order_by(func.array_position(wanted, templates.c.locale))
-            .limit(1)
-        )
+        parameters = {"p_slug": slug, "p_channel": channel, "p_locales": list(locales), "p_version": version}
         async with self._autocommit.connect() as connection:
-            row = (await connection.execute(query)).first()
+            row = (await connection.execute(_RESOLVE[not version], parameters)).first()
         return _found(row, version)
 
     async def activate(self, key: TemplateKey, version: int) -> TemplateVersion | None:
         """Make ``version`` the active one; None when the template does not exist, :class:`VersionMissing`
         when the version does not."""
-        has_version = exists().where(
-            template_versions.c.template_id == templates.c.id, template_versions.c.version == version
-        )
         async with self._engine.begin() as connection:
-            changed = await connection.execute(
-                update(templates)
-                .where(_is(key), has_version)
-                .values(active_version=version, updated_at=func.now())
-                .returning(templates.c.id)
-            )
+            changed = await connection.execute(_ACTIVATE, {**_key(key), "p_version": version})
             if changed.first() is None:
-                template = (await connection.execute(select(templates.c.id).where(_is(key)))).first()
+                template = (await connection.execute(_TEMPLATE_ID, _key(key))).first()
                 if template is None:
                     return None
                 raise VersionMissing(version)
@@ -250,20 +272,18 @@ class TemplateRepository:
     async def delete(self, key: TemplateKey) -> bool:
         """Delete the template with every version; False when it does not exist."""
         async with self._autocommit.connect() as connection:
-            deleted = await connection.execute(delete(templates).where(_is(key)).returning(templates.c.id))
+            deleted = await connection.execute(_DELETE, _key(key))
             return deleted.first() is not None
 
     async def versions(self, key: TemplateKey) -> list[TemplateVersion] | None:
         """Every version, oldest first; None when the template does not exist."""
-        joined = templates.join(template_versions, template_versions.c.template_id == templates.c.id)
-        query = select(*_COLUMNS).select_from(joined).where(_is(key)).order_by(template_versions.c.version)
         async with self._autocommit.connect() as connection:
-            rows = (await connection.execute(query)).all()
+            rows = (await connection.execute(_VERSIONS, _key(key))).all()
         return [_record(row) for row in rows] or None
 
     async def page(self, channel: str | None, after: TemplateKey | None, size: int) -> list[TemplateVersion]:
         """Up to ``size`` templates at their active version, in (slug, channel, locale) order, after ``after``."""
-        query = _with_version(0)
+        query = _with_version(active=True)
         if channel is not None:
             query = query.where(templates.c.channel == channel)
         if after is not None:
