@@ -19,6 +19,20 @@ from grpc_reflection.v1alpha import _base, reflection_pb2
 from grpc_reflection.v1alpha._async import ReflectionServicer
 
 
+def _add_with_dependencies(pool: descriptor_pool.DescriptorPool, file: Any) -> None:
+    """Add a generated module's file descriptor to ``pool`` after the files it imports."""
+    try:
+        pool.FindFileByName(file.name)
+        return
+    except KeyError:
+        pass
+    for dependency in file.dependencies:
+        _add_with_dependencies(pool, dependency)
+    proto = descriptor_pb2.FileDescriptorProto()
+    file.CopyToProto(proto)
+    pool.Add(proto)
+
+
 @cache
 def _contract() -> tuple[descriptor_pool.DescriptorPool, dict[str, bytes]]:
     pool = descriptor_pool.DescriptorPool()
@@ -30,10 +44,9 @@ def _contract() -> tuple[descriptor_pool.DescriptorPool, dict[str, bytes]]:
         pool.Add(file)
         documented[file.name] = file.SerializeToString()
     # BadRequest too, so grpcurl decodes the field violations in our error details.
+    # BadRequest too, so grpcurl decodes the field violations in our error details.
     for module in (health_pb2, reflection_pb2, error_details_pb2):
-        file = descriptor_pb2.FileDescriptorProto()
-        module.DESCRIPTOR.CopyToProto(file)
-        pool.Add(file)
+        _add_with_dependencies(pool, module.DESCRIPTOR)
     return pool, documented
 
 
