@@ -11,10 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlalchemy.types import Float, Integer
-
 from gateway.metrics import REPUBLISHED
 from gateway.publishing import EnvelopePublisher
 from gateway.store import NotificationStore
@@ -22,20 +18,16 @@ from notification.v1 import notification_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
-_CLAIM = text(
-    """
-    SELECT id, channel, envelope FROM notification_statuses
-    WHERE status = 'queued' AND published_at IS NULL AND envelope IS NOT NULL
-      AND created_at < now() - make_interval(secs => :age)
-    ORDER BY created_at
-    LIMIT :batch
-    FOR UPDATE SKIP LOCKED
-    """
-).bindparams(bindparam("age", type_=Float), bindparam("batch", type_=Integer))
+_CLAIM = """
+SELECT id, channel, envelope FROM notification_statuses
+WHERE status = 'queued' AND published_at IS NULL AND envelope IS NOT NULL
+  AND created_at < now() - make_interval(secs => $1)
+ORDER BY created_at
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
 
-_STAMP = text("UPDATE notification_statuses SET published_at = now() WHERE id = ANY(:ids)").bindparams(
-    bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
-)
+_STAMP = "UPDATE notification_statuses SET published_at = now() WHERE id = ANY($1::uuid[])"
 
 
 class Reconciler:
@@ -68,17 +60,17 @@ class Reconciler:
 
     async def run_once(self) -> int:
         """One pass: publish up to a batch of forgotten rows and stamp those the broker confirmed."""
-        async with self._store.engine.begin() as connection:
-            rows = (await connection.execute(_CLAIM, {"age": self._age, "batch": self._batch})).all()
+        async with self._store.pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(_CLAIM, self._age, self._batch)
             if not rows:
                 return 0
-            published = await asyncio.gather(*(self._publish(row.channel, row.envelope) for row in rows))
-            done = [row.id for row, ok in zip(rows, published, strict=True) if ok]
+            published = await asyncio.gather(*(self._publish(row["channel"], row["envelope"]) for row in rows))
+            done = [row["id"] for row, ok in zip(rows, published, strict=True) if ok]
             if done:
-                await connection.execute(_STAMP, {"ids": done})
+                await connection.execute(_STAMP, done)
         for row, ok in zip(rows, published, strict=True):
             if ok:
-                REPUBLISHED.labels(row.channel).inc()
+                REPUBLISHED.labels(row["channel"]).inc()
         logger.info("reconciler: published %d of %d unpublished rows", len(done), len(rows))
         return len(done)
 

@@ -1,5 +1,5 @@
 """What the gateway opens once at start-up and shares between requests: the Redis client, the database
-engine, the RabbitMQ connection and publisher, the gRPC channels, and the background tasks."""
+pool, the RabbitMQ connection and publisher, the gRPC channels, and the background tasks."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
-from common.db import async_url
 from gateway.auth import Authenticator
 from gateway.backends import Backends
+from gateway.database import create_pool
 from gateway.limits import LoginThrottle, SendGate
 from gateway.profiles import ProfileCache, subscribe_to_user_changes
 from gateway.publishing import EnvelopePublisher, PublishedStamper
@@ -29,26 +29,14 @@ from gateway.store import NotificationStore
 logger = logging.getLogger(__name__)
 
 
-def create_engine(settings: GatewaySettings) -> AsyncEngine:
-    """The notifications database engine. No pre-ping (a round trip per checkout on the hot path): a dead
-    connection fails one statement, which answers 503, and the pool replaces it. No overflow either: a burst
-    waits for a pooled connection instead of opening (and closing) new ones."""
-    return create_async_engine(
-        async_url(settings.database_url),
-        pool_size=settings.db_pool_size,
-        max_overflow=0,
-        pool_timeout=5,
-        pool_recycle=1800,
-    )
-
-
 @dataclass
 class Resources:
     """The shared clients and services of one gateway process."""
 
     settings: GatewaySettings
     redis: Redis
-    engine: AsyncEngine
+    db: Any
+    """The asyncpg pool of the notifications database."""
     amqp: AbstractRobustConnection
     backends: Backends
     store: NotificationStore
@@ -67,16 +55,17 @@ class Resources:
     async def open(cls, settings: GatewaySettings) -> AsyncIterator[Resources]:
         """Open everything, start the background tasks, and close it all on exit."""
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-        engine = create_engine(settings)
         backends = Backends.open(settings)
+        db: Any = None
         amqp: AbstractRobustConnection | None = None
         resources: Resources | None = None
         try:
+            db = await create_pool(settings.database_url, settings.db_pool_size)
             amqp = await connect(settings.rabbitmq_url, name="gateway")
             publisher = EnvelopePublisher(
                 await Publisher.create(amqp, settings.rabbitmq_queue_type), settings.publish_timeout_seconds
             )
-            store = NotificationStore(engine)
+            store = NotificationStore(db)
             profiles = ProfileCache(
                 backends.users,
                 timeout=backends.timeout,
@@ -89,7 +78,7 @@ class Resources:
             resources = cls(
                 settings=settings,
                 redis=redis,
-                engine=engine,
+                db=db,
                 amqp=amqp,
                 backends=backends,
                 store=store,
@@ -122,13 +111,13 @@ class Resources:
                 resources.tasks.append(asyncio.create_task(resources.reconciler.run(), name="reconciler"))
             yield resources
         finally:
-            await cls._close(resources, redis, engine, amqp, backends)
+            await cls._close(resources, redis, db, amqp, backends)
 
     @staticmethod
     async def _close(
         resources: Resources | None,
         redis: Redis,
-        engine: AsyncEngine,
+        db: Any,
         amqp: AbstractRobustConnection | None,
         backends: Backends,
     ) -> None:
@@ -142,4 +131,5 @@ class Resources:
             await amqp.close()
         await backends.close()
         await redis.aclose()
-        await engine.dispose()
+        if db is not None:
+            await db.close()

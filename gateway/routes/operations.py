@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter
-from sqlalchemy import text
 from starlette.responses import Response
 
 from common.metrics import exposition
@@ -62,15 +61,11 @@ async def _check(probe: Awaitable[Any]) -> bool:
 async def ready(resources: ResourcesDep) -> Response:
     """200 when Redis, RabbitMQ, Postgres, user_svc and template_svc answer, else 503 naming what is down."""
 
-    async def postgres() -> None:
-        async with resources.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
     async def rabbitmq() -> bool:
         return not resources.amqp.is_closed
 
     redis_ok, rabbit_ok, postgres_ok, serving = await asyncio.gather(
-        _check(resources.redis.ping()), _check(rabbitmq()), _check(postgres()), resources.backends.serving()
+        _check(resources.redis.ping()), _check(rabbitmq()), _check(resources.store.ping()), resources.backends.serving()
     )
     checks = {"redis": redis_ok, "rabbitmq": rabbit_ok, "postgres": postgres_ok, **serving}
     named = {name: "ok" if ok else "down" for name, ok in checks.items()}

@@ -5,10 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, update
-
 from common.ids import new_notification_id
-from common.notification_tables import notification_events, notification_statuses
 from gateway.store import NewNotification, NotificationStore
 from notification.v1 import notification_pb2 as pb
 
@@ -57,17 +54,13 @@ async def insert_queued(
 
 async def deliver(store: NotificationStore, notification_id: uuid.UUID) -> None:
     """What a worker records for a delivery: ``sending`` then ``delivered``, with events."""
-    now = datetime.now(UTC)
-    async with store.engine.begin() as connection:
+    async with store.pool.acquire() as connection, connection.transaction():
         await connection.execute(
-            update(notification_statuses)
-            .where(notification_statuses.c.id == notification_id)
-            .values(status="delivered", attempts=1, updated_at=now, delivered_at=now, published_at=now)
+            "UPDATE notification_statuses SET status = 'delivered', attempts = 1, updated_at = now(), "
+            "delivered_at = now(), published_at = now() WHERE id = $1",
+            notification_id,
         )
-        await connection.execute(
-            insert(notification_events),
-            [
-                {"notification_id": notification_id, "status": "sending", "attempt": 1, "detail": {}},
-                {"notification_id": notification_id, "status": "delivered", "attempt": 1, "detail": {"smtp": "250 ok"}},
-            ],
+        await connection.executemany(
+            "INSERT INTO notification_events (notification_id, status, attempt, detail) VALUES ($1, $2, 1, $3)",
+            [(notification_id, "sending", {}), (notification_id, "delivered", {"smtp": "250 ok"})],
         )

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from common.notification_tables import notification_statuses
 from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import Gateway
 from tests.integration.gateway.rows import deliver, insert_queued
@@ -14,9 +11,9 @@ from tests.support.infra import AmqpSession
 
 
 async def published_at(gateway: Gateway, notification_id: object) -> object:
-    async with gateway.resources.engine.connect() as connection:
-        query = select(notification_statuses.c.published_at).where(notification_statuses.c.id == notification_id)
-        return (await connection.execute(query)).scalar_one()
+    return await gateway.resources.db.fetchval(
+        "SELECT published_at FROM notification_statuses WHERE id = $1", notification_id
+    )
 
 
 async def test_a_row_left_unpublished_is_published_once_it_is_old_enough(gateway: Gateway, amqp: AmqpSession) -> None:

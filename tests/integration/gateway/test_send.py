@@ -10,10 +10,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy import func, insert, select
 
 from common.amqp.topology import DIRECT_EXCHANGE, declare_topology
-from common.notification_tables import email_suppressions, notification_events, notification_statuses
 from gateway.auth import key_id
 from gateway.limits import body_hash
 from gateway.schemas.notifications import SendRequest
@@ -40,19 +38,16 @@ def send_body(user: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 
 async def rows_of(gateway: Gateway, user_id: str) -> list[Any]:
-    async with gateway.resources.engine.connect() as connection:
-        query = select(notification_statuses).where(notification_statuses.c.user_id == uuid.UUID(user_id))
-        return list((await connection.execute(query)).all())
+    return list(
+        await gateway.resources.db.fetch("SELECT * FROM notification_statuses WHERE user_id = $1", uuid.UUID(user_id))
+    )
 
 
 async def wait_published(gateway: Gateway, notification_id: str) -> None:
     for _ in range(100):
-        async with gateway.resources.engine.connect() as connection:
-            query = select(notification_statuses.c.published_at).where(
-                notification_statuses.c.id == uuid.UUID(notification_id)
-            )
-            if (await connection.execute(query)).scalar_one() is not None:
-                return
+        query = "SELECT published_at FROM notification_statuses WHERE id = $1"
+        if await gateway.resources.db.fetchval(query, uuid.UUID(notification_id)) is not None:
+            return
         await asyncio.sleep(0.02)
     raise AssertionError("published_at was never set")
 
@@ -89,9 +84,9 @@ async def test_an_email_send_lands_one_rendered_envelope_and_a_queued_row(gatewa
     assert await amqp.depth("email.queue") == 0
 
     [row] = await rows_of(gateway, user["id"])
-    assert row.status == "queued"
-    assert row.envelope == message.body
-    assert row.request_id == "req-send-1"
+    assert row["status"] == "queued"
+    assert row["envelope"] == message.body
+    assert row["request_id"] == "req-send-1"
     await wait_published(gateway, body["notification_id"])
 
     status = (await gateway.client.get(body["status_url"])).json()
@@ -143,14 +138,15 @@ async def test_skips_are_202_with_a_reason_a_skipped_row_and_nothing_published(
     assert response.json()["status"] == "skipped"
     assert response.json()["reason"] == reason
     [row] = await rows_of(gateway, user["id"])
-    assert (row.status, row.reason, row.envelope) == ("skipped", reason, None)
+    assert (row["status"], row["reason"], row["envelope"]) == ("skipped", reason, None)
     assert await amqp.depth(f"{channel}.queue") == 0
 
 
 async def test_a_suppressed_address_is_skipped(gateway: Gateway, amqp: AmqpSession) -> None:
     user = await create_user(gateway.client)
-    async with gateway.resources.engine.begin() as connection:
-        await connection.execute(insert(email_suppressions).values(address=user["email"].lower(), reason="hard_bounce"))
+    await gateway.resources.db.execute(
+        "INSERT INTO email_suppressions (address, reason) VALUES ($1, 'hard_bounce')", user["email"].lower()
+    )
     response = await gateway.client.post("/v1/notifications/send", json=send_body(user))
     assert response.status_code == 202
     assert response.json() == {
@@ -289,13 +285,11 @@ async def test_a_refused_publish_is_503_and_leaves_nothing_behind(
     response = await gateway.client.post("/v1/notifications/send", json=send_body(user), headers=key)
     assert_problem(response, 503)
     assert await rows_of(gateway, user["id"]) == []
-    async with gateway.resources.engine.connect() as connection:
-        orphans = (
-            select(func.count())
-            .select_from(notification_events)
-            .where(~notification_events.c.notification_id.in_(select(notification_statuses.c.id)))
-        )
-        assert (await connection.execute(orphans)).scalar_one() == 0
+    orphans = (
+        "SELECT count(*) FROM notification_events e"
+        " LEFT JOIN notification_statuses s ON s.id = e.notification_id WHERE s.id IS NULL"
+    )
+    assert await gateway.resources.db.fetchval(orphans) == 0
 
     await declare_topology(await amqp.connection.channel())  # the broker is back: the same key works
     retried = await retry_until_accepted(gateway.client, send_body(user), key)
