@@ -46,12 +46,14 @@ class EmailDeliverer:
         recipient = envelope.email_recipient.address
         try:
             email = build_email(envelope, sender=self._from, domain=self._domain)
-        except (ValueError, TypeError) as error:
+        except ValueError as error:
             raise PermanentError(f"cannot build the email: {error}", reason="invalid_message") from None
         try:
             reply = await self._sender.send(email, sender=self._mail_from, recipient=recipient)
         except (SmtpRefused, SmtpUnavailable) as error:
             raise classify(error, recipient) from None
+        except ValueError as error:
+            raise PermanentError(f"invalid recipient address: {error}", reason="invalid_address") from None
         return Delivered(
             provider_message_id=message_id(envelope.notification_id, self._domain),
             detail={"smtp_code": reply.code, "smtp_reply": reply.message},

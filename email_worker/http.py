@@ -66,6 +66,8 @@ def test_email_router(sender: SmtpSender, settings: EmailWorkerSettings) -> APIR
             ) from None
         except SmtpUnavailable as error:
             raise ProblemError(502, "Bad Gateway", str(error)) from None
+        except ValueError as error:
+            raise ProblemError(422, "Unprocessable Content", f"invalid recipient address: {error}") from None
         return TestEmailReply(
             accepted=True,
             message_id=message_id(envelope.notification_id, settings.message_id_domain),

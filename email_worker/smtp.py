@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -65,8 +64,9 @@ class SmtpSender:
             timeout=settings.smtp_timeout_seconds,
         )
 
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SmtpReply:
-        """Send ``message`` to ``recipient``; raises :class:`SmtpRefused` or :class:`SmtpUnavailable`.
+    async def send(self, message: bytes, *, sender: str, recipient: str) -> SmtpReply:
+        """Send ``message`` (the bytes after ``DATA``) to ``recipient``; raises :class:`SmtpRefused`,
+        :class:`SmtpUnavailable`, or ``ValueError`` for an address SMTP cannot carry.
 
         A pooled connection that turns out to have been dropped by the server while idle is re-opened and
         the message sent once more on the fresh one.
@@ -76,7 +76,7 @@ class SmtpSender:
                 if not client.is_connected:
                     await self._open(client)
                 try:
-                    _, text = await client.send_message(message, sender=sender, recipients=[recipient])
+                    _, text = await client.sendmail(sender, [recipient], message)
                     return SmtpReply(250, text)
                 except aiosmtplib.SMTPServerDisconnected as error:
                     client.close()

@@ -27,8 +27,12 @@ from common.settings import DatabaseServiceSettings, database_url_field
 
 
 def worker_config(prefix: str) -> SettingsConfigDict:
-    """The ``model_config`` of a worker's settings class: its runtime knobs are read as ``{prefix}NAME``."""
-    return SettingsConfigDict(env_prefix=prefix)
+    """The ``model_config`` of a worker's settings class: its runtime knobs are read as ``{prefix}NAME``.
+
+    Matching is case-insensitive here (pydantic-settings would otherwise look for ``EMAIL_WORKER_port``); the
+    prefix is what keeps a generic ``PORT`` from reaching the ``port`` knob.
+    """
+    return SettingsConfigDict(env_prefix=prefix, case_sensitive=False)
 
 
 class WorkerSettings(DatabaseServiceSettings):

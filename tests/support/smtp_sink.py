@@ -35,17 +35,26 @@ class RunningSmtpSink:
         response.raise_for_status()
         return list(response.json())
 
+    async def count(self) -> int:
+        """How many messages are stored (``GET /messages/count``)."""
+        response = await self.http.get("/messages/count")
+        response.raise_for_status()
+        return int(response.json()["count"])
+
     async def wait_for_messages(
         self, count: int, recipient: str | None = None, timeout: float = 10.0
     ) -> list[dict[str, Any]]:
         """Wait until at least ``count`` messages (for ``recipient``) are stored; fails the test otherwise."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            found = await self.messages(recipient)
+            if recipient is None and await self.count() < count:
+                found: list[dict[str, Any]] = []
+            else:
+                found = await self.messages(recipient)
             if len(found) >= count:
                 return found
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{len(found)} of {count} messages arrived within {timeout}s")
+                raise AssertionError(f"{len(found) or await self.count()} of {count} messages arrived in {timeout}s")
             await asyncio.sleep(0.05)
 
     async def fail(self, recipient: str, code: int, times: int | None = None) -> None:

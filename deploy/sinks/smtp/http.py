@@ -33,6 +33,10 @@ def create_app(mailbox: Mailbox, failures: Failures) -> FastAPI:
     ) -> list[dict[str, Any]]:
         return mailbox.messages(recipient, limit)
 
+    @app.get("/messages/count")
+    async def count() -> dict[str, int]:
+        return {"count": mailbox.count()}
+
     @app.delete("/messages", status_code=204)
     async def clear_messages() -> Response:
         mailbox.clear()

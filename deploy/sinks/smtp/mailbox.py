@@ -100,6 +100,10 @@ class Mailbox:
             found = [item for item in found if wanted in (r.lower() for r in item["recipients"])]
         return found[-limit:] if limit else found
 
+    def count(self) -> int:
+        """How many messages are stored."""
+        return len(self._names)
+
     def clear(self) -> None:
         """Delete every stored message."""
         for name in self._names:

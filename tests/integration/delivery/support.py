@@ -4,6 +4,7 @@ gateway publishes them, an email worker running in-process against the SMTP sink
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 import uuid
@@ -93,9 +94,7 @@ class Gateway:
 
     async def row(self, notification_id: str) -> dict[str, Any]:
         """The status row as a dict."""
-        record = await self.db.fetchrow(
-            "SELECT * FROM notification_statuses WHERE id = $1", uuid.UUID(notification_id)
-        )
+        record = await self.db.fetchrow("SELECT * FROM notification_statuses WHERE id = $1", uuid.UUID(notification_id))
         assert record is not None, f"no row for {notification_id}"
         return dict(record)
 
@@ -113,12 +112,14 @@ class Gateway:
 
 
 async def eventually(
-    read: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], timeout: float = 10.0
+    read: Callable[[], Awaitable[Any] | Any], check: Callable[[Any], bool], timeout: float = 10.0
 ) -> Any:
-    """Poll ``read`` until ``check`` accepts its value; fails the test with the last value otherwise."""
+    """Poll ``read`` (sync or async) until ``check`` accepts its value; fails the test with the last value."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        value = await read()
+        value = read()
+        if inspect.isawaitable(value):
+            value = await value
         if check(value):
             return value
         if asyncio.get_running_loop().time() > deadline:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from common.amqp.topology import FAILED_QUEUE
 from notification.v1 import notification_pb2 as pb
 from tests.integration.delivery.support import Gateway, email_envelope, running_worker, worker_settings
@@ -75,7 +77,8 @@ async def test_a_transient_refusal_is_retried_until_the_email_arrives(gateway: G
 async def test_a_permanent_refusal_fails_dead_letters_and_suppresses_the_address(
     gateway: Gateway, sink: RunningSmtpSink, amqp: AmqpSession
 ) -> None:
-    envelope = email_envelope("bounce-550@example.com")
+    address = f"bounce-550+{uuid.uuid4().hex[:8]}@example.com"  # the sink's convention, unique per run
+    envelope = email_envelope(address)
     async with running_worker(worker_settings(sink)):
         await gateway.send(envelope)
         row = await gateway.wait_for_status(envelope.notification_id, "failed")
@@ -92,7 +95,7 @@ async def test_a_permanent_refusal_fails_dead_letters_and_suppresses_the_address
     await dead.ack()
     suppressed = await gateway.db.fetchrow(
         "SELECT reason, notification_id::text AS id FROM email_suppressions WHERE address = $1",
-        "bounce-550@example.com",
+        address,
     )
     assert suppressed is not None
     assert (suppressed["reason"], suppressed["id"]) == ("smtp_550", envelope.notification_id)
