@@ -62,7 +62,10 @@ async def build_template_service(settings: TemplateServiceSettings) -> TemplateS
     gRPC server bound to ``BIND_HOST:TEMPLATE_SVC_PORT`` (port 0 picks a free one)."""
     resources = contextlib.AsyncExitStack()
     try:
-        engine = create_engine(settings.database_url)
+        # No pre-ping: every send renders, and the ping would triple the round trips of the one lookup. After a
+        # database restart one call per stale connection fails as UNAVAILABLE (clients retry it) and the pool
+        # is invalidated.
+        engine = create_engine(settings.database_url, pre_ping=False)
         resources.push_async_callback(engine.dispose)
         connection = await connect(settings.rabbitmq_url, name="template_svc")
         resources.push_async_callback(connection.close)

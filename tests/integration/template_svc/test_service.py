@@ -14,9 +14,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import text
 
+from common.db import plain_url
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from tests.integration.template_svc.conftest import create_email, create_push, rpc_error
@@ -92,6 +95,33 @@ async def test_a_database_that_is_down_is_unavailable_and_not_serving(infra: Inf
             assert error.code() == grpc.StatusCode.UNAVAILABLE
             assert "retry later" in (error.details() or "")
         assert await health_status(broken.target, "notification.v1.TemplateService") == NOT_SERVING
+
+
+async def test_connections_the_database_dropped_cost_callers_nothing(
+    templates: pb_grpc.TemplateServiceStub, template_service: RunningTemplateService
+) -> None:
+    """The engine skips the pre-ping on the hot path: a dead pooled connection fails one attempt as
+    UNAVAILABLE, the pool is invalidated, and the client's retry gets a fresh connection."""
+    created = await create_email(templates)
+    engine = template_service.service.engine
+
+    async def backend_pid() -> int:
+        async with engine.connect() as connection:
+            pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await asyncio.sleep(0.05)  # hold it, so the others open connections of their own
+            return int(pid)
+
+    pids = set(await asyncio.gather(*(backend_pid() for _ in range(engine.pool.size()))))  # type: ignore[attr-defined]
+    connection = await asyncpg.connect(plain_url(template_service.settings.database_url))
+    try:
+        await connection.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", list(pids))
+    finally:
+        await connection.close()
+
+    for _ in range(3):
+        request = pb.RenderTemplateRequest(slug=created.slug, channel=pb.CHANNEL_EMAIL)
+        request.variables.update({"name": "Ada"})
+        assert (await templates.RenderTemplate(request)).email.subject == "Hello Ada"
 
 
 async def health_status(target: str, service: str = "", timeout: float = 5.0) -> int:
