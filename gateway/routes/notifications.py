@@ -9,13 +9,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import grpc
 import orjson
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
 from common.log import request_id_var
 from gateway.deps import ApplicationDep, ResourcesDep
-from gateway.errors import ProblemError
+from gateway.errors import ProblemError, rpc_problem
 from gateway.limits import IdempotencyClaim, Verdict, body_hash
 from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
@@ -118,9 +119,14 @@ async def send(
     claim = admission.claim
     try:
         outcome = await resources.sender.send(body, request_id_var.get())
-    except BaseException:
+    except BaseException as error:
         if claim is not None:
             await _release(resources, claim)
+        if isinstance(error, grpc.aio.AioRpcError):
+            error = rpc_problem(error)
+        if isinstance(error, ProblemError):
+            error.headers = {**headers, **error.headers}
+            raise error from None
         raise
     payload = orjson.dumps(
         {

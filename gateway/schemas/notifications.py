@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 Channel = Literal["email", "push"]
 Priority = Literal["low", "normal", "high"]
 StatusName = Literal["queued", "sending", "retrying", "delivered", "failed", "skipped"]
 SkipReason = Literal["channel_disabled", "no_device", "suppressed"]
+
+
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string with an offset, e.g. 2026-11-27T10:15:00Z")
+    return value
+
+
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+"""A date-time with an offset, given as text (not a Unix timestamp)."""
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 LOCALE_PATTERN = r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$"
@@ -49,7 +59,7 @@ class SendRequest(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict, description="What the template sees besides `user`.")
     priority: Priority = "normal"
     metadata: dict[str, str] = Field(default_factory=dict, max_length=16, description="At most 16 string values.")
-    expires_at: AwareDatetime | None = Field(
+    expires_at: Rfc3339 | None = Field(
         default=None, description="RFC 3339; the notification is not delivered after this time."
     )
 

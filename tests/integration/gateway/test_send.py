@@ -164,13 +164,16 @@ async def test_a_suppressed_address_is_skipped(gateway: Gateway, amqp: AmqpSessi
 async def test_unknown_user_or_template_is_404_and_a_missing_variable_422_naming_it(gateway: Gateway) -> None:
     user = await create_user(gateway.client)
     stranger = {"id": str(uuid.uuid4())}
-    assert_problem(await gateway.client.post("/v1/notifications/send", json=send_body(stranger)), 404)
+    unknown = await gateway.client.post("/v1/notifications/send", json=send_body(stranger))
+    assert_problem(unknown, 404)
+    assert "x-ratelimit-remaining" in unknown.headers  # every send response past the limiter reports it
     assert_problem(await gateway.client.post("/v1/notifications/send", json=send_body(user, template="nope")), 404)
     missing = await gateway.client.post("/v1/notifications/send", json=send_body(user, variables={"link": "x"}))
     body = assert_problem(missing, 422)
     assert [error["field"] for error in body["errors"]] == ["variables.name"]
-    past = await gateway.client.post("/v1/notifications/send", json=send_body(user, expires_at="2001-01-01T00:00:00Z"))
-    assert assert_problem(past, 422)["errors"][0]["field"] == "expires_at"
+    for expires_at in ("2001-01-01T00:00:00Z", 32503680000, "2999-01-01T00:00:00"):
+        refused = await gateway.client.post("/v1/notifications/send", json=send_body(user, expires_at=expires_at))
+        assert assert_problem(refused, 422)["errors"][0]["field"] == "expires_at"
     assert await rows_of(gateway, user["id"]) == []
 
 
