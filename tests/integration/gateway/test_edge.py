@@ -7,6 +7,7 @@ import json
 import uuid
 
 import httpx
+import pytest
 
 from tests.integration.gateway.harness import UNREACHABLE, Gateway, gateway_settings, running_gateway
 from tests.support.infra import Infra
@@ -133,3 +134,17 @@ async def test_ready_names_what_is_down(infra: Infra, user_service: RunningUserS
     assert body["checks"]["redis"] == body["checks"]["postgres"] == body["checks"]["rabbitmq"] == "ok"
     assert body["checks"]["user_svc"] == "ok"
     assert "template_svc" in body["detail"]
+
+
+async def test_a_backend_refusing_our_internal_key_is_503_and_a_loud_log(
+    infra: Infra, user_service: RunningUserService, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = gateway_settings(infra, users=user_service.target, user_service_internal_api_key="not-the-key")
+    async with running_gateway(settings) as gateway:
+        fetched = await gateway.client.get(f"/v1/users/{uuid.uuid4()}")
+        login = await gateway.client.post(
+            "/v1/auth/login", json={"email": "a@example.com", "password": "whatever1"}, headers={"X-API-Key": ""}
+        )
+    assert_problem(fetched, 503)
+    assert_problem(login, 503)  # our misconfiguration, not the caller's wrong password
+    assert any(r.levelname == "ERROR" and "UNAUTHENTICATED" in r.getMessage() for r in caplog.records)
