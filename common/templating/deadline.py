@@ -1,11 +1,11 @@
 """Running a render off the event loop with a deadline that really stops it.
 
-The sandbox's guards check the deadline at every operator, attribute, call and output, which stops almost
-every slow template by itself. A loop that does none of these (``{% for a in range(100000) %}{% for b in
-range(100000) %}{% endfor %}{% endfor %}``) runs on without asking, so when the deadline passes the waiting
-coroutine also raises :class:`~common.templating.guards.Interrupted` inside the render thread with
-``PyThreadState_SetAsyncExc``; the interpreter delivers it at the loop's next iteration. Either way the caller
-gets its answer at the deadline, and the thread is free again right after.
+The sandbox's guards check the deadline at every loop iteration, operator, attribute, call and output, which
+stops a slow template by itself. For Python code the guards do not see (a filter's own loop, a long chain of
+lazy filters), the waiting coroutine also raises :class:`~common.templating.guards.Interrupted` inside the
+render thread with ``PyThreadState_SetAsyncExc`` when the deadline passes; the interpreter delivers it at the
+thread's next bytecode boundary. Either way the caller gets its answer at the deadline, and the thread is free
+again right after. (A single C call cannot be interrupted: the size guards keep every one of them small.)
 """
 
 from __future__ import annotations

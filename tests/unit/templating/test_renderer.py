@@ -116,6 +116,9 @@ async def test_defaults_and_defined_tests_work_with_strict_undefined(renderer: T
         "{{ ''.format.__globals__ }}",
         "{{ self.__init__ }}",
         "{{ range.__call__ }}",
+        "{{ '{0.__class__}'.format(1) }}",
+        "{{ 1 | attr('__class__') }}",
+        "{{ loop.__class__ }}{% for x in [1] %}{% endfor %}",
     ],
 )
 async def test_escapes_to_python_internals_are_refused(renderer: TemplateRenderer, source: str) -> None:
