@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf import timestamp_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
 
+from gateway.errors import ProblemError
 from notification.v1 import notification_pb2 as pb
 
 CHANNEL_OF = {"email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
@@ -75,3 +76,14 @@ def rendered_body(channel: str, rendered: pb.RenderTemplateResponse) -> dict[str
     elif rendered.WhichOneof("content") == "push":
         push = {"title": rendered.push.title, "body": rendered.push.body, "data": dict(rendered.push.data)}
     return {"channel": channel, "locale": rendered.locale, "version": rendered.version, "email": email, "push": push}
+
+
+def variables_struct(variables: dict[str, Any]) -> struct_pb2.Struct:
+    """The template variables as a protobuf ``Struct`` (numbers become doubles); 422 for a number that has no
+    double (such as 10**400)."""
+    struct = struct_pb2.Struct()
+    try:
+        struct.update(variables)
+    except (ValueError, TypeError, OverflowError):
+        raise ProblemError.field("variables", "holds a number too large for a double") from None
+    return struct

@@ -8,12 +8,15 @@ response (or release the key when it failed). Login failures are counted per ema
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import secrets
 from dataclasses import dataclass
 from enum import IntEnum
 from importlib.resources import files
+from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from gateway.errors import ProblemError
@@ -81,6 +84,15 @@ class Admission:
 
     def headers(self) -> dict[str, str]:
         return self.rate.headers() if self.rate else {}
+
+
+def canonical_json(value: Any) -> bytes:
+    """``value`` as JSON with sorted keys, so equal bodies give equal bytes (stdlib for integers orjson cannot
+    hold)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 def body_hash(canonical_body: bytes) -> str:

@@ -8,11 +8,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from google.protobuf import struct_pb2
-
 from common.ids import new_notification_id
 from common.notification_tables import Status
 from gateway.backends import Backends
+from gateway.convert import variables_struct
 from gateway.errors import ProblemError
 from gateway.metrics import NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
 from gateway.profiles import ProfileCache
@@ -94,8 +93,7 @@ class NotificationSender:
         self._stamper = stamper
 
     async def _render(self, request: SendRequest, profile: pb.NotificationProfile) -> pb.RenderTemplateResponse:
-        variables = struct_pb2.Struct()
-        variables.update(request.variables)
+        variables = variables_struct(request.variables)
         rendered = await self._backends.templates.RenderTemplate(
             pb.RenderTemplateRequest(
                 slug=request.template,

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from common.log import request_id_var
 from gateway.deps import ApplicationDep, ResourcesDep
 from gateway.errors import ProblemError, rpc_problem
-from gateway.limits import IdempotencyClaim, Verdict, body_hash
+from gateway.limits import IdempotencyClaim, Verdict, body_hash, canonical_json
 from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
 from gateway.schemas.notifications import (
@@ -101,7 +101,7 @@ async def send(
     key_id = caller.require_application()
     fingerprint = ""
     if idempotency_key is not None:
-        fingerprint = body_hash(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS))
+        fingerprint = body_hash(canonical_json(body.model_dump(mode="json")))
     admission = await resources.gate.admit(key_id, str(body.user_id), idempotency_key, fingerprint)
     headers = admission.headers()
     if admission.verdict is Verdict.RATE_LIMITED:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from google.protobuf import struct_pb2
 from starlette.responses import Response
 
-from gateway.convert import CHANNEL_OF, rendered_body, template_body
+from gateway.convert import CHANNEL_OF, rendered_body, template_body, variables_struct
 from gateway.deps import ApplicationDep, ResourcesDep
 from gateway.errors import ProblemError
 from gateway.routes.docs import AUTHENTICATED, WITH_BODY, problems
@@ -188,8 +187,7 @@ async def render_template(
     slug: Slug, body: RenderRequest, caller: ApplicationDep, resources: ResourcesDep
 ) -> dict[str, Any]:
     """Render with variables for a preview; the locale falls back `pt-BR` → `pt` → `en`."""
-    variables = struct_pb2.Struct()
-    variables.update(body.variables)
+    variables = variables_struct(body.variables)
     user = body.user
     reply = await resources.backends.templates.RenderTemplate(
         pb.RenderTemplateRequest(

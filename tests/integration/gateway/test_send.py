@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from common.amqp.topology import DIRECT_EXCHANGE, declare_topology
 from gateway.auth import key_id
-from gateway.limits import body_hash
+from gateway.limits import body_hash, canonical_json
 from gateway.schemas.notifications import SendRequest
 from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import (
@@ -212,9 +211,7 @@ async def test_a_repeat_while_the_first_is_in_flight_is_409_with_retry_after(gat
     user = await create_user(gateway.client)
     body = send_body(user)
     idempotency_key = f"order-{uuid.uuid4()}"
-    fingerprint = body_hash(
-        orjson.dumps(SendRequest.model_validate(body).model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    )
+    fingerprint = body_hash(canonical_json(SendRequest.model_validate(body).model_dump(mode="json")))
     first = await gateway.resources.gate.admit(key_id(API_KEY), user["id"], idempotency_key, fingerprint)
     assert first.claim is not None  # the first request is now "in flight"
     response = await gateway.client.post(
@@ -330,3 +327,18 @@ async def test_user_svc_down_is_503_and_leaves_nothing_behind(
     assert await rows_of(gateway, user["id"]) == []
     accepted = await gateway.client.post("/v1/notifications/send", json=send_body(user), headers=key)
     assert accepted.status_code == 202  # the failed first request left no idempotency record
+
+
+async def test_numbers_beyond_64_bits_are_accepted_and_beyond_a_double_refused(
+    gateway: Gateway, amqp: AmqpSession
+) -> None:
+    user = await create_user(gateway.client)
+    key = {"Idempotency-Key": f"big-{uuid.uuid4()}"}
+    big = send_body(user, variables={**VARIABLES, "count": -57599645368583058358272})
+    accepted = await gateway.client.post("/v1/notifications/send", json=big, headers=key)
+    assert accepted.status_code == 202, accepted.text
+    replayed = await gateway.client.post("/v1/notifications/send", json=big, headers=key)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    huge = send_body(user, variables={**VARIABLES, "count": 10**400})
+    refused = await gateway.client.post("/v1/notifications/send", json=huge)
+    assert assert_problem(refused, 422)["errors"][0]["field"] == "variables"
