@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 Channel = Literal["email", "push"]
 Priority = Literal["low", "normal", "high"]
@@ -62,6 +62,13 @@ class SendRequest(BaseModel):
     expires_at: Rfc3339 | None = Field(
         default=None, description="RFC 3339; the notification is not delivered after this time."
     )
+
+    @field_validator("metadata")
+    @classmethod
+    def _no_nul(cls, metadata: dict[str, str]) -> dict[str, str]:
+        if any("\x00" in key or "\x00" in value for key, value in metadata.items()):
+            raise ValueError("keys and values must not contain NUL characters")
+        return metadata
 
 
 class SendResponse(BaseModel):

@@ -148,3 +148,9 @@ async def test_a_backend_refusing_our_internal_key_is_503_and_a_loud_log(
     assert_problem(fetched, 503)
     assert_problem(login, 503)  # our misconfiguration, not the caller's wrong password
     assert any(r.levelname == "ERROR" and "UNAUTHENTICATED" in r.getMessage() for r in caplog.records)
+
+
+async def test_nul_characters_in_metadata_are_422_not_a_database_error(gateway: Gateway) -> None:
+    body = {"user_id": str(uuid.uuid4()), "channel": "email", "template": "welcome", "metadata": {"a": "b\u0000"}}
+    response = await gateway.client.post("/v1/notifications/send", json=body)
+    assert assert_problem(response, 422)["errors"][0]["field"] == "metadata"
