@@ -1,0 +1,79 @@
+"""The end-to-end suite: one stack per session (started as ``make up`` starts it, on free ports and the test
+infrastructure), reached only through REST and the dev sinks' HTTP listings. A failing test carries the end of
+every service's log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.api import Api, Mailbox, PushServer, gateway_client
+from tests.support.infra import Infra
+from tests.support.stack import Stack, running_stack
+
+STACKS_KEY = pytest.StashKey[list[Stack]]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    stacks = item.session.stash.get(STACKS_KEY, [])
+    if report.failed and stacks:  # type: ignore[attr-defined]
+        for stack in stacks:
+            report.sections.append((f"stack logs ({stack.folder.name})", stack.log_tails()))  # type: ignore[attr-defined]
+    return report
+
+
+@asynccontextmanager
+async def tracked_stack(
+    request: pytest.FixtureRequest, infra: Infra, folder: Path, **options: Any
+) -> AsyncIterator[Stack]:
+    """:func:`running_stack` with every queue of its vhost purged first, and its logs in failure reports."""
+    async with infra.amqp_session(options.get("queue_type", "quorum")):
+        pass
+    async with running_stack(infra, folder, **options) as running:
+        stacks = request.session.stash.setdefault(STACKS_KEY, [])
+        stacks.append(running)
+        try:
+            yield running
+        finally:
+            stacks.remove(running)
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    request: pytest.FixtureRequest, infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    """The whole stack on the quorum queues of the test vhost (every queue purged first)."""
+    async with tracked_stack(request, infra, tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def api(stack: Stack) -> AsyncIterator[Api]:
+    async with gateway_client(stack.url("gateway")) as http:
+        yield Api(http)
+
+
+@pytest.fixture(scope="session")
+async def mailbox(stack: Stack) -> AsyncIterator[Mailbox]:
+    async with httpx.AsyncClient(base_url=stack.url("smtp_sink"), timeout=10) as http:
+        yield Mailbox(http)
+
+
+@pytest.fixture(scope="session")
+async def push_server(stack: Stack) -> AsyncIterator[PushServer]:
+    async with httpx.AsyncClient(base_url=stack.url("fcm_server"), timeout=10) as http:
+        yield PushServer(http)
