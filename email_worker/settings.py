@@ -24,7 +24,7 @@ class EmailWorkerSettings(WorkerSettings):
     smtp_from: str = Field(default="Notifications <notifications@example.com>", validation_alias="SMTP_FROM")
     smtp_tls: Literal["none", "starttls", "tls"] = Field(default="none", validation_alias="SMTP_TLS")
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
-    smtp_pool_size: int = Field(default=4, ge=1)
+    smtp_pool_size: int = Field(default=8, ge=1)
     message_id_domain: str = Field(default="notifications.local")
     internal_api_key: str = internal_key_field()
 

@@ -6,8 +6,8 @@ SMTP on ``BIND_HOST``:``SMTP_SINK_PORT`` (127.0.0.1:1025), HTTP on ``SMTP_SINK_H
 
 HTTP (see ``http.py``):
 - ``GET /messages`` (``?recipient=`` filters by envelope recipient, ``?limit=`` keeps the newest n): each with
-  id, received_at, mail_from, recipients, subject, message_id, headers, text and html. ``GET /messages/count``
-  (cheap, for polling). ``DELETE /messages``.
+  id, received_at, mail_from, recipients, authenticated_as, subject, message_id, headers, text and html.
+  ``GET /messages/count`` (cheap, for polling). ``DELETE /messages``.
 - ``POST /failures`` ``{"recipient": "ada@example.com", "code": 451, "times": 2}``: refuse that recipient at
   RCPT with ``code`` for the next ``times`` attempts (omitted: until cleared; recipient ``*``: everyone), then
   accept. ``GET /failures`` lists the rules with what is left of them; ``DELETE /failures`` clears them.

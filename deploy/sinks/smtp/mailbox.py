@@ -14,7 +14,7 @@ from typing import Any
 
 ANY_RECIPIENT = "*"
 BOUNCE_ADDRESS = re.compile(r"^bounce-(?P<code>[45]\d\d)(?:[+.].*)?@", re.IGNORECASE)
-SINK_HEADERS = ("X-Sink-Mail-From", "X-Sink-Recipients")
+SINK_HEADERS = ("X-Sink-Mail-From", "X-Sink-Recipients", "X-Sink-Authenticated-As")
 """Headers the sink prepends to each stored file to keep the SMTP envelope (as an MTA's Return-Path would)."""
 
 
@@ -84,11 +84,13 @@ class Mailbox:
         self._sequence = itertools.count(1)
         self._parsed: dict[str, dict[str, Any]] = {}
 
-    def store(self, mail_from: str, recipients: list[str], content: bytes) -> str:
-        """Write one message; returns its id."""
+    def store(self, mail_from: str, recipients: list[str], content: bytes, login: str | None = None) -> str:
+        """Write one message (``login``: the AUTH user, when the client logged in); returns its id."""
         name = f"{time.time_ns()}-{next(self._sequence):06d}.eml"
-        envelope = f"X-Sink-Mail-From: {mail_from}\r\nX-Sink-Recipients: {', '.join(recipients)}\r\n".encode()
-        (self.directory / name).write_bytes(envelope + content)
+        envelope = f"X-Sink-Mail-From: {mail_from}\r\nX-Sink-Recipients: {', '.join(recipients)}\r\n"
+        if login:
+            envelope += f"X-Sink-Authenticated-As: {login.replace(chr(13), '').replace(chr(10), '')}\r\n"
+        (self.directory / name).write_bytes(envelope.encode() + content)
         self._names.append(name)
         return name.removesuffix(".eml")
 
@@ -122,6 +124,7 @@ class Mailbox:
                 "received_at": datetime.fromtimestamp(int(name.split("-")[0]) / 1e9, UTC).isoformat(),
                 "mail_from": str(message.get("X-Sink-Mail-From", "")),
                 "recipients": [r.strip() for r in str(message.get("X-Sink-Recipients", "")).split(",") if r.strip()],
+                "authenticated_as": message.get("X-Sink-Authenticated-As"),
                 "subject": message.get("Subject"),
                 "message_id": message.get("Message-ID"),
                 "headers": {key: str(value) for key, value in message.items() if key not in SINK_HEADERS},

@@ -36,12 +36,14 @@ class SinkHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
-        message_id = self.mailbox.store(str(envelope.mail_from), list(envelope.rcpt_tos), content)
+        login = getattr(session.auth_data, "login", None)
+        user = login.decode(errors="replace") if isinstance(login, bytes) else login
+        message_id = self.mailbox.store(str(envelope.mail_from), list(envelope.rcpt_tos), content, user)
         return f"250 2.0.0 OK: queued as {message_id}"
 
 
-def _accept_any_login(*_: Any) -> AuthResult:
-    return AuthResult(success=True)
+def _accept_any_login(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
+    return AuthResult(success=True, auth_data=auth_data)
 
 
 class SmtpSink:

@@ -29,6 +29,7 @@ async def test_an_email_is_delivered_with_its_content_headers_and_history(
     assert mail["headers"]["X-Priority"].startswith("1")
     assert mail["headers"]["To"] == "Ada Lovelace <ada@example.com>"
     assert mail["mail_from"] == "notifications@example.com"
+    assert mail["authenticated_as"] is None
     assert "multipart/alternative" in mail["headers"]["Content-Type"]
 
     assert row["attempts"] == 1
@@ -121,3 +122,22 @@ async def test_a_refusal_that_never_clears_exhausts_the_attempts(
         "SELECT count(*) FROM email_suppressions WHERE address = 'bounce-421@example.com'"
     )
     assert suppressed == 0
+
+
+async def test_smtp_auth_is_used_when_credentials_are_set(gateway: Gateway, sink: RunningSmtpSink) -> None:
+    envelope = email_envelope("authenticated@example.com")
+    async with running_worker(worker_settings(sink, smtp_username="mailer", smtp_password="secret")):
+        await gateway.send(envelope)
+        await gateway.wait_for_status(envelope.notification_id, "delivered")
+    [mail] = await sink.messages("authenticated@example.com")
+    assert mail["authenticated_as"] == "mailer"
+
+
+async def test_an_unreachable_smtp_server_is_transient(gateway: Gateway, sink: RunningSmtpSink) -> None:
+    envelope = email_envelope("unreachable@example.com")
+    settings = worker_settings(sink, smtp_port=1, max_attempts=2)  # nothing listens on port 1
+    async with running_worker(settings):
+        await gateway.send(envelope)
+        row = await gateway.wait_for_status(envelope.notification_id, "failed")
+    assert (row["reason"], row["attempts"]) == ("retries_exhausted", 2)
+    assert "cannot connect" in row["last_error"]

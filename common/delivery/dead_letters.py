@@ -1,0 +1,78 @@
+"""Reading a message of ``failed.queue``: which notification it is, why and after how many attempts it was
+given up, and the queue it came from (DESIGN §3).
+
+A worker dead-letters with headers ``x-failure-reason``, ``x-failure-detail``, ``x-attempts`` and
+``x-original-routing-key``; a message the broker itself dead-lettered (the work queues' safety-net
+``x-dead-letter-exchange``) carries ``x-death`` instead. Either way the body is the envelope as it was
+published, so the channel in it names the original queue when no header does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from common.envelope import EnvelopeError, decode_envelope
+from notification.v1 import notification_pb2 as pb
+
+ROUTING_KEYS = {pb.CHANNEL_EMAIL: "email", pb.CHANNEL_PUSH: "push"}
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One message of the DLQ as an operator needs to see it."""
+
+    notification_id: str | None
+    routing_key: str | None
+    """Where it goes back to (``email`` or ``push`` on ``notifications.direct``); None when unknown."""
+    reason: str
+    detail: str
+    attempts: int | None
+    envelope: pb.MessageEnvelope | None
+    """The decoded envelope; None for poison (a body that is not an envelope), which cannot be replayed."""
+    problem: str | None = None
+    """Why the body is not a usable envelope."""
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _death_routing_key(headers: Mapping[str, Any]) -> str | None:
+    deaths = headers.get("x-death")
+    if isinstance(deaths, list) and deaths and isinstance(deaths[0], Mapping):
+        keys = deaths[0].get("routing-keys")
+        if isinstance(keys, list) and keys:
+            return _text(keys[0])
+    return None
+
+
+def read_dead_letter(body: bytes, headers: Mapping[str, Any] | None, message_id: str | None) -> DeadLetter:
+    """The :class:`DeadLetter` of a DLQ message's body, headers and ``message_id`` property."""
+    headers = headers or {}
+    envelope: pb.MessageEnvelope | None
+    problem = None
+    try:
+        envelope = decode_envelope(body)
+    except EnvelopeError as error:
+        envelope, problem = None, str(error)
+    routing_key = _text(headers.get("x-original-routing-key")) or _death_routing_key(headers)
+    if envelope is not None:
+        routing_key = routing_key or ROUTING_KEYS.get(envelope.channel)
+    attempts = headers.get("x-attempts")
+    reason = _text(headers.get("x-failure-reason"))
+    if reason is None and "x-death" in headers:
+        deaths = headers["x-death"]
+        reason = f"broker: {_text(deaths[0].get('reason')) if isinstance(deaths, list) and deaths else 'dead-lettered'}"
+    return DeadLetter(
+        notification_id=envelope.notification_id if envelope is not None else message_id,
+        routing_key=routing_key,
+        reason=reason or "unknown",
+        detail=_text(headers.get("x-failure-detail")) or "",
+        attempts=int(attempts) if isinstance(attempts, int) else None,
+        envelope=envelope,
+        problem=problem,
+    )
