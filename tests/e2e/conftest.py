@@ -17,6 +17,8 @@ from tests.support.infra import Infra
 from tests.support.stack import Stack, running_stack
 
 STACKS_KEY = pytest.StashKey[list[Stack]]()
+FEW_ATTEMPTS = {"EMAIL_WORKER_MAX_ATTEMPTS": "3", "PUSH_WORKER_MAX_ATTEMPTS": "3"}
+"""Three attempts: with the test retry scale, a failure is given up within half a second."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,7 +59,7 @@ async def stack(
     request: pytest.FixtureRequest, infra: Infra, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     """The whole stack on the quorum queues of the test vhost (every queue purged first)."""
-    async with tracked_stack(request, infra, tmp_path_factory.mktemp("stack")) as running:
+    async with tracked_stack(request, infra, tmp_path_factory.mktemp("stack"), environment=FEW_ATTEMPTS) as running:
         yield running
 
 
