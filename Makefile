@@ -10,7 +10,7 @@ PROTO := proto/notification/v1/notification.proto
 GEN_PKG := gen/notification
 STAMP := $(VENV)/.installed
 
-.PHONY: help install gen gen-check buf-lint lint deploy-check infra test-env test up migrate
+.PHONY: help install gen gen-check buf-lint lint deploy-check openapi infra test-env test up migrate
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,11 @@ deploy-check: $(STAMP)  ## validate the compose file, the GitHub workflow and th
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
 	$(PY) -m deploy.rabbitmq_definitions | diff -u deploy/rabbitmq/definitions.json - \
 	  || { echo "deploy/rabbitmq/definitions.json is stale: python -m deploy.rabbitmq_definitions > it"; exit 1; }
+	$(PY) -m gateway.openapi | diff -q docs/openapi/gateway.json - \
+	  || { echo "docs/openapi/gateway.json is stale: run 'make openapi' and commit it"; exit 1; }
+
+openapi: $(STAMP)  ## export the gateway's OpenAPI document to docs/openapi/gateway.json
+	$(PY) -m gateway.openapi > docs/openapi/gateway.json
 
 infra:  ## check Postgres, Redis and RabbitMQ on localhost; start any that is down
 	bash deploy/infra.sh check
