@@ -12,7 +12,7 @@ pool, and classifies what the server said (DESIGN §3).
 from __future__ import annotations
 
 from common.delivery.outcome import Delivered, DeliveryError, PermanentError, TransientError
-from email_worker.message import build_email, message_id, sender_address
+from email_worker.message import build_email, from_header, message_id, sender_address
 from email_worker.settings import EmailWorkerSettings
 from email_worker.smtp import SmtpRefused, SmtpSender, SmtpUnavailable
 from notification.v1 import notification_pb2 as pb
@@ -37,7 +37,7 @@ class EmailDeliverer:
 
     def __init__(self, sender: SmtpSender, settings: EmailWorkerSettings) -> None:
         self._sender = sender
-        self._from = settings.smtp_from
+        self._from = from_header(settings.smtp_from)
         self._mail_from = sender_address(settings.smtp_from)
         self._domain = settings.message_id_domain
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from common.ids import new_notification_id
 from common.worker_http import ProblemError, internal_key_check
-from email_worker.message import build_email, message_id, sender_address
+from email_worker.message import build_email, from_header, message_id, sender_address
 from email_worker.settings import EmailWorkerSettings
 from email_worker.smtp import SmtpRefused, SmtpSender, SmtpUnavailable
 from notification.v1 import notification_pb2 as pb
@@ -40,6 +40,7 @@ def test_email_router(sender: SmtpSender, settings: EmailWorkerSettings) -> APIR
     """The router with ``POST /test-email`` sending through ``sender``."""
     router = APIRouter()
     require_key = internal_key_check(settings.internal_api_key)
+    sender_header = from_header(settings.smtp_from)
 
     @router.post("/test-email", dependencies=[Depends(require_key)])
     async def send_test_email(request: TestEmailRequest) -> TestEmailReply:
@@ -51,7 +52,7 @@ def test_email_router(sender: SmtpSender, settings: EmailWorkerSettings) -> APIR
             email=pb.EmailContent(subject=request.subject, text_body=request.text, html_body=request.html or ""),
         )
         try:
-            email = build_email(envelope, sender=settings.smtp_from, domain=settings.message_id_domain)
+            email = build_email(envelope, sender=sender_header, domain=settings.message_id_domain)
         except ValueError as error:
             raise ProblemError(422, "Unprocessable Content", f"cannot build the email: {error}") from None
         try:

@@ -36,6 +36,11 @@ def sender_address(smtp_from: str) -> str:
     return parseaddr(smtp_from)[1] or smtp_from
 
 
+def from_header(smtp_from: str) -> str:
+    """The ``From`` header value for ``SMTP_FROM`` (computed once: parsing addresses is not free)."""
+    return formataddr(parseaddr(no_line_break("sender", smtp_from)), "utf-8")
+
+
 def no_line_break(name: str, value: str) -> str:
     """``value``, or ``ValueError`` when it holds a line break (it would forge headers)."""
     if "\r" in value or "\n" in value:
@@ -74,14 +79,15 @@ def _correlation_header(correlation_id: str) -> str | None:
 
 
 def build_email(envelope: pb.MessageEnvelope, *, sender: str, domain: str) -> bytes:
-    """The email for ``envelope`` from ``sender`` (a ``From`` value); ``ValueError`` when it cannot be built."""
+    """The email for ``envelope`` with ``sender`` as its ``From`` header (see :func:`from_header`);
+    ``ValueError`` when it cannot be built."""
     recipient = envelope.email_recipient
     content = envelope.email
     if not no_line_break("recipient address", recipient.address):
         raise ValueError("the recipient address is empty")
     importance, x_priority = IMPORTANCE.get(envelope.priority, NORMAL_IMPORTANCE)
     headers = [
-        ("From", formataddr(parseaddr(no_line_break("sender", sender)), "utf-8")),
+        ("From", no_line_break("sender", sender)),
         ("To", formataddr((no_line_break("recipient name", recipient.name), recipient.address), "utf-8")),
         ("Subject", header_value("Subject", content.subject)),
         ("Date", formatdate(usegmt=True)),

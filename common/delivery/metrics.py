@@ -53,6 +53,9 @@ class ChannelMetrics:
         self.skipped_delivered = SKIPPED_DELIVERED.labels(channel)
         self.rate_limit_wait = RATE_LIMIT_WAIT.labels(channel)
         self.in_flight = IN_FLIGHT.labels(channel)
+        self._latency = {
+            outcome: PROVIDER_LATENCY.labels(channel, outcome) for outcome in ("delivered", "transient", "permanent")
+        }
         BREAKER_STATE.labels(channel).set_function(breaker_state)
 
     def failed(self, reason: str) -> None:
@@ -60,5 +63,5 @@ class ChannelMetrics:
         FAILED.labels(self.channel, reason).inc()
 
     def provider_latency(self, outcome: str, seconds: float) -> None:
-        """Observe one provider call."""
-        PROVIDER_LATENCY.labels(self.channel, outcome).observe(seconds)
+        """Observe one provider call (``outcome``: delivered, transient or permanent)."""
+        self._latency[outcome].observe(seconds)

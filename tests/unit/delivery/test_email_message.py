@@ -4,7 +4,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from email_worker.message import build_email, message_id, sender_address
+from email_worker.message import build_email, from_header, message_id, sender_address
 from notification.v1 import notification_pb2 as pb
 
 NOTIFICATION_ID = "01900000-0000-7000-8000-000000000001"
@@ -32,7 +32,9 @@ def body(mail, kind: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_text_and_html_make_a_multipart_alternative_with_the_headers() -> None:
-    mail = parse(build_email(envelope(), sender="Notifications <n@example.com>", domain="notifications.local"))
+    mail = parse(
+        build_email(envelope(), sender=from_header("Notifications <n@example.com>"), domain="notifications.local")
+    )
     assert mail.get_content_type() == "multipart/alternative"
     assert mail["Subject"] == "Hi Ada"
     assert mail["To"] == "Ada Lovelace <ada@example.com>"
@@ -52,7 +54,9 @@ def test_without_html_the_email_is_plain_text() -> None:
 
 def test_non_ascii_and_long_values_are_encoded_and_decode_back() -> None:
     subject = "Olá, Zoë — " + "a long subject " * 10
-    raw = build_email(envelope(subject=subject, text_body="Grüße 👋"), sender="Zoë <z@example.com>", domain="x")
+    raw = build_email(
+        envelope(subject=subject, text_body="Grüße 👋"), sender=from_header("Zoë <z@example.com>"), domain="x"
+    )
     assert raw.isascii()
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
     mail = parse(raw)
