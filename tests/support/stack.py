@@ -205,6 +205,8 @@ class ServiceProcess:
     name: str
     instance: str
     environment: dict[str, str]
+    overrides: dict[str, str]
+    """What this instance's environment adds to the stack's."""
     log: Path
     honcho: asyncio.subprocess.Process
 
@@ -291,15 +293,19 @@ class Stack:
             ["gateway", "migrate"],
             ["deploy.sinks.fcm", "credentials", env["GOOGLE_APPLICATION_CREDENTIALS"], "--url", env["FCM_ENDPOINT"]],
         ]
-        for command in commands:
-            log = self.folder / "logs" / f"prepare-{command[0]}.log"
-            with log.open("wb") as output:
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", *command, env=env, cwd=ROOT, stdout=output, stderr=output
-                )
-                code = await process.wait()
-            if code != 0:
-                raise RuntimeError(f"python -m {' '.join(command)} exited with {code}:\n{log.read_text()}")
+        await asyncio.gather(*(self._run_once(command) for command in commands))
+
+    async def _run_once(self, command: list[str]) -> None:
+        """``python -m COMMAND`` to completion (the commands of :meth:`prepare` are independent: they run
+        together), failing with its output."""
+        log = self.folder / "logs" / f"prepare-{command[0]}.log"
+        with log.open("wb") as output:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", *command, env=self.environment, cwd=ROOT, stdout=output, stderr=output
+            )
+            code = await process.wait()
+        if code != 0:
+            raise RuntimeError(f"python -m {' '.join(command)} exited with {code}:\n{log.read_text()}")
 
     async def start(self, services: Iterable[str] | None = None, timeout: float = START_TIMEOUT_SECONDS) -> None:
         """Start ``services`` (default: every Procfile entry) together and wait until each is ready."""
@@ -317,8 +323,12 @@ class Stack:
         timeout: float = START_TIMEOUT_SECONDS,
     ) -> ServiceProcess:
         """Start one Procfile entry (again) and wait until it is ready. ``instance`` names an extra copy
-        (e.g. ``email_worker_2``), which usually needs its own port in ``environment``."""
-        process = await self._spawn(name, instance or name, dict(environment or {}))
+        (e.g. ``email_worker_2``), which usually needs its own port in ``environment``; a restarted instance
+        keeps the ``environment`` it had unless given another."""
+        instance = instance or name
+        if environment is None and instance in self.processes:
+            environment = self.processes[instance].overrides
+        process = await self._spawn(name, instance, dict(environment or {}))
         await self.wait_ready(process.instance, timeout)
         return process
 
@@ -352,7 +362,9 @@ class Stack:
                 stderr=output,
                 start_new_session=True,
             )
-        process = ServiceProcess(name=name, instance=instance, environment=env, log=log, honcho=honcho)
+        process = ServiceProcess(
+            name=name, instance=instance, environment=env, overrides=environment, log=log, honcho=honcho
+        )
         self.processes[instance] = process
         return process
 
