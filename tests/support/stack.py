@@ -19,6 +19,7 @@ as soon as one process exits). Everything a process prints goes to ``<folder>/lo
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import re
@@ -242,6 +243,11 @@ class ServiceProcess:
         self.kill_everything()  # a service that ignored honcho must not outlive the test
         return await self.honcho.wait()
 
+    def kill_if_running(self) -> None:
+        """SIGKILL both groups unless honcho is known to have exited."""
+        if self.running:
+            self.kill_everything()
+
     def kill_everything(self) -> None:
         """SIGKILL honcho's and the service's process groups."""
         self.send_signal(signal.SIGKILL)
@@ -366,6 +372,7 @@ class Stack:
             name=name, instance=instance, environment=env, overrides=environment, log=log, honcho=honcho
         )
         self.processes[instance] = process
+        atexit.register(process.kill_if_running)  # a test run interrupted before teardown leaves nothing behind
         return process
 
     async def wait_ready(self, instance: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
