@@ -1,4 +1,4 @@
-"""The end-to-end suite: one stack per session (started as ``make up`` starts it, on free ports and the test
+"""The end-to-end suite: one stack for the package (started as ``make up`` starts it, on free ports and the test
 infrastructure), reached only through REST and the dev sinks' HTTP listings. A failing test carries the end of
 every service's log."""
 
@@ -54,28 +54,29 @@ async def tracked_stack(
             stacks.remove(running)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def stack(
     request: pytest.FixtureRequest, infra: Infra, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    """The whole stack on the quorum queues of the test vhost (every queue purged first)."""
+    """The whole stack on the quorum queues of the test vhost (every queue purged first). Package-scoped: it
+    must be gone before other suites run, whose own workers would otherwise compete with its consumers."""
     async with tracked_stack(request, infra, tmp_path_factory.mktemp("stack"), environment=FEW_ATTEMPTS) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def api(stack: Stack) -> AsyncIterator[Api]:
     async with gateway_client(stack.url("gateway")) as http:
         yield Api(http)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def mailbox(stack: Stack) -> AsyncIterator[Mailbox]:
     async with httpx.AsyncClient(base_url=stack.url("smtp_sink"), timeout=10) as http:
         yield Mailbox(http)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def push_server(stack: Stack) -> AsyncIterator[PushServer]:
     async with httpx.AsyncClient(base_url=stack.url("fcm_server"), timeout=10) as http:
         yield PushServer(http)
