@@ -141,6 +141,7 @@ async def test_the_rate_ceiling_spaces_sends_and_fails_none(gateway: Gateway, si
             await gateway.wait_for_status(envelope.notification_id, "delivered")
 
     times = sorted(datetime.fromisoformat(mail["received_at"]).timestamp() for mail in mails)
-    # at most 20 sends in any one-second window: the 21st comes a second after the 1st
-    assert min(times[i + 20] - times[i] for i in range(len(times) - 20)) >= 0.9
-    assert times[-1] - times[0] >= 1.1
+    # Slots are 50 ms apart, so the 21st send starts a second after the 1st. Arrival at the sink adds each
+    # send's own SMTP time (a first connection, a loaded box), hence the margin: unpaced, 25 sends take ~0.1 s.
+    assert min(times[i + 20] - times[i] for i in range(len(times) - 20)) >= 0.7
+    assert times[-1] - times[0] >= 0.9
