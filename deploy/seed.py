@@ -96,6 +96,11 @@ def _subject(token: dict[str, Any]) -> str:
     return str(claims["sub"])
 
 
+def port(variable: str, default: int) -> str:
+    """The port a service of the stack listens on: its variable, else its default."""
+    return os.environ.get(variable, str(default))
+
+
 def banner(base: str, user_id: str) -> str:
     """Where everything listens, and two curl commands that work as printed."""
     send = (
@@ -109,10 +114,13 @@ def banner(base: str, user_id: str) -> str:
 ================================================================================
  The notification stack is up.
    gateway (REST, docs at /docs)  {base}
-   user_svc gRPC                  127.0.0.1:50051      template_svc gRPC   127.0.0.1:50052
-   email_worker                   http://127.0.0.1:2525   push_worker      http://127.0.0.1:8081
-   SMTP sink                      127.0.0.1:1025, messages at http://127.0.0.1:1080/messages
-   FCM server                     http://127.0.0.1:9099, messages at http://127.0.0.1:9099/messages
+   user_svc gRPC                  127.0.0.1:{port("USER_SVC_PORT", 50051)}
+   template_svc gRPC              127.0.0.1:{port("TEMPLATE_SVC_PORT", 50052)}
+   email_worker                   http://127.0.0.1:{port("EMAIL_WORKER_PORT", 2525)}
+   push_worker                    http://127.0.0.1:{port("PUSH_WORKER_PORT", 8081)}
+   SMTP sink                      127.0.0.1:{port("SMTP_SINK_PORT", 1025)}, \
+messages at http://127.0.0.1:{port("SMTP_SINK_HTTP_PORT", 1080)}/messages
+   FCM server                     http://127.0.0.1:{port("FCM_SINK_PORT", 9099)}, messages at /messages
  Dev API key: {API_KEY}     demo user: {user_id} ({DEMO_EMAIL})
 
  Send an email, then read its status:

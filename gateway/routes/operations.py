@@ -62,7 +62,7 @@ async def ready(resources: ResourcesDep) -> Response:
     """200 when Redis, RabbitMQ, Postgres, user_svc and template_svc answer, else 503 naming what is down."""
 
     async def rabbitmq() -> bool:
-        return not resources.amqp.is_closed
+        return not resources.amqp.is_closed and resources.amqp.connected.is_set()  # not while reconnecting
 
     redis_ok, rabbit_ok, postgres_ok, serving = await asyncio.gather(
         _check(resources.redis.ping()), _check(rabbitmq()), _check(resources.store.ping()), resources.backends.serving()

@@ -66,11 +66,11 @@ def main() -> None:
         written = write_service_account(args.path, args.url, args.project)
         print(f"fcm: service account {'written to' if written else 'kept at'} {args.path} (token_uri {args.url}/token)")
         return
-    if args.credentials is not None and not args.credentials.exists():
+    if args.credentials is None:
+        logging.getLogger(__name__).warning("no --credentials: token requests are accepted without checking signatures")
+    elif not args.credentials.exists():
         write_service_account(args.credentials, f"http://{_client_host(args.host)}:{args.port}")
         print(f"fcm: service account written to {args.credentials}")
-    else:
-        logging.getLogger(__name__).warning("no --credentials: token requests are accepted without checking signatures")
     print(f"fcm: local FCM server on http://{args.host}:{args.port} (messages at /messages)")
     uvicorn.run(create_app(args.credentials), host=args.host, port=args.port, access_log=False, log_level="warning")
 
