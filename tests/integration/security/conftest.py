@@ -1,0 +1,87 @@
+"""The security suite's stack: every service and both dev sinks as ``make up`` runs them, but with secrets of
+its own (API key, JWT secret, internal key, SMTP password) so a test can look for them in every log line."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.infra import Infra
+from tests.support.stack import Stack, running_stack
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """The secret values the stack runs with; none may ever show in a log line or a response body."""
+
+    api_key: str
+    jwt_secret: str
+    internal_key: str
+    smtp_username: str
+    smtp_password: str
+    user_password: str
+
+    @classmethod
+    def new(cls) -> StackSecrets:
+        def token(name: str) -> str:
+            return f"{name}-{secrets.token_hex(16)}"
+
+        return cls(
+            api_key=token("sec-api-key"),
+            jwt_secret=f"sec-jwt-secret-{secrets.token_hex(32)}",
+            internal_key=token("sec-internal-key"),
+            smtp_username="mailer",
+            smtp_password=token("sec-smtp-password"),
+            user_password=token("sec-user-password"),
+        )
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "GATEWAY_API_KEYS": self.api_key,
+            "JWT_SECRET": self.jwt_secret,
+            "INTERNAL_API_KEY": self.internal_key,
+            "SMTP_USERNAME": self.smtp_username,
+            "SMTP_PASSWORD": self.smtp_password,
+            "LOG_LEVEL": "DEBUG",
+        }
+
+
+@dataclass(frozen=True)
+class SecuredStack:
+    """The running stack, its secrets, and a client of its gateway that sends the API key."""
+
+    stack: Stack
+    secrets: StackSecrets
+    api: httpx.AsyncClient
+
+    def service_account(self) -> dict[str, str]:
+        """The FCM service account the push worker signs with (written by the stack's preparation)."""
+        path = Path(self.stack.environment["GOOGLE_APPLICATION_CREDENTIALS"])
+        account: dict[str, str] = json.loads(path.read_text())
+        return account
+
+    def logs(self) -> dict[str, str]:
+        """Everything each process of the stack has printed so far, by file name."""
+        folder = self.stack.folder / "logs"
+        return {path.name: path.read_text(errors="replace") for path in sorted(folder.glob("*.log"))}
+
+
+@pytest.fixture(scope="session")
+async def secured(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SecuredStack]:
+    stack_secrets = StackSecrets.new()
+    async with infra.amqp_session():  # every queue of the vhost purged first
+        pass
+    folder = tmp_path_factory.mktemp("secured-stack")
+    async with (
+        running_stack(infra, folder, environment=stack_secrets.environment()) as stack,
+        httpx.AsyncClient(
+            base_url=stack.url("gateway"), headers={"X-API-Key": stack_secrets.api_key}, timeout=10
+        ) as api,
+    ):
+        yield SecuredStack(stack=stack, secrets=stack_secrets, api=api)
