@@ -10,7 +10,7 @@ PROTO := proto/notification/v1/notification.proto
 GEN_PKG := gen/notification
 STAMP := $(VENV)/.installed
 
-.PHONY: help install gen gen-check buf-lint lint deploy-check openapi infra test-env test up migrate
+.PHONY: help install gen gen-check buf-lint lint deploy-check openapi infra test-env test up migrate bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -77,3 +77,6 @@ test: install gen-check buf-lint lint deploy-check test-env  ## everything CI ru
 
 up: install infra  ## run the whole stack in the foreground (Ctrl-C stops it)
 	bash deploy/up.sh
+
+bench: install  ## benchmark the whole stack (issue 9): table + JSON in bench/results/ (installs wrk)
+	bash bench/run.sh

@@ -1,0 +1,81 @@
+"""Reading the bench's notifications database: delivery counts and rates, end-to-end latencies, what is left."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from bench.environment import DATABASES, POSTGRES
+
+
+async def connect() -> asyncpg.Pool:
+    """A small pool: the monitor and the phases query at the same time."""
+    return await asyncpg.create_pool(f"{POSTGRES}/{DATABASES['NOTIFICATIONS_DATABASE_URL']}", min_size=1, max_size=3)
+
+
+async def backlog(connection: asyncpg.Pool) -> dict[str, int]:
+    """Accepted notifications no worker has picked up yet (``queued``, or ``retrying``), by channel: the work
+    queues' depth as the system sees it. (RabbitMQ 3.10 answers a passive declare of a quorum queue with a
+    message count that lags by seconds to minutes, and the management plugin is not enabled here.)"""
+    rows = await connection.fetch(
+        "SELECT channel, count(*) AS n FROM notification_statuses WHERE status IN ('queued', 'retrying') "
+        "GROUP BY channel"
+    )
+    found = {"email": 0, "push": 0}
+    found.update({row["channel"]: row["n"] for row in rows})
+    return found
+
+
+async def delivery_window(connection: asyncpg.Pool, channel: str, since: Any) -> dict[str, Any]:
+    """Rows of ``channel`` delivered after ``since``: how many, and the first and last ``delivered_at``."""
+    row = await connection.fetchrow(
+        "SELECT count(*) AS n, min(delivered_at) AS first, max(delivered_at) AS last FROM notification_statuses "
+        "WHERE channel = $1 AND status = 'delivered' AND delivered_at >= $2",
+        channel,
+        since,
+    )
+    return dict(row)
+
+
+async def now(connection: asyncpg.Pool) -> Any:
+    return await connection.fetchval("SELECT clock_timestamp()")
+
+
+async def delivered_count(connection: asyncpg.Pool, ids: list[uuid.UUID]) -> int:
+    return int(
+        await connection.fetchval(
+            "SELECT count(*) FROM notification_statuses WHERE id = ANY($1::uuid[]) AND status = 'delivered'", ids
+        )
+    )
+
+
+async def end_to_end(connection: asyncpg.Pool, ids: list[uuid.UUID]) -> list[float]:
+    """Seconds from ``created_at`` (stamped by the gateway before its 202) to ``delivered_at``, per delivered id."""
+    rows = await connection.fetch(
+        "SELECT extract(epoch FROM delivered_at - created_at)::float8 AS seconds FROM notification_statuses "
+        "WHERE id = ANY($1::uuid[]) AND status = 'delivered'",
+        ids,
+    )
+    return [row["seconds"] for row in rows]
+
+
+async def statuses(connection: asyncpg.Pool) -> dict[str, dict[str, int]]:
+    """Row counts by channel and status, over the whole run."""
+    rows = await connection.fetch(
+        "SELECT channel, status, count(*) AS n FROM notification_statuses GROUP BY channel, status"
+    )
+    found: dict[str, dict[str, int]] = {}
+    for row in rows:
+        found.setdefault(row["channel"], {})[row["status"]] = row["n"]
+    return found
+
+
+async def unpublished(connection: asyncpg.Pool) -> int:
+    """Accepted rows never stamped ``published_at`` (the stamp is batched; it must catch up)."""
+    return int(
+        await connection.fetchval(
+            "SELECT count(*) FROM notification_statuses WHERE status <> 'skipped' AND published_at IS NULL"
+        )
+    )

@@ -1,0 +1,93 @@
+"""Once a second through the whole run: resident memory and CPU of every service (its whole process group)
+and of the infrastructure's processes, and the backlog of each channel (accepted, not yet picked up), each
+sample tagged with the phase."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import database
+from bench.environment import Usage, group_pids, service_groups, usage
+from tests.support.stack import Stack
+
+INFRA_PROCESSES = {"postgres": "postgres", "rabbitmq": "beam.smp", "redis": "redis-server"}
+"""The infrastructure's processes by command name (shared with anything else on the box: indicative only)."""
+
+
+def infra_pids() -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {name: [] for name in INFRA_PROCESSES}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = Path(f"/proc/{entry.name}/comm").read_text().strip()
+        except OSError:
+            continue
+        for name, wanted in INFRA_PROCESSES.items():
+            if command == wanted:
+                found[name].append(int(entry.name))
+    return found
+
+
+@dataclass
+class Monitor:
+    """Samples the stack; :meth:`usage_now` gives the CPU and memory of every service and infrastructure part."""
+
+    stack: Stack
+    db: Any
+    """The notifications database pool (the backlog is read from it)."""
+    phase: str = "setup"
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+    _started: float = field(default_factory=time.monotonic)
+
+    def usage_now(self) -> dict[str, Usage]:
+        found = {instance: usage(group_pids(pgid)) for instance, pgid in service_groups(self.stack).items()}
+        found.update({name: usage(pids) for name, pids in infra_pids().items()})
+        return found
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                depths = await asyncio.wait_for(database.backlog(self.db), 2)
+            except Exception:
+                depths = {}
+            now = self.usage_now()
+            self.samples.append(
+                {
+                    "t": round(time.monotonic() - self._started, 2),
+                    "phase": self.phase,
+                    "rss_mb": {name: round(item.rss_bytes / 2**20, 1) for name, item in now.items()},
+                    "cpu_s": {name: round(item.cpu_seconds, 2) for name, item in now.items()},
+                    "queues": depths,
+                }
+            )
+            await asyncio.sleep(1.0)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def of_phase(self, phase: str) -> list[dict[str, Any]]:
+        return [sample for sample in self.samples if sample["phase"] == phase]
+
+
+def cpu_per_item(before: dict[str, Usage], after: dict[str, Usage], items: int) -> dict[str, float]:
+    """CPU µs each service and infrastructure part spent per item (send, delivery) between two readings."""
+    if items <= 0:
+        return {}
+    found = {}
+    for name, now in after.items():
+        earlier = before[name].cpu_seconds if name in before else 0.0  # a process started meanwhile
+        if now.cpu_seconds >= earlier:
+            found[name] = round((now.cpu_seconds - earlier) / items * 1e6, 1)
+    return found

@@ -1,0 +1,168 @@
+"""The bench's table: every figure, its target, and its ratio to the baselines measured in the same run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ok(passed: bool | None) -> str:
+    return "" if passed is None else ("✅" if passed else "❌")
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}x" if base else "-"
+
+
+def _cpu(items: dict[str, float], names: tuple[str, ...]) -> str:
+    return ", ".join(f"{name} {items[name]:.0f}" for name in names if name in items)
+
+
+SEND_SIDE = ("gateway", "template_svc", "user_svc", "postgres", "rabbitmq", "redis")
+DRAIN_SIDE = ("email_worker", "push_worker", "smtp_sink", "fcm_server", "postgres", "rabbitmq")
+
+
+def render_table(results: dict[str, Any]) -> str:
+    """The run as a Markdown table (the same text goes to stdout and ``bench/results/latest.md``)."""
+    base = results.get("baselines", {})
+    fastapi = base.get("fastapi", {}).get("per_second", 0.0)
+    publish = base.get("publish", {}).get("per_second", 0.0)
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def row(name: str, value: str, target: str = "", ratio: str = "", passed: bool | None = None) -> None:
+        rows.append((name, value, target, ratio, _ok(passed)))
+
+    wrk_trivial = base.get("wrk_trivial", {}).get("per_second", 0.0)
+    row(
+        "load generator: wrk + send.lua → trivial endpoint",
+        f"{wrk_trivial:,.0f} req/s",
+        "≥ 3,000 (3x target)",
+        "",
+        wrk_trivial >= 3000,
+    )
+    python_trivial = base.get("python_trivial", {}).get("per_second", 0.0)
+    row(
+        "load generator: Python open-loop → trivial endpoint",
+        f"{python_trivial:,.0f} req/s",
+        "≥ 1,800 (3x 600/s)",
+        "",
+        python_trivial >= 1800,
+    )
+    row("baseline: bare FastAPI POST (1 process)", f"{fastapi:,.0f} req/s", "", "1.00x FastAPI")
+    row("baseline: confirmed publishes, 100 in flight", f"{publish:,.0f} msg/s", "", "1.00x publish")
+
+    for key, label in (
+        ("saturation_workers_stopped", "saturation, workers stopped"),
+        ("saturation_workers_running", "saturation, workers running"),
+    ):
+        found = results.get(key)
+        if found:
+            rate = found["accepted_per_second"]
+            row(
+                f"{label}: accepted sends (202)",
+                f"{rate:,.0f}/s (p50 {found['p50_ms']:.0f} ms, p99 {found['p99_ms']:.0f} ms, "
+                f"{found['connections']} conns, {found['refused']} non-202, load {found['load'][0]:.1f})",
+                "≥ 1,000/s" if key.endswith("stopped") else "",
+                f"{_ratio(rate, fastapi)} FastAPI, {_ratio(rate, publish)} publish",
+                rate >= 1000 if key.endswith("stopped") else None,
+            )
+            row(
+                f"{label}: CPU µs per send",
+                _cpu(found.get("cpu_us_per_send", {}), SEND_SIDE) + f", wrk {found.get('wrk_cpu_us_per_send', 0):.0f}",
+            )
+
+    for rate, found in results.get("latency", {}).items():
+        ok = found["statuses"].get("202", 0) == found["sent"]
+        row(
+            f"gateway latency at {rate} req/s offered",
+            f"p50 {found['p50_ms']:.1f} / p95 {found['p95_ms']:.1f} / p99 {found['p99_ms']:.1f} ms "
+            f"({found['statuses']}, load {found['load'][0]:.1f})",
+            "p99 ≤ 50 ms" if rate == "300" else "",
+            "",
+            (found["p99_ms"] <= 50 and ok) if rate == "300" else None,
+        )
+
+    for channel, target in (("email", 800), ("push", None)):
+        found = results.get(f"drain_{channel}")
+        if found:
+            row(
+                f"drain {channel}: delivered/s into the sink",
+                f"{found['per_second']:,.0f}/s ({found['delivered']:,}/{found['backlog']:,}, "
+                f"{found['wall_seconds_from_start']:.0f} s from start, load {found['load']:.1f})",
+                f"≥ {target}/s" if target else "",
+                _ratio(found["per_second"], publish) + " publish",
+                found["per_second"] >= target and found["finished"] if target else None,
+            )
+            row(f"drain {channel}: CPU µs per delivery", _cpu(found.get("cpu_us_per_delivery", {}), DRAIN_SIDE))
+
+    mixed = results.get("mixed")
+    if mixed:
+        row(
+            f"mixed {mixed['offered_per_second']}/s x {mixed['seconds']:.0f} s: end-to-end (created → delivered)",
+            f"p50 {mixed['e2e_p50_ms']:.0f} / p99 {mixed['e2e_p99_ms']:.0f} ms "
+            f"({mixed['delivered']:,}/{mixed['accepted']:,} delivered, "
+            f"gateway p99 {mixed['gateway']['p99_ms']:.0f} ms)",
+            "p99 ≤ 1,000 ms",
+            "",
+            mixed["e2e_p99_ms"] <= 1000 and mixed["delivered"] == mixed["accepted"],
+        )
+        row(
+            "mixed: queue depth (email + push)",
+            f"max {mixed['queue_depth_max']}, max of last 10 s {mixed['queue_depth_last_10s_max']}",
+            "bounded",
+            "",
+            mixed["queue_depth_last_10s_max"] <= max(100, mixed["queue_depth_max"]),
+        )
+
+    loss = results.get("loss")
+    if loss:
+        row(
+            "loss: accepted rows not delivered (whole run)",
+            f"{loss['not_delivered']} of {loss['accepted']:,} ({loss['unpublished_rows']} without published_at)",
+            "0",
+            "",
+            loss["not_delivered"] == 0,
+        )
+        dupes = loss["email_duplicates"] + (loss["push_duplicates"] or 0)
+        row(
+            "duplicates in the sinks",
+            f"email {loss['email_duplicates']} ({loss['email_files']:,} files, {loss['email_distinct']:,} ids), "
+            f"push {loss['push_duplicates']} ({loss['push_messages']:,} messages)",
+            "0",
+            "",
+            dupes == 0 and loss["email_files_minus_delivered_rows"] == 0,
+        )
+
+    memory = results.get("memory", {})
+    if memory:
+        services = [name for name in memory if name not in ("postgres", "rabbitmq", "redis")]
+        growths = [memory[name]["mixed_growth_percent"] for name in services]
+        worst = max((g for g in growths if g is not None), default=0.0)
+        row(
+            "RSS peak MB (growth first→last 20 s of mixed)",
+            ", ".join(
+                f"{name} {memory[name]['peak_mb']:.0f}"
+                + (
+                    f" ({memory[name]['mixed_growth_percent']:+.1f}%)"
+                    if memory[name]["mixed_growth_percent"] is not None
+                    else ""
+                )
+                for name in services
+            ),
+            "growth ≤ 10 %",
+            "",
+            worst <= 10,
+        )
+
+    settings = results.get("settings", {})
+    machine = results.get("machine", {})
+    header = (
+        f"## make bench — {results.get('started_at', '')[:19]}Z, commit {results.get('commit', '?')}"
+        f"{' — ' + results['options']['note'] if results.get('options', {}).get('note') else ''}\n\n"
+        f"Rate limits and provider ceilings OFF (0): {settings.get('limits')}. "
+        f"GATEWAY_WORKERS={settings.get('gateway_workers')}, LOG_LEVEL={settings.get('log_level')}, "
+        f"queues {settings.get('queue_type')}, {results.get('seed', {}).get('users', 0):,} users, "
+        f"{machine.get('cores')} cores, load at start {machine.get('load_at_start')}.\n"
+    )
+    lines = ["| measurement | result | target | ratio | |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return header + "\n" + "\n".join(lines)

@@ -1,0 +1,597 @@
+"""The bench run: baselines, then the stack (as ``make up`` runs it) under each measurement of issue 9, then
+the table and the JSON in ``bench/results/``. Every phase is bounded in time.
+
+    python -m bench [--quick] [--no-profile] [--gateway-workers N] [--users N] [--note TEXT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import uvloop
+
+from bench import database, profiling, sinks
+from bench.broker import publish_baseline
+from bench.environment import (
+    API_KEY,
+    LIMITS_OFF,
+    SERVICES,
+    WORKERS,
+    bench_stack,
+    create_templates,
+    create_users,
+    gateway_client,
+    load_average,
+    python_pids,
+    reset_infrastructure,
+    summary_of,
+)
+from bench.loadgen import Sample, closed_loop, open_loop, percentile
+from bench.monitor import Monitor, cpu_per_item
+from bench.report import render_table
+from bench.wrk import run_wrk
+from tests.support.stack import Stack
+
+RESULTS = Path(__file__).with_name("results")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Options:
+    users: int = 2000
+    warmup_seconds: float = 5
+    saturation_seconds: float = 20
+    drain_messages: int = 30_000
+    push_drain_messages: int = 5_000
+    rates: tuple[int, ...] = (100, 300, 600)
+    rate_seconds: float = 15
+    mixed_rate: int = 300
+    mixed_seconds: float = 60
+    mixed_push_share: float = 0.2
+    profile_seconds: float = 15
+    profile: bool = True
+    connections: int = 48
+    gateway_workers: int | None = None
+    note: str = ""
+
+    @classmethod
+    def quick(cls, **changes: Any) -> Options:
+        base = cls(
+            users=300,
+            warmup_seconds=2,
+            saturation_seconds=6,
+            drain_messages=4_000,
+            push_drain_messages=1_000,
+            rate_seconds=5,
+            mixed_seconds=15,
+            profile_seconds=6,
+        )
+        return cls(**{**asdict(base), **changes})
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def bounded_wait(check: Callable[[], Awaitable[bool]], timeout: float, interval: float = 0.5) -> bool:
+    """Poll ``check`` until it is true or ``timeout`` passes; whether it became true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(interval)
+    return await check()
+
+
+def latency_summary(samples: list[Sample]) -> dict[str, Any]:
+    latencies = [sample.latency * 1000 for sample in samples if sample.status]
+    statuses: dict[str, int] = {}
+    for sample in samples:
+        statuses[str(sample.status)] = statuses.get(str(sample.status), 0) + 1
+    return {
+        "sent": len(samples),
+        "statuses": statuses,
+        "p50_ms": percentile(latencies, 0.50),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies, default=0.0),
+    }
+
+
+class SendRequests:
+    """Raw HTTP/1.1 send requests for the Python generator: distinct recipients and Idempotency-Keys."""
+
+    def __init__(self, users: list[str], run_id: str, push_share: float = 0.0) -> None:
+        self._users = users
+        self._run_id = run_id
+        self._push_share = push_share
+        self._random = random.Random(run_id)
+
+    def __call__(self, index: int) -> bytes:
+        channel = "push" if self._random.random() < self._push_share else "email"
+        body = orjson.dumps(
+            {
+                "user_id": self._users[index % len(self._users)],
+                "channel": channel,
+                "template": "bench",
+                "variables": {
+                    "name": f"Reader {index}",
+                    "order": f"A-{index}",
+                    "link": f"https://example.com/o/{index}",
+                },
+            }
+        )
+        return (
+            b"POST /v1/notifications/send HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            b"X-API-Key: " + API_KEY.encode() + b"\r\nIdempotency-Key: " + f"{self._run_id}-{index}".encode() + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+
+
+def accepted_ids(samples: list[Sample]) -> list[uuid.UUID]:
+    return [uuid.UUID(orjson.loads(sample.body)["notification_id"]) for sample in samples if sample.status == 202]
+
+
+@contextlib.asynccontextmanager
+async def baseline_server(kind: str) -> AsyncIterator[int]:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.servers", kind, str(port), cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+    try:
+
+        async def up() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+
+        if not await bounded_wait(up, 20, 0.1):
+            raise RuntimeError(f"the {kind} baseline server did not start")
+        yield port
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+class Bench:
+    """One run: its options, where it writes, and what it measured so far."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.results: dict[str, Any] = {}
+        self.folder = Path(tempfile.mkdtemp(prefix="bench-stack-"))
+        self.users_file = self.folder / "users.txt"
+        self.users: list[str] = []
+        self.stack: Stack | None = None
+        self.monitor: Monitor | None = None
+        self.db: Any = None
+        self.http = httpx.AsyncClient(timeout=30)
+
+    # --- helpers ------------------------------------------------------------------------------------------
+
+    def phase(self, name: str) -> None:
+        assert self.monitor is not None
+        self.monitor.phase = name
+        log(f"phase {name} (load {load_average():.2f})")
+
+    async def wrk(self, channel: str, seconds: float, run_id: str) -> dict[str, Any]:
+        assert self.stack is not None
+        return await run_wrk(
+            self.stack.url("gateway"),
+            self.users_file,
+            channel=channel,
+            run_id=run_id,
+            seconds=seconds,
+            connections=self.options.connections,
+        )
+
+    async def depth(self, channel: str) -> int:
+        """The channel's backlog: accepted, not yet picked up by a worker."""
+        return (await database.backlog(self.db))[channel]
+
+    async def queues_empty(self, timeout: float) -> bool:
+        async def empty() -> bool:
+            return not any((await database.backlog(self.db)).values())
+
+        return await bounded_wait(empty, timeout)
+
+    async def start_workers(self) -> None:
+        assert self.stack is not None
+        await asyncio.gather(*(self.stack.start_service(name) for name in WORKERS))
+
+    async def stop_workers(self) -> None:
+        assert self.stack is not None
+        await asyncio.gather(*(self.stack.stop_service(name) for name in WORKERS))
+
+    def service_pids(self, instance: str) -> list[int]:
+        assert self.stack is not None
+        pgid = self.stack.processes[instance].service_pid()
+        return python_pids(pgid) if pgid else []
+
+    # --- phases -------------------------------------------------------------------------------------------
+
+    async def baselines(self) -> None:
+        """The load generators against a trivial endpoint, a bare FastAPI endpoint, a bare publish loop."""
+        log("baselines: trivial endpoint, bare FastAPI, confirmed publishes (before the stack starts)")
+        users = [str(uuid.uuid4()) for _ in range(2000)]
+        self.users_file.write_text("\n".join(users) + "\n")
+        found: dict[str, Any] = {"load_before": load_average()}
+        async with baseline_server("trivial") as port:
+            found["wrk_trivial"] = await run_wrk(
+                f"http://127.0.0.1:{port}",
+                self.users_file,
+                channel="email",
+                run_id="t",
+                seconds=5,
+                connections=self.options.connections,
+            )
+            samples = await closed_loop("127.0.0.1", port, 32, 3, SendRequests(users, "trivial"))
+            found["python_trivial"] = {"per_second": len(samples) / 3, **latency_summary(samples)}
+        async with baseline_server("fastapi") as port:
+            found["fastapi"] = await run_wrk(
+                f"http://127.0.0.1:{port}",
+                self.users_file,
+                channel="email",
+                run_id="f",
+                seconds=10,
+                connections=self.options.connections,
+            )
+        found["publish"] = await publish_baseline(8, in_flight=100)
+        found["load_after"] = load_average()
+        self.results["baselines"] = found
+
+    async def start_stack(self) -> None:
+        overrides = {}
+        if self.options.gateway_workers:
+            overrides["GATEWAY_WORKERS"] = str(self.options.gateway_workers)
+        self.stack = bench_stack(self.folder, overrides)
+        log(f"starting the stack in {self.folder} (workers stopped)")
+        await self.stack.prepare()
+        await self.stack.start([name for name in SERVICES if name not in WORKERS])
+        self.db = await database.connect()
+        self.monitor = Monitor(self.stack, self.db)
+        self.monitor.start()
+        self.results["settings"] = {
+            "limits": LIMITS_OFF,
+            "gateway_workers": self.stack.environment.get("GATEWAY_WORKERS", "1 (default)"),
+            "log_level": self.stack.environment.get("LOG_LEVEL"),
+            "queue_type": self.stack.environment.get("RABBITMQ_QUEUE_TYPE"),
+        }
+
+    async def seed(self) -> None:
+        assert self.stack is not None
+        self.phase("seed")
+        started = time.monotonic()
+        async with gateway_client(self.stack) as http:
+            await create_templates(http)
+            self.users = await create_users(http, self.options.users)
+        self.users_file.write_text("\n".join(self.users) + "\n")
+        self.results["seed"] = {"users": len(self.users), "seconds": time.monotonic() - started}
+
+    async def saturation(self, name: str, channel: str = "email") -> dict[str, Any]:
+        """wrk at saturation after a warm-up; the CPU each service spent per accepted send."""
+        assert self.monitor is not None
+        self.phase(f"{name}-warmup")
+        await self.wrk(channel, self.options.warmup_seconds, f"{name}-warmup-{uuid.uuid4().hex[:6]}")
+        self.phase(name)
+        before = self.monitor.usage_now()
+        load = load_average()
+        result = await self.wrk(channel, self.options.saturation_seconds, f"{name}-{uuid.uuid4().hex[:6]}")
+        after = self.monitor.usage_now()
+        result["cpu_us_per_send"] = cpu_per_item(before, after, int(result["accepted"]))
+        result["wrk_cpu_us_per_send"] = round(result["wrk_cpu_seconds"] / max(result["accepted"], 1) * 1e6, 1)
+        result["load"] = [load, load_average()]
+        self.results[name] = result
+        log(f"{name}: {result['accepted_per_second']:.0f} accepted/s, p99 {result['p99_ms']:.1f} ms")
+        return result
+
+    async def fill(self, channel: str, wanted: int, rate_hint: float) -> int:
+        """Sends on ``channel`` until its queue holds ``wanted`` messages (bounded); the depth reached."""
+        self.phase(f"fill-{channel}")
+        deadline = time.monotonic() + max(60.0, wanted / 150)
+        depth = await self.depth(channel)
+        while depth < wanted and time.monotonic() < deadline:
+            seconds = min(max(2.0, (wanted - depth) / max(rate_hint, 50) * 1.05), deadline - time.monotonic())
+            result = await self.wrk(channel, max(1.0, seconds), f"fill-{uuid.uuid4().hex[:6]}")
+            rate_hint = result["accepted_per_second"] or rate_hint
+            depth = await self.depth(channel)
+        return depth
+
+    async def drain(self, channel: str, backlog: int) -> dict[str, Any]:
+        """Start the channel's worker on a backlog of ``backlog`` envelopes; delivered per second until empty."""
+        assert self.stack is not None
+        assert self.monitor is not None
+        self.phase(f"drain-{channel}")
+        since = await database.now(self.db)
+        before = self.monitor.usage_now()
+        started = time.monotonic()
+        instance = f"{channel}_worker"
+        await self.stack.start_service(instance)
+        ready = time.monotonic() - started
+
+        async def drained() -> bool:
+            window = await database.delivery_window(self.db, channel, since)
+            return bool(window["n"] >= backlog) and await self.depth(channel) == 0
+
+        finished = await bounded_wait(drained, max(60.0, backlog / 100), 0.25)
+        wall = time.monotonic() - started
+        after = self.monitor.usage_now()
+        window = await database.delivery_window(self.db, channel, since)
+        span = (window["last"] - window["first"]).total_seconds() if window["n"] > 1 else 0.0
+        result = {
+            "backlog": backlog,
+            "delivered": window["n"],
+            "finished": finished,
+            "per_second": window["n"] / span if span else 0.0,
+            "wall_seconds_from_start": wall,
+            "worker_ready_seconds": ready,
+            "cpu_us_per_delivery": cpu_per_item(before, after, window["n"]),
+            "load": load_average(),
+        }
+        self.results[f"drain_{channel}"] = result
+        log(f"drain {channel}: {result['per_second']:.0f}/s ({window['n']}/{backlog})")
+        return result
+
+    async def fixed_rates(self) -> None:
+        assert self.stack is not None
+        host, port = "127.0.0.1", int(self.stack.environment["GATEWAY_PORT"])
+        found = {}
+        for rate in self.options.rates:
+            await self.queues_empty(120)
+            self.phase(f"rate-{rate}")
+            load = load_average()
+            samples = await open_loop(
+                host,
+                port,
+                rate,
+                self.options.rate_seconds,
+                SendRequests(self.users, f"rate{rate}-{uuid.uuid4().hex[:6]}"),
+            )
+            found[str(rate)] = {**latency_summary(samples), "load": [load, load_average()]}
+            log(f"rate {rate}/s: p99 {found[str(rate)]['p99_ms']:.1f} ms")
+        self.results["latency"] = found
+
+    async def mixed(self) -> None:
+        assert self.stack is not None
+        assert self.monitor is not None
+        await self.queues_empty(120)
+        self.phase("mixed")
+        options = self.options
+        host, port = "127.0.0.1", int(self.stack.environment["GATEWAY_PORT"])
+        load = load_average()
+        build = SendRequests(self.users, f"mixed-{uuid.uuid4().hex[:6]}", push_share=options.mixed_push_share)
+        samples = await open_loop(host, port, options.mixed_rate, options.mixed_seconds, build)
+        ids = accepted_ids(samples)
+        self.phase("mixed-settle")
+
+        async def all_delivered() -> bool:
+            return await database.delivered_count(self.db, ids) >= len(ids)
+
+        await bounded_wait(all_delivered, 120)
+        seconds = await database.end_to_end(self.db, ids)
+        depths = [
+            sample["queues"].get("email", 0) + sample["queues"].get("push", 0)
+            for sample in self.monitor.of_phase("mixed")
+            if sample["queues"]
+        ]
+        self.results["mixed"] = {
+            "offered_per_second": options.mixed_rate,
+            "seconds": options.mixed_seconds,
+            "gateway": latency_summary(samples),
+            "accepted": len(ids),
+            "delivered": len(seconds),
+            "e2e_p50_ms": percentile(seconds, 0.5) * 1000,
+            "e2e_p99_ms": percentile(seconds, 0.99) * 1000,
+            "e2e_max_ms": max(seconds, default=0.0) * 1000,
+            "queue_depth_max": max(depths, default=0),
+            "queue_depth_last_10s_max": max(depths[-10:], default=0),
+            "queue_depth_series": depths,
+            "load": [load, load_average()],
+        }
+        log(f"mixed: e2e p99 {self.results['mixed']['e2e_p99_ms']:.0f} ms, depth max {max(depths, default=0)}")
+
+    async def profile(self) -> None:
+        """py-spy on the accept path at saturation (workers stopped), then on the email worker draining."""
+        assert self.stack is not None
+        if not profiling.available():
+            log("py-spy is not installed: no profiles")
+            return
+        await self.queues_empty(120)
+        await self.stop_workers()
+        self.phase("profile-send")
+        seconds = self.options.profile_seconds
+        send_targets = {name: self.service_pids(name) for name in ("gateway", "template_svc", "user_svc")}
+        wrk = asyncio.create_task(self.wrk("email", seconds + 2, f"profile-{uuid.uuid4().hex[:6]}"))
+        await asyncio.sleep(1)
+        recorded = await asyncio.gather(
+            *(
+                profiling.record(pids, seconds, RESULTS / f"profile-{name}.folded")
+                for name, pids in send_targets.items()
+            )
+        )
+        await wrk
+        profiles: dict[str, Any] = {}
+        for (name, _), stacks in zip(send_targets.items(), recorded, strict=True):
+            profiling.flame_graph(stacks, f"{name} at saturation (send path)", RESULTS / f"flame-{name}.svg")
+            profiles[name] = profiling.top_functions(stacks)
+        self.phase("profile-drain")
+        await self.stack.start_service("email_worker")
+        worker_targets = {name: self.service_pids(name) for name in ("email_worker", "smtp_sink")}
+        recorded = await asyncio.gather(
+            *(
+                profiling.record(pids, min(seconds, 10), RESULTS / f"profile-{name}.folded")
+                for name, pids in worker_targets.items()
+            )
+        )
+        for (name, _), stacks in zip(worker_targets.items(), recorded, strict=True):
+            profiling.flame_graph(stacks, f"{name} draining", RESULTS / f"flame-{name}.svg")
+            profiles[name] = profiling.top_functions(stacks)
+        await self.stack.start_service("push_worker")
+        self.results["profiles"] = profiles
+
+    async def totals(self) -> None:
+        """Loss and duplicates over the whole run, once everything settled."""
+        assert self.stack is not None
+        self.phase("settle")
+        await self.queues_empty(180)
+
+        async def settled() -> bool:
+            counts = await database.statuses(self.db)
+            return all(
+                counts.get(channel, {}).get(status, 0) == 0
+                for channel in ("email", "push")
+                for status in ("queued", "sending", "retrying")
+            )
+
+        await bounded_wait(settled, 60)
+        counts = await database.statuses(self.db)
+        mail = sinks.mail_ids(Path(self.stack.environment["SMTP_SINK_DIR"]))
+        pushes = await sinks.push_count(self.http, self.stack)
+        email_delivered = counts.get("email", {}).get("delivered", 0)
+        push_delivered = counts.get("push", {}).get("delivered", 0)
+        unfinished = sum(
+            counts.get(channel, {}).get(status, 0)
+            for channel in ("email", "push")
+            for status in ("queued", "sending", "retrying", "failed")
+        )
+        self.results["loss"] = {
+            "rows": counts,
+            "accepted": sum(n for channel in counts.values() for status, n in channel.items() if status != "skipped"),
+            "delivered": email_delivered + push_delivered,
+            "not_delivered": unfinished,
+            "unpublished_rows": await database.unpublished(self.db),
+            "email_files": sum(mail.values()),
+            "email_distinct": len(mail),
+            "email_duplicates": sum(n - 1 for n in mail.values() if n > 1),
+            "email_files_minus_delivered_rows": sum(mail.values()) - email_delivered,
+            "push_messages": pushes,
+            "push_duplicates": max(0, pushes - push_delivered) if push_delivered <= 10_000 else None,
+        }
+
+    def memory(self) -> None:
+        assert self.monitor is not None
+        samples = self.monitor.samples
+        names = sorted({name for sample in samples for name in sample["rss_mb"]})
+        mixed = self.monitor.of_phase("mixed")
+        found = {}
+        for name in names:
+            peak = max((sample["rss_mb"].get(name, 0.0) for sample in samples), default=0.0)
+            series = [sample["rss_mb"][name] for sample in mixed if name in sample["rss_mb"]]
+            head, tail = series[:20], series[-20:]
+            growth = (sum(tail) / len(tail)) / (sum(head) / len(head)) - 1 if head and tail and sum(head) else None
+            found[name] = {"peak_mb": peak, "mixed_growth_percent": None if growth is None else growth * 100}
+        self.results["memory"] = found
+
+    # --- the whole run ------------------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        options = self.options
+        self.results["started_at"] = datetime.now(UTC).isoformat()
+        self.results["options"] = asdict(options)
+        self.results["machine"] = {"cores": os.cpu_count(), "load_at_start": load_average()}
+        self.results["commit"] = await asyncio.to_thread(git_commit)
+        log("resetting the bench databases, Redis db 7 and the vhost notifications_bench")
+        await reset_infrastructure()
+        await self.baselines()
+        await self.start_stack()
+        try:
+            await self.seed()
+            await self.saturation("saturation_workers_stopped")
+            backlog = await self.fill(
+                "email", options.drain_messages, self.results["saturation_workers_stopped"]["accepted_per_second"]
+            )
+            await self.drain("email", backlog)
+            push_backlog = await self.fill("push", options.push_drain_messages, 300)
+            await self.drain("push", push_backlog)
+            await self.queues_empty(120)
+            await self.saturation("saturation_workers_running")
+            await self.fixed_rates()
+            await self.mixed()
+            if options.profile:
+                await self.profile()
+            await self.totals()
+            self.memory()
+            self.results["samples"] = self.monitor.samples if self.monitor else []
+        finally:
+            await self.close()
+        self.results["finished_at"] = datetime.now(UTC).isoformat()
+        return summary_of(self.results)
+
+    async def close(self) -> None:
+        if self.monitor is not None:
+            await self.monitor.stop()
+        if self.stack is not None:
+            log("stopping the stack")
+            await self.stack.stop()
+        if self.db is not None:
+            await self.db.close()
+        await self.http.aclose()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def git_commit() -> str:
+    """The checked-out commit, with ``+`` when the tree has changes."""
+    run = subprocess.run
+    commit = run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False)
+    dirty = run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=ROOT)
+    return commit.stdout.strip() + ("+" if dirty.stdout.strip() else "")
+
+
+def parse(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer users, shorter phases)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
+    parser.add_argument("--gateway-workers", type=int, default=None, help="GATEWAY_WORKERS for this run")
+    parser.add_argument("--users", type=int, default=None)
+    parser.add_argument("--note", default="", help="a label kept in the JSON and the table")
+    args = parser.parse_args(argv)
+    changes: dict[str, Any] = {
+        "profile": not args.no_profile,
+        "gateway_workers": args.gateway_workers,
+        "note": args.note,
+    }
+    if args.users:
+        changes["users"] = args.users
+    return Options.quick(**changes) if args.quick else Options(**changes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = parse(argv)
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk (make bench does it)")
+    results = uvloop.run(Bench(options).run())
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    table = render_table(results)
+    (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    (RESULTS / "latest.md").write_text(table + "\n")
+    print(table)
+    log(f"results: bench/results/bench-{stamp}.json, bench/results/latest.md")
