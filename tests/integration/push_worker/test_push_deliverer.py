@@ -35,9 +35,9 @@ async def test_a_push_reaches_every_device_with_its_content_and_high_priority(
             "token": token,
             "notification": {"title": "Your order shipped", "body": "It arrives tomorrow."},
             "data": {"order": "42"},
-            "android": {"priority": "high"},
-            "apns": {"headers": {"apns-priority": "10"}},
-            "webpush": {"headers": {"Urgency": "high"}},
+            "android": {"priority": "high", "collapse_key": envelope.notification_id},
+            "apns": {"headers": {"apns-priority": "10", "apns-collapse-id": envelope.notification_id}},
+            "webpush": {"headers": {"Urgency": "high", "Topic": envelope.notification_id.replace("-", "")}},
         }
     assert delivered.provider_message_id == fcm.messages(token=tokens[0])[0]["name"]
     assert results(delivered.detail) == dict.fromkeys(tokens, "delivered")
@@ -57,12 +57,13 @@ async def test_other_priorities_map_to_normal_fcm_priority(
 ) -> None:
     token = new_token()
 
-    await deliverer.deliver(push_envelope(USER_ID, [token], priority=priority))
+    envelope = push_envelope(USER_ID, [token], priority=priority)
+    await deliverer.deliver(envelope)
 
     [record] = fcm.messages(token=token)
-    assert record["message"]["android"] == {"priority": android}
-    assert record["message"]["apns"] == {"headers": {"apns-priority": apns}}
-    assert record["message"]["webpush"] == {"headers": {"Urgency": urgency}}
+    assert record["message"]["android"]["priority"] == android
+    assert record["message"]["apns"]["headers"]["apns-priority"] == apns
+    assert record["message"]["webpush"]["headers"]["Urgency"] == urgency
     assert "data" not in record["message"]
 
 

@@ -32,7 +32,7 @@ async def test_a_push_is_delivered_and_its_history_has_each_devices_outcome(
     [on_phone] = fcm.messages(token=phone)
     assert on_phone["message"]["notification"] == {"title": "Your order shipped", "body": "It arrives tomorrow."}
     assert on_phone["message"]["data"] == {"order": "42"}
-    assert on_phone["message"]["android"] == {"priority": "high"}
+    assert on_phone["message"]["android"] == {"priority": "high", "collapse_key": envelope.notification_id}
     assert (row["attempts"], row["provider_message_id"]) == (1, on_phone["name"])
     assert row["delivered_at"] is not None
     events = await gateway.events(envelope.notification_id)

@@ -14,8 +14,12 @@ from push_worker.messages import build_messages, device_tokens
 from push_worker.outcomes import TokenResult, classify, parse_retry_after
 
 
+NOTIFICATION_ID = "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01"
+
+
 def envelope(tokens: list[str], priority: pb.Priority = pb.PRIORITY_NORMAL) -> pb.MessageEnvelope:
     return pb.MessageEnvelope(
+        notification_id=NOTIFICATION_ID,
         priority=priority,
         push_recipient=pb.PushRecipient(device_tokens=tokens),
         push=pb.PushContent(title="T", body="B", data={"k": "v"}),
@@ -33,7 +37,16 @@ def test_one_message_per_token_carries_content_and_priority() -> None:
     first = built[0]
     assert (first.notification.title, first.notification.body, first.data) == ("T", "B", {"k": "v"})
     assert first.android.priority == "high"
-    assert first.apns.headers == {"apns-priority": "10"}
+    assert first.apns.headers["apns-priority"] == "10"
+
+
+def test_the_notification_id_is_the_collapse_key_so_a_resent_copy_replaces_the_first() -> None:
+    [built] = build_messages(envelope(["a"]), ["a"])
+
+    assert built.android.collapse_key == NOTIFICATION_ID
+    assert built.apns.headers["apns-collapse-id"] == NOTIFICATION_ID
+    assert built.webpush.headers["Topic"] == NOTIFICATION_ID.replace("-", "")
+    assert len(built.webpush.headers["Topic"]) <= 32  # the Web Push limit
 
 
 @pytest.mark.parametrize(
