@@ -13,7 +13,6 @@ from notification.v1 import notification_pb2 as pb
 from push_worker.messages import build_messages, device_tokens
 from push_worker.outcomes import TokenResult, classify, parse_retry_after
 
-
 NOTIFICATION_ID = "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01"
 
 
