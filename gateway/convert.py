@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,9 +79,48 @@ def rendered_body(channel: str, rendered: pb.RenderTemplateResponse) -> dict[str
     return {"channel": channel, "locale": rendered.locale, "version": rendered.version, "email": email, "push": push}
 
 
+MAX_VARIABLE_DEPTH = 20
+"""How deeply template variables may nest (a protobuf ``Struct`` stops parsing at about 32 levels)."""
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text holding a lone surrogate (JSON allows ``"\\ud800"``; UTF-8 cannot carry it)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _variable_problem(value: Any, field: str, depth: int) -> ProblemError | None:
+    """Why ``value`` cannot travel as a template variable: too deep, not a finite number, not Unicode."""
+    if isinstance(value, str):
+        return None if _is_unicode(value) else ProblemError.field(field, "is not valid Unicode text")
+    if isinstance(value, float):
+        return None if math.isfinite(value) else ProblemError.field(field, "must be a finite number")
+    if not isinstance(value, dict | list):
+        return None
+    if depth >= MAX_VARIABLE_DEPTH:
+        return ProblemError.field(field, f"nests deeper than {MAX_VARIABLE_DEPTH} levels")
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        name = f"{field}.{key}" if isinstance(key, str) else f"{field}[{key}]"
+        if isinstance(key, str) and not _is_unicode(key):
+            return ProblemError.field(field, "has a key that is not valid Unicode text")
+        problem = _variable_problem(item, name, depth + 1)
+        if problem is not None:
+            return problem
+    return None
+
+
 def variables_struct(variables: dict[str, Any]) -> struct_pb2.Struct:
-    """The template variables as a protobuf ``Struct`` (numbers become doubles); 422 for a number that has no
-    double (such as 10**400)."""
+    """The template variables as a protobuf ``Struct`` (numbers become doubles); 422 naming the variable that
+    cannot be one: nested too deep, NaN or infinite, a lone surrogate, or a number with no double (10**400)."""
+    problem = _variable_problem(variables, "variables", 0)
+    if problem is not None:
+        raise problem
     struct = struct_pb2.Struct()
     try:
         struct.update(variables)

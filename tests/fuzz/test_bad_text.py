@@ -1,0 +1,58 @@
+"""What is wrong inside the text of a JSON body: numbers JSON does not have (``NaN``, ``Infinity``, which
+Python's parser lets through), lone surrogates (``"\\ud800"`` is valid JSON, but no UTF-8 can carry it), bytes
+that are not UTF-8. Each is a clean 400 or a 422 naming the field, never a 500 or a 503."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.fuzz.problems import assert_problem
+
+JSON = {"Content-Type": "application/json"}
+NOT_FINITE = ["NaN", "Infinity", "-Infinity", "1e999"]
+LONE_SURROGATE = '"\\ud800"'
+
+
+def send_body(recipient: str, variables: str, metadata: str = "{}") -> bytes:
+    return (
+        f'{{"user_id": "{recipient}", "channel": "email", "template": "welcome", '
+        f'"variables": {variables}, "metadata": {metadata}}}'
+    ).encode()
+
+
+def render_body(variables: str) -> bytes:
+    return f'{{"channel": "email", "variables": {variables}}}'.encode()
+
+
+async def variables_refused(http: httpx.AsyncClient, recipient: str, variables: str, field: str) -> None:
+    for path, content in (
+        ("/v1/templates/welcome/render", render_body(variables)),
+        ("/v1/notifications/send", send_body(recipient, variables)),
+    ):
+        problem = assert_problem(await http.post(path, content=content, headers=JSON), 422)
+        assert problem["errors"][0]["field"] == field, problem
+
+
+@pytest.mark.parametrize("number", NOT_FINITE)
+async def test_a_variable_that_is_not_a_finite_number_is_422(
+    http: httpx.AsyncClient, recipient: str, number: str
+) -> None:
+    await variables_refused(http, recipient, f'{{"name": "Ada", "link": {number}}}', "variables.link")
+    await variables_refused(
+        http, recipient, f'{{"name": "Ada", "link": "x", "o": {{"n": [1, {number}]}}}}', "variables.o.n[1]"
+    )
+
+
+async def test_a_variable_holding_a_lone_surrogate_is_422(http: httpx.AsyncClient, recipient: str) -> None:
+    await variables_refused(http, recipient, f'{{"name": {LONE_SURROGATE}, "link": "x"}}', "variables.name")
+    await variables_refused(http, recipient, f'{{"name": "Ada", "link": "x", {LONE_SURROGATE}: 1}}', "variables")
+
+
+async def test_unicode_that_is_valid_still_renders(http: httpx.AsyncClient, recipient: str) -> None:
+    variables = '{"name": "\\ud83d\\ude00 Zoë 中文", "link": "x"}'  # a surrogate pair is one character
+    response = await http.post("/v1/templates/welcome/render", content=render_body(variables), headers=JSON)
+    assert response.status_code == 200, response.text
+    assert "\U0001f600 Zoë 中文" in response.json()["email"]["text_body"]
+    sent = await http.post("/v1/notifications/send", content=send_body(recipient, variables), headers=JSON)
+    assert sent.status_code == 202, sent.text
