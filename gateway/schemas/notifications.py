@@ -65,9 +65,16 @@ class SendRequest(BaseModel):
 
     @field_validator("metadata")
     @classmethod
-    def _no_nul(cls, metadata: dict[str, str]) -> dict[str, str]:
+    def _storable(cls, metadata: dict[str, str]) -> dict[str, str]:
+        """What PostgreSQL's jsonb can hold: no NUL, and no lone surrogate (JSON allows ``"\\ud800"``)."""
         if any("\x00" in key or "\x00" in value for key, value in metadata.items()):
             raise ValueError("keys and values must not contain NUL characters")
+        try:
+            for key, value in metadata.items():
+                key.encode()
+                value.encode()
+        except UnicodeEncodeError:
+            raise ValueError("keys and values must be valid Unicode text") from None
         return metadata
 
 

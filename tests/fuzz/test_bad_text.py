@@ -56,3 +56,10 @@ async def test_unicode_that_is_valid_still_renders(http: httpx.AsyncClient, reci
     assert "\U0001f600 Zoë 中文" in response.json()["email"]["text_body"]
     sent = await http.post("/v1/notifications/send", content=send_body(recipient, variables), headers=JSON)
     assert sent.status_code == 202, sent.text
+
+
+@pytest.mark.parametrize("metadata", [f'{{"k": {LONE_SURROGATE}}}', f'{{{LONE_SURROGATE}: "v"}}', '{"k": "a\\u0000"}'])
+async def test_metadata_that_jsonb_cannot_hold_is_422(http: httpx.AsyncClient, recipient: str, metadata: str) -> None:
+    content = send_body(recipient, '{"name": "Ada", "link": "x"}', metadata)
+    problem = assert_problem(await http.post("/v1/notifications/send", content=content, headers=JSON), 422)
+    assert problem["errors"][0]["field"] == "metadata", problem
