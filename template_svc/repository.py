@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import Integer, Text
 
+from common.templating import template_parts
 from template_svc.tables import template_versions, templates
 
 
@@ -65,10 +66,9 @@ class Content:
 
     def parts(self) -> dict[str, str]:
         """The renderable parts by field name (``data.<key>`` for each data entry), unused ones left out."""
-        named = {"subject": self.subject, "body": self.body, "html_body": self.html_body, "title": self.title}
-        parts = {name: source for name, source in named.items() if source}
-        parts.update({f"data.{key}": source for key, source in self.data.items()})
-        return parts
+        return template_parts(
+            subject=self.subject, body=self.body, html_body=self.html_body, title=self.title, data=self.data
+        )
 
 
 @dataclass(frozen=True)

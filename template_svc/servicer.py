@@ -8,7 +8,13 @@ from grpc.aio import ServicerContext
 from common.amqp.events import publish_change
 from common.amqp.publisher import Publisher
 from common.grpc.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
-from common.templating import TemplateError, TemplateRenderer, render_context, variables_from_struct
+from common.templating import (
+    TemplateError,
+    TemplateRenderer,
+    render_context,
+    rendered_response,
+    variables_from_struct,
+)
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from template_svc import validation
@@ -77,6 +83,14 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
         return pb.CreateTemplateResponse(template=template_message(created))
 
     async def GetTemplate(self, request: pb.GetTemplateRequest, context: ServicerContext) -> pb.GetTemplateResponse:
+        if request.fallback:
+            resolved = await self._resolve(
+                validation.slug(request.slug),
+                validation.channel(request.channel),
+                validation.locale(request.locale, self._default_locale),
+                validation.version(request.version),
+            )
+            return pb.GetTemplateResponse(template=template_message(resolved))
         key = validation.template_key(request, self._default_locale)
         version = validation.version(request.version)
         try:
@@ -159,13 +173,7 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
             wanted = validation.locale(request.locale, self._default_locale)
         else:
             wanted = validation.locale(request.user.locale, self._default_locale, field="user.locale")
-        locales = fallback_chain(wanted, self._default_locale)
-        try:
-            found = await self._repository.resolve(slug, channel, locales, version)
-        except VersionMissing as error:
-            raise NotFound(f"template {slug}/{channel} has no version {error.version}") from None
-        if found is None:
-            raise NotFound(f"template {slug}/{channel} does not exist in any of the locales {', '.join(locales)}")
+        found = await self._resolve(slug, channel, wanted, version)
         user = {"name": request.user.name, "email": request.user.email, "locale": request.user.locale}
         try:
             rendered = await self._renderer.render(
@@ -175,20 +183,17 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
             raise _invalid(error) from None
         return _rendered_message(found, rendered)
 
+    async def _resolve(self, slug: str, channel: str, wanted: str, version: int) -> TemplateVersion:
+        """The template in the first locale of ``wanted``'s fallback chain that has one; NOT_FOUND otherwise."""
+        locales = fallback_chain(wanted, self._default_locale)
+        try:
+            found = await self._repository.resolve(slug, channel, locales, version)
+        except VersionMissing as error:
+            raise NotFound(f"template {slug}/{channel} has no version {error.version}") from None
+        if found is None:
+            raise NotFound(f"template {slug}/{channel} does not exist in any of the locales {', '.join(locales)}")
+        return found
+
 
 def _rendered_message(found: TemplateVersion, rendered: dict[str, str]) -> pb.RenderTemplateResponse:
-    response = pb.RenderTemplateResponse(locale=found.key.locale, version=found.version)
-    if found.key.channel == "email":
-        response.email.CopyFrom(
-            pb.EmailContent(
-                subject=rendered.get("subject", ""),
-                text_body=rendered.get("body", ""),
-                html_body=rendered.get("html_body", ""),
-            )
-        )
-    else:
-        data = {key: rendered[f"data.{key}"] for key in found.content.data}
-        response.push.CopyFrom(
-            pb.PushContent(title=rendered.get("title", ""), body=rendered.get("body", ""), data=data)
-        )
-    return response
+    return rendered_response(found.key.channel, found.key.locale, found.version, found.content.data, rendered)

@@ -1,7 +1,8 @@
 """Sandboxed Jinja2 rendering of untrusted templates, shared by template_svc and any service that renders
 in-process. One implementation: :class:`TemplateRenderer`, its :class:`RenderLimits`, and typed errors."""
 
-from common.templating.context import render_context, variables_from_struct
+from common.templating.content import rendered_response, template_parts
+from common.templating.context import render_context, variables_from_json, variables_from_struct
 from common.templating.errors import (
     CompileError,
     LineBreakInHeader,
@@ -28,5 +29,8 @@ __all__ = [
     "TemplateError",
     "TemplateRenderer",
     "render_context",
+    "rendered_response",
+    "template_parts",
+    "variables_from_json",
     "variables_from_struct",
 ]

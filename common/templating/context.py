@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,31 @@ def _restore_integers(value: Any) -> Any:
 def variables_from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
     """The caller's variables as plain Python values."""
     converted: dict[str, Any] = _restore_integers(MessageToDict(struct))
+    return converted
+
+
+def _as_struct_value(value: Any) -> Any:
+    """``value`` as it comes back out of a ``Struct``: every number a double, whole ones given back their
+    integer form."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        number = float(value)  # OverflowError past a double, as a Struct refuses it
+        if not math.isfinite(number):
+            raise ValueError("NaN and infinities are not JSON numbers")  # nor can a Struct carry them
+        return int(number) if number.is_integer() and abs(number) < _EXACT_FLOAT_INT else number
+    if isinstance(value, Mapping):
+        return {str(key): _as_struct_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_struct_value(item) for item in value]
+    raise TypeError(f"a {type(value).__name__} is not a JSON value")
+
+
+def variables_from_json(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The caller's variables, parsed from JSON, exactly as :func:`variables_from_struct` gives them after a trip
+    through a ``Struct`` (what a template sees does not depend on where it is rendered). Raises
+    ``OverflowError`` for a number no double can hold and ``ValueError`` for NaN or an infinity."""
+    converted: dict[str, Any] = _as_struct_value(variables)
     return converted
 
 
