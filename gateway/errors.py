@@ -105,10 +105,12 @@ def field_path(location: Iterable[Any]) -> str:
 
 
 def validation_problem(error: RequestValidationError) -> ProblemError:
-    """400 for a body that is not JSON, otherwise 422 listing each wrong field."""
+    """400 for a body that is not JSON or not UTF-8, otherwise 422 listing each wrong field."""
     problems = error.errors()
     if any(item.get("type") == "json_invalid" for item in problems):
         return ProblemError(400, "the request body is not valid JSON")
+    if any(item.get("type") == "string_unicode" for item in problems):  # bytes of a surrogate: not UTF-8
+        return ProblemError(400, "the request body is not valid UTF-8")
     errors = [
         {"field": field_path(item.get("loc", ())), "message": str(item.get("msg", "is invalid"))} for item in problems
     ]

@@ -10,6 +10,16 @@ import pytest
 from tests.fuzz.problems import assert_problem
 
 JSON = {"Content-Type": "application/json"}
+ID = "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10"
+BODY_ROUTES = [
+    ("POST", "/v1/notifications/send"),
+    ("POST", "/v1/users"),
+    ("PATCH", f"/v1/users/{ID}"),
+    ("POST", f"/v1/users/{ID}/devices"),
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/templates"),
+    ("POST", "/v1/templates/welcome/render"),
+]
 NOT_FINITE = ["NaN", "Infinity", "-Infinity", "1e999"]
 LONE_SURROGATE = '"\\ud800"'
 
@@ -63,3 +73,30 @@ async def test_metadata_that_jsonb_cannot_hold_is_422(http: httpx.AsyncClient, r
     content = send_body(recipient, '{"name": "Ada", "link": "x"}', metadata)
     problem = assert_problem(await http.post("/v1/notifications/send", content=content, headers=JSON), 422)
     assert problem["errors"][0]["field"] == "metadata", problem
+
+
+INVALID_UTF8 = {
+    "byte 0xff": b"\xff",
+    "overlong slash": b"\xc0\xaf",
+    "encoded surrogate": b"\xed\xa0\x80",
+    "truncated sequence": b"\xe2\x82",
+    "beyond U+10FFFF": b"\xf4\x90\x80\x80",
+    "latin-1 text": "café".encode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("sequence", sorted(INVALID_UTF8))
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES, ids=[f"{m} {p}" for m, p in BODY_ROUTES])
+async def test_invalid_utf8_is_refused(http: httpx.AsyncClient, method: str, path: str, sequence: str) -> None:
+    """400; except that Python's JSON parser decodes the bytes of a surrogate (``surrogatepass``), so where one
+    lands in a field that is not a string (an unknown field, a map) it is that field's 422."""
+    content = b'{"name": "a' + INVALID_UTF8[sequence] + b'b", "email": "x@example.com"}'
+    response = await http.request(method, path, content=content, headers=JSON)
+    statuses = (400, 422) if sequence == "encoded surrogate" else (400,)
+    assert_problem(response, *statuses)
+
+
+async def test_the_bytes_of_a_surrogate_in_a_string_field_are_400(http: httpx.AsyncClient) -> None:
+    content = b'{"name": "a\xed\xa0\x80b", "email": "x@example.com", "password": "long enough"}'
+    problem = assert_problem(await http.post("/v1/users", content=content, headers=JSON), 400)
+    assert problem["detail"] == "the request body is not valid UTF-8"
