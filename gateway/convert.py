@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from gateway.errors import ProblemError
+from gateway.schemas.text import is_unicode
 from notification.v1 import notification_pb2 as pb
 
 CHANNEL_OF = {"email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
@@ -83,21 +84,10 @@ MAX_VARIABLE_DEPTH = 20
 """How deeply template variables may nest (a protobuf ``Struct`` stops parsing at about 32 levels)."""
 
 
-def _is_unicode(text: str) -> bool:
-    """False for text holding a lone surrogate (JSON allows ``"\\ud800"``; UTF-8 cannot carry it)."""
-    if text.isascii():
-        return True
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _variable_problem(value: Any, field: str, depth: int) -> ProblemError | None:
     """Why ``value`` cannot travel as a template variable: too deep, not a finite number, not Unicode."""
     if isinstance(value, str):
-        return None if _is_unicode(value) else ProblemError.field(field, "is not valid Unicode text")
+        return None if is_unicode(value) else ProblemError.field(field, "is not valid Unicode text")
     if isinstance(value, float):
         return None if math.isfinite(value) else ProblemError.field(field, "must be a finite number")
     if not isinstance(value, dict | list):
@@ -107,7 +97,7 @@ def _variable_problem(value: Any, field: str, depth: int) -> ProblemError | None
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, item in items:
         name = f"{field}.{key}" if isinstance(key, str) else f"{field}[{key}]"
-        if isinstance(key, str) and not _is_unicode(key):
+        if isinstance(key, str) and not is_unicode(key):
             return ProblemError.field(field, "has a key that is not valid Unicode text")
         problem = _variable_problem(item, name, depth + 1)
         if problem is not None:

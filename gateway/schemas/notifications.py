@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from gateway.schemas.text import storable_map
+
 Channel = Literal["email", "push"]
 Priority = Literal["low", "normal", "high"]
 StatusName = Literal["queued", "sending", "retrying", "delivered", "failed", "skipped"]
@@ -66,16 +68,7 @@ class SendRequest(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _storable(cls, metadata: dict[str, str]) -> dict[str, str]:
-        """What PostgreSQL's jsonb can hold: no NUL, and no lone surrogate (JSON allows ``"\\ud800"``)."""
-        if any("\x00" in key or "\x00" in value for key, value in metadata.items()):
-            raise ValueError("keys and values must not contain NUL characters")
-        try:
-            for key, value in metadata.items():
-                key.encode()
-                value.encode()
-        except UnicodeEncodeError:
-            raise ValueError("keys and values must be valid Unicode text") from None
-        return metadata
+        return storable_map(metadata)
 
 
 class SendResponse(BaseModel):

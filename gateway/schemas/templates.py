@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, Channel
+from gateway.schemas.text import storable_map
 
 TEMPLATE_EXAMPLE: dict[str, Any] = {
     "slug": "welcome",
@@ -37,6 +38,11 @@ class TemplateContent(BaseModel):
     html_body: str | None = Field(default=None, max_length=60000)
     title: str | None = Field(default=None, max_length=2000)
     data: dict[str, str] | None = None
+
+    @field_validator("data")
+    @classmethod
+    def _storable(cls, data: dict[str, str] | None) -> dict[str, str] | None:
+        return None if data is None else storable_map(data)
 
 
 class TemplateCreate(TemplateContent):
