@@ -182,7 +182,9 @@ class UserServicer(pb_grpc.UserServiceServicer):
             if not getattr(request, field):
                 checks.fail(field, "must not be empty")
         checks.done()
-        credentials = await self._repository.credentials(request.email.strip())
+        email = request.email.strip()
+        # An address with NUL cannot be stored, so it is no user's (and PostgreSQL would refuse the lookup).
+        credentials = None if "\x00" in email else await self._repository.credentials(email)
         # Always verify, against a dummy hash when the email is unknown: both failures take the same time.
         matched = await self._passwords.verify(credentials.password_hash if credentials else None, request.password)
         if not matched or credentials is None:

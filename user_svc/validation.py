@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -25,7 +26,15 @@ _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
+_CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+def has_control_character(value: str) -> bool:
+    """True when ``value`` holds a control character (NUL, CR, LF, ...) or a Unicode line separator."""
+    return not value.isprintable() and any(
+        unicodedata.category(character) in _CONTROL_CATEGORIES for character in value
+    )
 
 
 def email(value: str) -> str:
@@ -43,6 +52,8 @@ def name(value: str) -> str:
         raise ValueError("must not be empty")
     if len(value) > MAX_NAME_LENGTH:
         raise ValueError(f"must be at most {MAX_NAME_LENGTH} characters")
+    if has_control_character(value):  # it goes into email headers, and PostgreSQL cannot store NUL
+        raise ValueError("must not contain control characters or line breaks")
     return value
 
 
@@ -78,6 +89,8 @@ def device_token(value: str) -> str:
         raise ValueError("must not be empty")
     if len(value) > MAX_DEVICE_TOKEN_LENGTH:
         raise ValueError(f"must be at most {MAX_DEVICE_TOKEN_LENGTH} characters")
+    if has_control_character(value):
+        raise ValueError("must not contain control characters")
     return value
 
 
