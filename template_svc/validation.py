@@ -119,6 +119,11 @@ def content(channel_name: str, request: pb.CreateTemplateRequest | pb.UpdateTemp
         for name, source in values.items()
         if len(source) > MAX_PART_CHARS
     ]
+    violations += [
+        FieldViolation(name, "must not contain NUL characters")  # PostgreSQL text cannot hold them
+        for name, source in (*values.items(), *((f"data.{key}", text) for key, text in given.data.items()))
+        if "\x00" in source
+    ]
     violations += _data_violations(given.data)
     if violations:
         raise InvalidArgument("; ".join(f"{v.field}: {v.description}" for v in violations), violations)
