@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
 
-from common.templating.errors import USER_NAME
+from common.templating.errors import USER_NAME, TemplateError
 
 _EXACT_FLOAT_INT = 2**53
 
@@ -27,8 +27,12 @@ def _restore_integers(value: Any) -> Any:
 
 
 def variables_from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """The caller's variables as plain Python values."""
-    converted: dict[str, Any] = _restore_integers(MessageToDict(struct))
+    """The caller's variables as plain Python values; :class:`TemplateError` on ``variables`` for NaN or an
+    infinity, which a ``Struct`` can carry but JSON cannot."""
+    try:
+        converted: dict[str, Any] = _restore_integers(MessageToDict(struct))
+    except ValueError:
+        raise TemplateError("variables", "must not hold NaN or an infinity") from None
     return converted
 
 
