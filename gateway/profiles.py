@@ -1,26 +1,17 @@
 """Recipients' notification profiles, fetched from user_svc and kept for a few seconds.
 
 Every write to a user publishes ``UserChanged`` on ``notifications.events``; the gateway evicts that user
-from its cache when it sees one (and when it proxies a write itself), so a profile is stale for
-milliseconds at most, and for the cache's lifetime only while the broker is unreachable.
+from its cache when it sees one (:mod:`gateway.events`; and when it proxies a write itself), so a profile is
+stale for milliseconds at most, and for the cache's lifetime only while the broker is unreachable.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
-import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
-
-from common.amqp.topology import EVENTS_EXCHANGE
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
-
-logger = logging.getLogger(__name__)
-
-USER_CHANGED = pb.UserChanged.DESCRIPTOR.full_name
 
 
 class ProfileCache:
@@ -68,25 +59,3 @@ class ProfileCache:
         """Forget every profile (change events may have been missed)."""
         self._evictions += 1
         self._entries.clear()
-
-
-async def subscribe_to_user_changes(connection: AbstractRobustConnection, cache: ProfileCache) -> AbstractChannel:
-    """Evict profiles on ``UserChanged`` events, through a private queue bound to ``notifications.events``;
-    the whole cache is dropped after a reconnection, since events may have been missed meanwhile."""
-    channel = await connection.channel()
-    exchange = await channel.declare_exchange(EVENTS_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
-    queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
-    await queue.bind(exchange, routing_key="")
-
-    async def on_event(message: AbstractIncomingMessage) -> None:
-        if message.type != USER_CHANGED:
-            return
-        try:
-            cache.evict(pb.UserChanged.FromString(message.body).user_id)
-        except Exception:
-            logger.warning("unreadable UserChanged event; dropping every cached profile", exc_info=True)
-            cache.clear()
-
-    await queue.consume(on_event, no_ack=True)
-    connection.reconnect_callbacks.add(cache.clear)
-    return channel

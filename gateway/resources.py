@@ -15,16 +15,19 @@ from redis.asyncio import Redis
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
+from common.templating import RenderLimits, TemplateRenderer
 from gateway.auth import Authenticator
 from gateway.backends import Backends
 from gateway.database import create_pool
+from gateway.events import subscribe_to_changes
 from gateway.limits import LoginThrottle, SendGate
-from gateway.profiles import ProfileCache, subscribe_to_user_changes
+from gateway.profiles import ProfileCache
 from gateway.publishing import EnvelopePublisher, PublishedStamper
 from gateway.reconciler import Reconciler
 from gateway.send import NotificationSender
 from gateway.settings import GatewaySettings
 from gateway.store import NotificationStore
+from gateway.template_cache import TemplateCache
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,8 @@ class Resources:
     gate: SendGate
     login_throttle: LoginThrottle
     profiles: ProfileCache
+    templates: TemplateCache
+    renderer: TemplateRenderer
     publisher: EnvelopePublisher
     stamper: PublishedStamper
     sender: NotificationSender
@@ -59,6 +64,14 @@ class Resources:
         db: Any = None
         amqp: AbstractRobustConnection | None = None
         resources: Resources | None = None
+        renderer = TemplateRenderer(
+            RenderLimits(
+                max_chars=settings.render_max_output_chars,
+                time_limit=settings.render_timeout_seconds,
+                threads=2,
+                cache_size=max(64, settings.template_cache_size * 4),
+            )
+        )
         try:
             db = await create_pool(settings.database_url, settings.db_pool_size)
             amqp = await connect(settings.rabbitmq_url, name="gateway")
@@ -72,8 +85,18 @@ class Resources:
                 ttl_seconds=settings.profile_cache_seconds,
                 size=settings.profile_cache_size,
             )
-            if settings.profile_cache_seconds > 0:
-                await subscribe_to_user_changes(amqp, profiles)
+            templates = TemplateCache(
+                backends.templates,
+                timeout=backends.timeout,
+                ttl_seconds=settings.template_cache_seconds,
+                size=settings.template_cache_size,
+            )
+            if settings.profile_cache_seconds > 0 or settings.template_cache_seconds > 0:
+                await subscribe_to_changes(
+                    amqp,
+                    profiles if settings.profile_cache_seconds > 0 else None,
+                    templates if settings.template_cache_seconds > 0 else None,
+                )
             stamper = PublishedStamper(store, settings.published_flush_seconds)
             resources = cls(
                 settings=settings,
@@ -95,9 +118,11 @@ class Resources:
                     redis, max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
                 ),
                 profiles=profiles,
+                templates=templates,
+                renderer=renderer,
                 publisher=publisher,
                 stamper=stamper,
-                sender=NotificationSender(backends, profiles, store, publisher, stamper),
+                sender=NotificationSender(profiles, templates, renderer, store, publisher, stamper),
                 reconciler=Reconciler(
                     store,
                     publisher,
@@ -112,6 +137,7 @@ class Resources:
             yield resources
         finally:
             await cls._close(resources, redis, db, amqp, backends)
+            renderer.close()
 
     @staticmethod
     async def _close(

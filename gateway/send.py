@@ -1,5 +1,10 @@
 """The send path of DESIGN §1, after the gate: profile, render, skip checks, the ``queued`` row, the
-confirmed publish. A failed publish leaves no row behind and answers 503."""
+confirmed publish. A failed publish leaves no row behind and answers 503.
+
+Rendering happens here, in-process, with ``common.templating`` (the sandboxed renderer template_svc uses) on
+template versions cached from template_svc: with the profile and the template cached, a send makes no gRPC
+call at all (a render costs tens of microseconds; a RenderTemplate round trip cost about 2 ms of CPU across
+both processes)."""
 
 from __future__ import annotations
 
@@ -10,14 +15,20 @@ from datetime import UTC, datetime
 
 from common.ids import new_notification_id
 from common.notification_tables import Status
-from gateway.backends import Backends
-from gateway.convert import variables_struct
+from common.templating import (
+    TemplateError,
+    TemplateRenderer,
+    render_context,
+    rendered_response,
+    variables_from_json,
+)
 from gateway.errors import ProblemError
 from gateway.metrics import NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
 from gateway.profiles import ProfileCache
 from gateway.publishing import EnvelopePublisher, PublishedStamper
 from gateway.schemas.notifications import SendRequest
 from gateway.store import NewNotification, NotificationStore
+from gateway.template_cache import TemplateCache
 from notification.v1 import notification_pb2 as pb
 
 logger = logging.getLogger(__name__)
@@ -80,34 +91,36 @@ class NotificationSender:
 
     def __init__(
         self,
-        backends: Backends,
         profiles: ProfileCache,
+        templates: TemplateCache,
+        renderer: TemplateRenderer,
         store: NotificationStore,
         publisher: EnvelopePublisher,
         stamper: PublishedStamper,
     ) -> None:
-        self._backends = backends
         self._profiles = profiles
+        self._templates = templates
+        self._renderer = renderer
         self._store = store
         self._publisher = publisher
         self._stamper = stamper
 
     async def _render(self, request: SendRequest, profile: pb.NotificationProfile) -> pb.RenderTemplateResponse:
-        variables = variables_struct(request.variables)
-        rendered = await self._backends.templates.RenderTemplate(
-            pb.RenderTemplateRequest(
-                slug=request.template,
-                channel=CHANNELS[request.channel],
-                locale=request.locale or profile.locale,
-                variables=variables,
-                user=pb.RenderUser(name=profile.name, email=profile.email, locale=profile.locale),
-            ),
-            timeout=self._backends.timeout,
-        )
-        if rendered.WhichOneof("content") != request.channel:
-            logger.error("template_svc rendered %s for a %s template", rendered.WhichOneof("content"), request.channel)
-            raise ProblemError(503, "the template service answered with the wrong channel; retry later")
-        return rendered
+        """The template rendered for this request and recipient; 404 for an unknown template, 422 for a missing
+        variable or anything else the template cannot render."""
+        template = await self._templates.get(request.template, request.channel, request.locale or profile.locale)
+        try:
+            variables = variables_from_json(request.variables)
+        except OverflowError:
+            raise ProblemError.field("variables", "holds a number too large for a double") from None
+        except ValueError:
+            raise ProblemError.field("variables", "holds NaN or an infinity, which JSON numbers cannot be") from None
+        user = {"name": profile.name, "email": profile.email, "locale": profile.locale}
+        try:
+            rendered = await self._renderer.render(template.parts, render_context(variables, user))
+        except TemplateError as error:
+            raise ProblemError.field(error.field, error.description) from None
+        return rendered_response(request.channel, template.locale, template.version, template.data_keys, rendered)
 
     async def _forget(self, notification_id: uuid.UUID) -> None:
         try:

@@ -41,9 +41,21 @@ class GatewaySettings(DatabaseServiceSettings):
     login_max_failures: int = Field(default=5, ge=1, validation_alias="GATEWAY_LOGIN_MAX_FAILURES")
     login_window_seconds: int = Field(default=900, ge=1, validation_alias="GATEWAY_LOGIN_WINDOW_SECONDS")
 
-    profile_cache_seconds: float = Field(default=10.0, ge=0, validation_alias="GATEWAY_PROFILE_CACHE_SECONDS")
-    """How long a user's notification profile is reused (0 = never); change events evict it sooner."""
+    profile_cache_seconds: float = Field(default=60.0, ge=0, validation_alias="GATEWAY_PROFILE_CACHE_SECONDS")
+    """How long a user's notification profile is reused (0 = never); change events evict it sooner, so the
+    lifetime bounds staleness only while change events cannot arrive."""
     profile_cache_size: int = Field(default=10000, ge=1, validation_alias="GATEWAY_PROFILE_CACHE_SIZE")
+
+    template_cache_seconds: float = Field(default=60.0, ge=0, validation_alias="GATEWAY_TEMPLATE_CACHE_SECONDS")
+    """How long a template version is reused for in-process rendering (0 = fetched from template_svc for every
+    send); TemplateChanged events and the gateway's own template writes evict it sooner."""
+    template_cache_size: int = Field(default=1000, ge=1, validation_alias="GATEWAY_TEMPLATE_CACHE_SIZE")
+    render_timeout_seconds: float = Field(default=1.0, gt=0, validation_alias="GATEWAY_RENDER_TIMEOUT_SECONDS")
+    """The time limit of one in-process render (template_svc's is ``TEMPLATE_SVC_RENDER_TIMEOUT``)."""
+    render_max_output_chars: int = Field(
+        default=256 * 1024, ge=1024, validation_alias="GATEWAY_RENDER_MAX_OUTPUT_CHARS"
+    )
+    """The output cap of one rendered part (template_svc's is ``TEMPLATE_SVC_MAX_OUTPUT_CHARS``)."""
 
     published_flush_seconds: float = Field(default=0.05, gt=0, validation_alias="GATEWAY_PUBLISHED_FLUSH_SECONDS")
     """How often confirmed publishes are stamped ``published_at`` in one batched UPDATE."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -10,6 +12,7 @@ from starlette.responses import Response
 from gateway.convert import CHANNEL_OF, rendered_body, template_body, variables_struct
 from gateway.deps import ApplicationDep, ResourcesDep
 from gateway.errors import ProblemError
+from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, WITH_BODY, problems
 from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, Channel
 from gateway.schemas.templates import (
@@ -30,6 +33,17 @@ Slug = Annotated[str, Path(max_length=64, pattern=SLUG_PATTERN, description="The
 ChannelQuery = Annotated[Channel, Query(description="The template's channel.")]
 LocaleQuery = Annotated[str, Query(max_length=35, pattern=LOCALE_PATTERN, description="The template's locale.")]
 Version = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+@contextlib.contextmanager
+def _changing(resources: Resources, slug: str, channel: str) -> Iterator[None]:
+    """Around a template write: this gateway's cached versions of it are forgotten once the write is done (or
+    failed: it may have happened all the same), so the next send here renders what was written; other gateways
+    learn it from the TemplateChanged event."""
+    try:
+        yield
+    finally:
+        resources.templates.evict(slug, channel)
 
 
 def _content(body: TemplateContent) -> dict[str, Any]:
@@ -62,9 +76,10 @@ def _content(body: TemplateContent) -> dict[str, Any]:
 )
 async def create_template(body: TemplateCreate, caller: ApplicationDep, resources: ResourcesDep) -> dict[str, Any]:
     """Version 1 of a template (email: `subject` + `body`; push: `title` + `body`)."""
-    reply = await resources.backends.templates.CreateTemplate(
-        pb.CreateTemplateRequest(slug=body.slug, **_content(body)), timeout=resources.backends.timeout
-    )
+    with _changing(resources, body.slug, body.channel):
+        reply = await resources.backends.templates.CreateTemplate(
+            pb.CreateTemplateRequest(slug=body.slug, **_content(body)), timeout=resources.backends.timeout
+        )
     return template_body(reply.template)
 
 
@@ -115,9 +130,10 @@ async def update_template(
     """A new version with this content, made active at once."""
     if body.slug is not None and body.slug != slug:
         raise ProblemError.field("slug", "does not match the slug in the path")
-    reply = await resources.backends.templates.UpdateTemplate(
-        pb.UpdateTemplateRequest(slug=slug, **_content(body)), timeout=resources.backends.timeout
-    )
+    with _changing(resources, slug, body.channel):
+        reply = await resources.backends.templates.UpdateTemplate(
+            pb.UpdateTemplateRequest(slug=slug, **_content(body)), timeout=resources.backends.timeout
+        )
     return template_body(reply.template)
 
 
@@ -126,10 +142,11 @@ async def delete_template(
     slug: Slug, channel: ChannelQuery, caller: ApplicationDep, resources: ResourcesDep, locale: LocaleQuery = "en"
 ) -> Response:
     """Delete every version of a template."""
-    await resources.backends.templates.DeleteTemplate(
-        pb.DeleteTemplateRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale),
-        timeout=resources.backends.timeout,
-    )
+    with _changing(resources, slug, channel):
+        await resources.backends.templates.DeleteTemplate(
+            pb.DeleteTemplateRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale),
+            timeout=resources.backends.timeout,
+        )
     return Response(status_code=204)
 
 
@@ -165,10 +182,11 @@ async def activate_version(
     locale: LocaleQuery = "en",
 ) -> dict[str, Any]:
     """Roll back or forward to an existing version."""
-    reply = await resources.backends.templates.ActivateTemplateVersion(
-        pb.ActivateTemplateVersionRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale, version=version),
-        timeout=resources.backends.timeout,
-    )
+    with _changing(resources, slug, channel):
+        reply = await resources.backends.templates.ActivateTemplateVersion(
+            pb.ActivateTemplateVersionRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale, version=version),
+            timeout=resources.backends.timeout,
+        )
     return template_body(reply.template)
 
 
