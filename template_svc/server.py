@@ -17,6 +17,7 @@ from common.grpc.server import GrpcServer, build_server, run_until_stopped
 from common.metrics import serve_metrics
 from common.settings import ServiceSettings
 from common.templating import RenderLimits, TemplateRenderer
+from common.waiting import wait_for, where
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from template_svc.repository import TemplateRepository
@@ -67,7 +68,9 @@ async def build_template_service(settings: TemplateServiceSettings) -> TemplateS
         # is invalidated.
         engine = create_engine(settings.database_url, pre_ping=False)
         resources.push_async_callback(engine.dispose)
-        connection = await connect(settings.rabbitmq_url, name="template_svc")
+        connection = await wait_for(
+            f"RabbitMQ at {where(settings.rabbitmq_url)}", lambda: connect(settings.rabbitmq_url, name="template_svc")
+        )
         resources.push_async_callback(connection.close)
         publisher = await Publisher.create(connection, settings.rabbitmq_queue_type)
         renderer = TemplateRenderer(render_limits(settings))

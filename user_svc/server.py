@@ -17,6 +17,7 @@ from common.db import create_engine
 from common.grpc.server import GrpcServer, build_server, run_until_stopped
 from common.metrics import serve_metrics
 from common.settings import ServiceSettings
+from common.waiting import wait_for, where
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from user_svc.changes import UserChanges
@@ -62,7 +63,9 @@ async def build_user_service(settings: UserServiceSettings) -> UserService:
             settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )
         resources.push_async_callback(redis.aclose)
-        connection = await connect(settings.rabbitmq_url, name="user_svc")
+        connection = await wait_for(
+            f"RabbitMQ at {where(settings.rabbitmq_url)}", lambda: connect(settings.rabbitmq_url, name="user_svc")
+        )
         resources.push_async_callback(connection.close)
         publisher = await Publisher.create(connection, settings.rabbitmq_queue_type)
         passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
