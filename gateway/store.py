@@ -1,5 +1,9 @@
 """The gateway's reads and writes of the ``notifications`` database (tables: ``common.notification_tables``).
-Each write is one statement, atomic on its own, so none needs an explicit transaction."""
+Each write is one statement, atomic on its own, so none needs an explicit transaction.
+
+New rows are batched: the sends that arrive while a batch is being written go together into the next one
+(``common.delivery.batching``: no timer, so a lone send is written at once). Each send still waits for the
+commit of the statement that holds its own row before it publishes and answers."""
 
 from __future__ import annotations
 
@@ -9,30 +13,41 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from common.delivery.batching import Batcher
+
 _CREATE = """
-WITH suppressed AS (
-    SELECT EXISTS (SELECT 1 FROM email_suppressions WHERE address = $1::text) AS yes
+WITH input AS (
+    SELECT * FROM unnest(
+        $1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
+        $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::timestamptz[], $15::text[]
+    ) AS t(id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
+           request_id, metadata, envelope, expires_at, created_at, address)
+), marked AS (
+    SELECT input.*, EXISTS (SELECT 1 FROM email_suppressions s WHERE s.address = input.address) AS suppressed
+    FROM input
 ), created AS (
     INSERT INTO notification_statuses (
         id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
         request_id, metadata, envelope, expires_at, created_at, updated_at
     )
-    SELECT $2, $3, $4, $5, $6, $7, $8,
-           CASE WHEN suppressed.yes THEN 'skipped' ELSE $9::text END,
-           CASE WHEN suppressed.yes THEN 'suppressed' ELSE $10::text END,
-           $11, $12::jsonb,
-           CASE WHEN suppressed.yes THEN NULL ELSE $13::bytea END,
-           $14, $15, $15
-    FROM suppressed
-    RETURNING id, status, reason
+    SELECT id, channel, user_id, template_slug, template_version, template_locale, priority,
+           CASE WHEN suppressed THEN 'skipped' ELSE status END,
+           CASE WHEN suppressed THEN 'suppressed' ELSE reason END,
+           request_id, metadata,
+           CASE WHEN suppressed THEN NULL ELSE envelope END,
+           expires_at, created_at, created_at
+    FROM marked
+    RETURNING id, status, reason, created_at
 ), event AS (
     INSERT INTO notification_events (notification_id, at, status, detail)
-    SELECT id, $15, status,
+    SELECT id, created_at, status,
            CASE WHEN reason IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reason', reason) END
     FROM created
 )
-SELECT status, reason FROM created
+SELECT id, status, reason FROM created
 """
+"""Inserts any number of rows with their first events in one statement (one transaction): a row whose email
+address is suppressed becomes ``skipped`` with reason ``suppressed`` and keeps no envelope."""
 
 _FORGET = "DELETE FROM notification_statuses WHERE id = $1 AND status = 'queued' AND published_at IS NULL"
 
@@ -103,29 +118,53 @@ class NotificationStore:
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
+        self._creates: Batcher[NewNotification, tuple[str, str | None] | Exception] = Batcher(self._create_batch)
 
     async def create(self, notification: NewNotification) -> tuple[str, str | None]:
-        """Insert the row and its first event in one round trip; returns the stored (status, reason), which is
-        ``("skipped", "suppressed")`` when the email address is suppressed."""
-        row = await self.pool.fetchrow(
+        """Insert the row and its first event (together with the rows of concurrent sends); returns the stored
+        (status, reason), which is ``("skipped", "suppressed")`` when the email address is suppressed."""
+        result = await self._creates.submit(notification)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def _create_batch(self, batch: Sequence[NewNotification]) -> list[tuple[str, str | None] | Exception]:
+        """One statement for the whole batch; should it fail, each row alone, so one bad row fails only its own
+        send (a failure of the database itself then fails each of them again, which is what they should see)."""
+        try:
+            return list(await self._insert(batch))
+        except Exception as error:
+            if len(batch) == 1:
+                return [error]
+        results: list[tuple[str, str | None] | Exception] = []
+        for notification in batch:
+            try:
+                results.extend(await self._insert([notification]))
+            except Exception as error:
+                results.append(error)
+        return results
+
+    async def _insert(self, batch: Sequence[NewNotification]) -> list[tuple[str, str | None]]:
+        rows = await self.pool.fetch(
             _CREATE,
-            notification.email_address.lower() if notification.email_address else None,
-            notification.id,
-            notification.channel,
-            notification.user_id,
-            notification.template_slug,
-            notification.template_version,
-            notification.template_locale,
-            notification.priority,
-            notification.status,
-            notification.reason,
-            notification.request_id,
-            notification.metadata,
-            notification.envelope,
-            notification.expires_at,
-            notification.created_at,
+            [n.id for n in batch],
+            [n.channel for n in batch],
+            [n.user_id for n in batch],
+            [n.template_slug for n in batch],
+            [n.template_version for n in batch],
+            [n.template_locale for n in batch],
+            [n.priority for n in batch],
+            [n.status for n in batch],
+            [n.reason for n in batch],
+            [n.request_id for n in batch],
+            [n.metadata for n in batch],
+            [n.envelope for n in batch],
+            [n.expires_at for n in batch],
+            [n.created_at for n in batch],
+            [n.email_address.lower() if n.email_address else None for n in batch],
         )
-        return row["status"], row["reason"]
+        stored = {row["id"]: (row["status"], row["reason"]) for row in rows}
+        return [stored[n.id] for n in batch]
 
     async def forget(self, notification_id: uuid.UUID) -> None:
         """Delete a ``queued`` row that was never published (its publish failed), with its events."""

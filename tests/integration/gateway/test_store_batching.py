@@ -1,0 +1,95 @@
+"""Concurrent sends share INSERT statements: every row and first event is written as if alone, a suppressed
+address in a batch is skipped on its own, and a row the database refuses fails only its own send."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from common.ids import new_notification_id
+from gateway.store import NewNotification, NotificationStore
+from tests.integration.gateway.harness import Gateway
+
+
+def notification(**changes: Any) -> NewNotification:
+    values: dict[str, Any] = {
+        "id": new_notification_id(),
+        "channel": "email",
+        "user_id": uuid.uuid4(),
+        "template_slug": "welcome",
+        "template_version": 1,
+        "template_locale": "en",
+        "priority": "normal",
+        "status": "queued",
+        "reason": None,
+        "request_id": "req-batch",
+        "metadata": {"k": "v"},
+        "envelope": b"\x01\x02",
+        "expires_at": None,
+        "created_at": datetime.now(UTC),
+        "email_address": f"batch-{uuid.uuid4().hex[:8]}@example.com",
+    }
+    values.update(changes)
+    return NewNotification(**values)
+
+
+async def test_concurrent_creates_are_each_written_with_their_first_event(gateway: Gateway) -> None:
+    store: NotificationStore = gateway.resources.store
+    suppressed = f"Suppressed-{uuid.uuid4().hex[:8]}@Example.com"
+    await store.pool.execute(
+        "INSERT INTO email_suppressions (address, reason) VALUES ($1, 'hard_bounce')", suppressed.lower()
+    )
+    batch = [notification() for _ in range(40)]
+    batch[7] = notification(email_address=suppressed)
+    batch[9] = notification(status="skipped", reason="channel_disabled", envelope=None)
+    results = await asyncio.gather(*(store.create(item) for item in batch))
+
+    expected = [("queued", None)] * 40
+    expected[7] = ("skipped", "suppressed")
+    expected[9] = ("skipped", "channel_disabled")
+    assert results == expected
+    rows = {
+        row["id"]: row
+        for row in await store.pool.fetch(
+            "SELECT id, status, reason, envelope, metadata, created_at FROM notification_statuses WHERE id = ANY($1)",
+            [item.id for item in batch],
+        )
+    }
+    assert rows[batch[0].id]["envelope"] == b"\x01\x02"
+    assert rows[batch[0].id]["metadata"] == {"k": "v"}
+    assert rows[batch[0].id]["created_at"] == batch[0].created_at
+    assert rows[batch[7].id]["envelope"] is None
+    events = await store.pool.fetch(
+        "SELECT notification_id, status, detail FROM notification_events WHERE notification_id = ANY($1)",
+        [item.id for item in batch],
+    )
+    by_id = {event["notification_id"]: event for event in events}
+    assert len(events) == 40
+    assert by_id[batch[7].id]["detail"] == {"reason": "suppressed"}
+    assert by_id[batch[0].id]["detail"] == {}
+
+
+async def test_a_row_the_database_refuses_fails_only_its_own_send(gateway: Gateway) -> None:
+    store: NotificationStore = gateway.resources.store
+    good = [notification() for _ in range(5)]
+    taken = notification()
+    await store.create(taken)
+    duplicate = notification(id=taken.id)  # the same primary key: the whole statement would fail
+    results = await asyncio.gather(*(store.create(item) for item in [*good, duplicate]), return_exceptions=True)
+    assert results[:5] == [("queued", None)] * 5
+    assert isinstance(results[5], asyncpg.UniqueViolationError)
+    stored = await store.pool.fetchval(
+        "SELECT count(*) FROM notification_statuses WHERE id = ANY($1)", [item.id for item in good]
+    )
+    assert stored == 5
+
+
+@pytest.mark.parametrize("size", [1, 3])
+async def test_small_batches_and_lone_creates_work_alike(gateway: Gateway, size: int) -> None:
+    store: NotificationStore = gateway.resources.store
+    assert await asyncio.gather(*(store.create(notification()) for _ in range(size))) == [("queued", None)] * size
