@@ -101,16 +101,21 @@ async def open_loop(host: str, port: int, rate: float, seconds: float, build: Re
     return samples
 
 
-async def closed_loop(host: str, port: int, concurrency: int, seconds: float, build: RequestFactory) -> list[Sample]:
-    """As fast as ``concurrency`` connections go for ``seconds``: the generator's own ceiling."""
+async def closed_loop(
+    host: str, port: int, concurrency: int, seconds: float, build: RequestFactory, limit: int = 10**9
+) -> list[Sample]:
+    """As fast as ``concurrency`` connections go for ``seconds`` (or ``limit`` requests): the generator's own
+    ceiling, or a warm-up."""
     connections = _Connections(host, port)
     samples: list[Sample] = []
     deadline = time.monotonic() + seconds
-    counter = iter(range(10**9))
+    counter = iter(range(limit))
 
     async def worker() -> None:
-        while time.monotonic() < deadline:
-            await _one(connections, build(next(counter)), time.monotonic(), samples)
+        for index in counter:
+            if time.monotonic() >= deadline:
+                return
+            await _one(connections, build(index), time.monotonic(), samples)
 
     try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))

@@ -63,7 +63,7 @@ def _short(frame: str) -> str:
     return f"{name} ({module})" if module else name
 
 
-def top_functions(stacks: Counter[str], count: int = 15) -> dict[str, list[dict[str, Any]]]:
+def top_functions(stacks: Counter[str], count: int = 15) -> dict[str, Any]:
     """The functions with the most samples on top of the stack (self) and anywhere in it (total, leaving out
     the frames nearly every sample shares: the process's main and its event loop), in %."""
     total = sum(stacks.values()) or 1
@@ -74,11 +74,11 @@ def top_functions(stacks: Counter[str], count: int = 15) -> dict[str, list[dict[
         own[frames[-1]] += samples
         for frame in set(frames):
             inclusive[frame] += samples
-    frames = [(f, n) for f, n in inclusive.most_common() if n < 0.75 * total]  # not the event loop's own frames
+    shown = [(f, n) for f, n in inclusive.most_common() if n < 0.75 * total]  # not the event loop's own frames
     return {
         "self": [{"function": f, "percent": round(100 * n / total, 1)} for f, n in own.most_common(count)],
-        "total": [{"function": f, "percent": round(100 * n / total, 1)} for f, n in frames[:count]],
-        "samples": total,  # type: ignore[dict-item]
+        "total": [{"function": f, "percent": round(100 * n / total, 1)} for f, n in shown[:count]],
+        "samples": total,
     }
 
 
