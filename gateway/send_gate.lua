@@ -2,6 +2,9 @@
 --
 -- Each rate limit is a GCRA token bucket (capacity = limit, refilled at limit per window) kept as one
 -- number per limiter: its theoretical arrival time (TAT) in ms, on Redis's clock so every gateway agrees.
+-- The TAT is stored at full precision, and comparisons allow a hundredth of a token: an interval such as
+-- 60000 / 7 ms is not exact, and rounding it (or adding it to an epoch of ~1.8e12 ms) at every admission would
+-- otherwise add up to a token's worth over a burst, admitting limit - 1.
 --
 -- KEYS[1] the API key's limiter, KEYS[2] the recipient's limiter, KEYS[3] the idempotency record or ''.
 -- ARGV[1] window in ms, ARGV[2] API key limit (0 = off), ARGV[3] recipient limit (0 = off),
@@ -28,20 +31,21 @@ local function measure(take)
   for _, limiter in ipairs(limiters) do
     local key, limit = limiter[1], limiter[2]
     local interval = window / limit
+    local slack = interval / 100
     local tat = tonumber(redis.call('GET', key)) or now
     if tat < now then tat = now end
     local remaining, reset
     if take then
       local next_tat = tat + interval
-      if next_tat - now > window + 0.001 then
+      if next_tat - now > window + slack then
         retry = math.max(retry, next_tat - window - now)
         remaining, reset = 0, tat - now
       else
         updates[#updates + 1] = {key, next_tat}
-        remaining, reset = math.floor((window - (next_tat - now)) / interval + 0.000001), next_tat - now
+        remaining, reset = math.floor((window - (next_tat - now)) / interval + 0.01), next_tat - now
       end
     else
-      remaining, reset = math.floor((window - (tat - now)) / interval + 0.000001), tat - now
+      remaining, reset = math.floor((window - (tat - now)) / interval + 0.01), tat - now
     end
     if reported == nil or remaining < reported[2] then reported = {limit, remaining, reset} end
   end
@@ -66,7 +70,7 @@ end
 local reported, retry, updates = measure(true)
 if retry > 0 then return answer(1, reported, retry) end
 for _, update in ipairs(updates) do
-  redis.call('SET', update[1], string.format('%.3f', update[2]), 'PX', math.ceil(update[2] - now) + 1000)
+  redis.call('SET', update[1], string.format('%.17g', update[2]), 'PX', math.ceil(update[2] - now) + 1000)
 end
 if record ~= '' then
   redis.call('HSET', record, 'h', ARGV[4], 'o', ARGV[5])
