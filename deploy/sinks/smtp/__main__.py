@@ -12,6 +12,8 @@ import os
 import signal
 from pathlib import Path
 
+import uvloop
+
 from deploy.sinks.smtp.server import SmtpSink
 
 
@@ -39,4 +41,4 @@ async def serve() -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("mail.log").setLevel(logging.ERROR)
-    asyncio.run(serve())
+    uvloop.run(serve())

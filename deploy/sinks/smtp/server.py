@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,24 @@ class SinkHandler:
         return f"250 2.0.0 OK: queued as {message_id}"
 
 
+_PLAIN_ANGLE_ADDRESS = re.compile(r"<([^<>\s\"@()\[\],;:\\\\]+@[^<>\s\"@()\[\],;:\\\\]+)>(.*)", re.DOTALL)
+
+
+class SinkSMTP(SMTP):
+    """aiosmtpd's SMTP with a cheap reading of the usual ``<local@domain>`` argument of MAIL and RCPT (the
+    stock parser builds a class on every call and goes through the email header parser: a third of the sink's
+    CPU per message). Anything else still goes to the stock parser."""
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        match = _PLAIN_ANGLE_ADDRESS.match(arg.lstrip())
+        if match is None:
+            return super()._getaddr(arg)
+        address, rest = match.groups()
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest.lstrip()
+
+
 def _accept_any_login(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
     return AuthResult(success=True, auth_data=auth_data)
 
@@ -61,7 +80,7 @@ class SmtpSink:
         self._smtp: asyncio.Server | None = None
 
     def _protocol(self) -> SMTP:
-        return SMTP(
+        return SinkSMTP(
             self._handler,
             hostname="smtp-sink.local",
             ident="dev SMTP sink",
