@@ -105,12 +105,18 @@ def _variable_problem(value: Any, field: str, depth: int) -> ProblemError | None
     return None
 
 
-def variables_struct(variables: dict[str, Any]) -> struct_pb2.Struct:
-    """The template variables as a protobuf ``Struct`` (numbers become doubles); 422 naming the variable that
-    cannot be one: nested too deep, NaN or infinite, a lone surrogate, or a number with no double (10**400)."""
+def check_variables(variables: dict[str, Any]) -> None:
+    """422 naming the variable that can neither travel nor render: nested past :data:`MAX_VARIABLE_DEPTH`, NaN
+    or infinite, or text with a lone surrogate (which no protobuf string, envelope included, can carry)."""
     problem = _variable_problem(variables, "variables", 0)
     if problem is not None:
         raise problem
+
+
+def variables_struct(variables: dict[str, Any]) -> struct_pb2.Struct:
+    """The template variables as a protobuf ``Struct`` (numbers become doubles); 422 naming the variable that
+    cannot be one (:func:`check_variables`), or for a number with no double (10**400)."""
+    check_variables(variables)
     struct = struct_pb2.Struct()
     try:
         struct.update(variables)

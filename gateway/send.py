@@ -22,6 +22,7 @@ from common.templating import (
     rendered_response,
     variables_from_json,
 )
+from gateway.convert import check_variables
 from gateway.errors import ProblemError
 from gateway.metrics import NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
 from gateway.profiles import ProfileCache
@@ -109,6 +110,7 @@ class NotificationSender:
         """The template rendered for this request and recipient; 404 for an unknown template, 422 for a missing
         variable or anything else the template cannot render."""
         template = await self._templates.get(request.template, request.channel, request.locale or profile.locale)
+        check_variables(request.variables)
         try:
             variables = variables_from_json(request.variables)
         except OverflowError:
