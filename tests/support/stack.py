@@ -327,15 +327,17 @@ class Stack:
         instance: str | None = None,
         environment: Mapping[str, str] | None = None,
         timeout: float = START_TIMEOUT_SECONDS,
+        wait: bool = True,
     ) -> ServiceProcess:
-        """Start one Procfile entry (again) and wait until it is ready. ``instance`` names an extra copy
-        (e.g. ``email_worker_2``), which usually needs its own port in ``environment``; a restarted instance
-        keeps the ``environment`` it had unless given another."""
+        """Start one Procfile entry (again) and wait until it is ready (``wait=False``: only start it).
+        ``instance`` names an extra copy (e.g. ``email_worker_2``), which usually needs its own port in
+        ``environment``; a restarted instance keeps the ``environment`` it had unless given another."""
         instance = instance or name
         if environment is None and instance in self.processes:
             environment = self.processes[instance].overrides
         process = await self._spawn(name, instance, dict(environment or {}))
-        await self.wait_ready(process.instance, timeout)
+        if wait:
+            await self.wait_ready(process.instance, timeout)
         return process
 
     async def _spawn(self, name: str, instance: str, environment: dict[str, str]) -> ServiceProcess:

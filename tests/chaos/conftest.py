@@ -1,0 +1,125 @@
+"""The chaos suite: the whole stack (as ``make up`` runs it) on PRIVATE PostgreSQL, Redis and RabbitMQ servers
+(``tests/support/private_infra.py``), which the scenarios stop and restart; the shared servers are never
+touched. One stack serves the package; each scenario runs a load driver in a second process, breaks one thing,
+repairs it, and counts (``ledger.py``). A failing test carries the end of every service's log; the results
+table is printed at the end of the run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.chaos.ledger import RESULTS, results_table
+from tests.e2e.api import Api, Mailbox, PushServer, gateway_client, unique
+from tests.e2e.conftest import STACKS_KEY, tracked_stack
+from tests.support.infra import Infra
+from tests.support.private_infra import PrivateInfra, private_infra
+from tests.support.stack import Stack
+
+USERS = 60
+CHAOS_SETTINGS = {
+    "EMAIL_WORKER_BREAKER_PAUSE_SECONDS": "2",
+    "PUSH_WORKER_BREAKER_PAUSE_SECONDS": "2",
+    "EMAIL_WORKER_MAX_ATTEMPTS": "10",
+    "PUSH_WORKER_MAX_ATTEMPTS": "10",
+    "EMAIL_WORKER_SMTP_TIMEOUT_SECONDS": "5",
+}
+"""The runtime's own knobs, shortened: an open breaker pauses 2 s (30 s in production), and with the test retry
+scale (1/100) ten attempts span ~25 s, so an outage of a few seconds ends in deliveries, not in given-up sends."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.chaos)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    stacks = item.session.stash.get(STACKS_KEY, [])
+    if report.failed and stacks:  # type: ignore[attr-defined]
+        for stack in stacks:
+            report.sections.append((f"stack logs ({stack.folder.name})", stack.log_tails()))  # type: ignore[attr-defined]
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not RESULTS:
+        return
+    terminalreporter.write_sep("=", "chaos results")
+    terminalreporter.write_line(results_table())
+    for tally in RESULTS:
+        for note in tally.notes:
+            terminalreporter.write_line(f"{tally.scenario}: {note}")
+    destination = os.environ.get("CHAOS_RESULTS_FILE")
+    if destination:
+        Path(destination).write_text(results_table() + "\n")
+
+
+@pytest.fixture(scope="package")
+def private() -> Iterator[PrivateInfra]:
+    """This run's own PostgreSQL, Redis and RabbitMQ, stopped at the end."""
+    with private_infra() as servers:
+        yield servers
+
+
+@pytest.fixture(scope="package")
+def chaos_infra(private: PrivateInfra) -> Infra:
+    return private.infra()
+
+
+@pytest.fixture(scope="package")
+async def stack(
+    request: pytest.FixtureRequest, chaos_infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    async with tracked_stack(
+        request, chaos_infra, tmp_path_factory.mktemp("chaos-stack"), environment=CHAOS_SETTINGS
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+async def api(stack: Stack) -> AsyncIterator[Api]:
+    async with gateway_client(stack.url("gateway")) as http:
+        yield Api(http)
+
+
+@pytest.fixture(scope="package")
+async def mailbox(stack: Stack) -> AsyncIterator[Mailbox]:
+    async with httpx.AsyncClient(base_url=stack.url("smtp_sink"), timeout=30) as http:
+        yield Mailbox(http)
+
+
+@pytest.fixture(scope="package")
+async def push_server(stack: Stack) -> AsyncIterator[PushServer]:
+    async with httpx.AsyncClient(base_url=stack.url("fcm_server"), timeout=30) as http:
+        yield PushServer(http)
+
+
+@pytest.fixture(scope="package")
+async def templates(api: Api) -> str:
+    """One slug with an email and a push template."""
+    slug = unique("chaos")
+    await api.create_template(slug=slug, channel="email", subject="chaos #{{ n }}", body="message {{ n }}")
+    await api.create_template(slug=slug, channel="push", title="chaos #{{ n }}", body="message {{ n }}")
+    return slug
+
+
+@pytest.fixture(scope="package")
+async def audience(api: Api, templates: str) -> list[dict[str, str]]:
+    """The load's targets: :data:`USERS` users, each with an address and a device, every one an email target
+    and every other one a push target too (distinct users keep each under the per-user rate limit)."""
+    targets = []
+    for index in range(USERS):
+        user = await api.create_user(name=f"Chaos {index}")
+        await api.add_device(user["id"], unique("device"))
+        targets.append({"user_id": user["id"], "channel": "email", "template": templates})
+        if index % 2 == 0:
+            targets.append({"user_id": user["id"], "channel": "push", "template": templates})
+    return targets

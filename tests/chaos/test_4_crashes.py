@@ -1,0 +1,120 @@
+"""Scenario 4: processes SIGKILLed mid-load and restarted.
+
+- Each worker: the broker hands its unacknowledged messages to the restarted worker. A message whose send was
+  under way when the process died is sent again (its row is still ``sending``): the one window where a
+  recipient can get two copies (DESIGN §1). Those duplicates are counted and must be at most the messages the
+  worker could have had in flight (its concurrency); emails carry the same ``Message-ID`` and pushes the same
+  collapse key, so mail systems and devices can fold them.
+- user_svc and template_svc: while one is down, sends answer 503 (or succeed from the gateway's profile cache)
+  and nothing is accepted that is not delivered; after the restart the gateway's channels reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.chaos.ledger import tally
+from tests.chaos.scenario import all_ready, assert_accounted, start_load
+from tests.e2e.api import Api, Mailbox, PushServer
+from tests.support.stack import Stack
+
+DOWN_SECONDS = 1.5
+BACKLOG_SECONDS = 3.0
+BUSY_TIMEOUT_SECONDS = 10.0
+WORKERS = {"email_worker": "email", "push_worker": "push"}
+
+
+def concurrency(stack: Stack, worker: str) -> int:
+    """The worker's ``*_CONCURRENCY`` (default 32): the most messages one replica works on at once."""
+    return int(stack.environment.get(f"{worker.upper()}_CONCURRENCY", "32"))
+
+
+async def kill_while_busy(stack: Stack, worker: str, channel: str) -> float:
+    """SIGKILL ``worker`` while it has sends in flight: it is stopped gracefully for a moment so a backlog
+    builds, started again, and killed as soon as its ``notifications_in_flight`` shows work (at 30 sends a
+    second an idle worker would have nothing in flight to lose; if no work shows within a few seconds it is
+    killed anyway). Returns the gauge read just before the kill."""
+    await stack.stop_service(worker)
+    await asyncio.sleep(BACKLOG_SECONDS)
+    await stack.start_service(worker, wait=False)
+    url = stack.url(worker)
+    busy = 0.0
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    async with httpx.AsyncClient(timeout=2) as http:
+        while busy == 0 and time.monotonic() < deadline:
+            try:
+                busy = in_flight((await http.get(f"{url}/metrics")).text, channel)
+            except httpx.HTTPError:
+                await asyncio.sleep(0.01)  # its HTTP side is not up yet
+    await stack.kill_service(worker)
+    return busy
+
+
+def in_flight(metrics: str, channel: str) -> float:
+    """``notifications_in_flight{channel=...}`` from a ``/metrics`` text."""
+    for line in metrics.splitlines():
+        if line.startswith(f'notifications_in_flight{{channel="{channel}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_each_worker_killed_mid_load_duplicates_at_most_what_was_in_flight(
+    stack: Stack,
+    api: Api,
+    mailbox: Mailbox,
+    push_server: PushServer,
+    audience: list[dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    load = await start_load(stack, audience, tmp_path)
+    in_flight = {}
+    for worker, channel in WORKERS.items():
+        in_flight[worker] = await kill_while_busy(stack, worker, channel)
+        await asyncio.sleep(DOWN_SECONDS)
+        await stack.start_service(worker)
+
+    result = await load.finish()
+    counted = await tally("4a email_worker, push_worker SIGKILLed", api, mailbox, push_server, result.accepted, result)
+    by_channel = {
+        channel: sum(n for nid, n in counted.duplicates.items() if result.accepted[nid] == channel)
+        for channel in WORKERS.values()
+    }
+    counted.notes.append(
+        f"in flight when killed: {in_flight}; duplicates by channel: {by_channel} "
+        f"(bound: concurrency {concurrency(stack, 'email_worker')} x 1 replica per worker)"
+    )
+
+    assert_accounted(result, counted, max_duplicates=sum(concurrency(stack, worker) for worker in WORKERS))
+    for worker, channel in WORKERS.items():
+        assert by_channel[channel] <= concurrency(stack, worker), (worker, counted.duplicates)
+
+
+async def test_user_svc_and_template_svc_killed_mid_load_lose_nothing(
+    stack: Stack,
+    api: Api,
+    mailbox: Mailbox,
+    push_server: PushServer,
+    audience: list[dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    load = await start_load(stack, audience, tmp_path)
+    windows = []
+    for service in ("user_svc", "template_svc"):
+        down = time.monotonic()
+        await stack.kill_service(service)
+        await asyncio.sleep(DOWN_SECONDS)
+        await stack.start_service(service)
+        windows.append((down, time.monotonic()))
+    recovered = await all_ready(stack)
+
+    result = await load.finish()
+    counted = await tally("4b user_svc, template_svc SIGKILLed", api, mailbox, push_server, result.accepted, result)
+    refused = [result.refused_between(start, end) for start, end in windows]
+    counted.notes.append(f"refusals while user_svc / template_svc were down: {refused}; ready {recovered:.1f}s later")
+
+    assert_accounted(result, counted)
+    assert refused[1][503] > 0, refused  # nothing renders without template_svc

@@ -1,0 +1,83 @@
+"""Scenario 6: a poison message and an envelope for a deleted user in the queue, mid-load.
+
+The poison message (not an envelope) goes to ``failed.queue`` with ``x-failure-reason: poison`` and the worker
+goes on delivering. A notification accepted before its user was deleted is still delivered: the envelope
+carries the rendered content and the address or device tokens, so the worker never asks user_svc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import aio_pika
+
+from common.amqp.topology import DIRECT_EXCHANGE
+from tests.chaos.ledger import tally
+from tests.chaos.scenario import assert_accounted, metric, start_load
+from tests.e2e.api import Api, Mailbox, PushServer, unique
+from tests.e2e.dlq import wait_for_dead_letter
+from tests.support.private_infra import PrivateInfra
+from tests.support.stack import Stack
+
+
+async def publish_poison(rabbitmq_url: str, message_id: str) -> None:
+    """Bytes that are no envelope, published like an envelope to the email queue."""
+    connection = await aio_pika.connect(rabbitmq_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(DIRECT_EXCHANGE, ensure=False)
+        poison = aio_pika.Message(
+            b"\xff\x00 not a MessageEnvelope", message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+        )
+        await exchange.publish(poison, routing_key="email", mandatory=True)
+    finally:
+        await connection.close()
+
+
+async def test_a_poison_message_is_dead_lettered_and_a_deleted_users_notifications_are_delivered(
+    stack: Stack,
+    api: Api,
+    mailbox: Mailbox,
+    push_server: PushServer,
+    audience: list[dict[str, str]],
+    private: PrivateInfra,
+    tmp_path: Path,
+) -> None:
+    slug = audience[0]["template"]
+    leaving = await api.create_user(name="Leaving Soon")
+    token = unique("device")
+    await api.add_device(leaving["id"], token)
+    load = await start_load(stack, audience, tmp_path)
+
+    await asyncio.gather(stack.stop_service("email_worker"), stack.stop_service("push_worker"))
+    held = {}
+    for channel in ("email", "push"):
+        notification_id = await api.send_queued(
+            user_id=leaving["id"], channel=channel, template=slug, variables={"n": 0}
+        )
+        held[notification_id] = channel
+    deleted = await api.http.delete(f"/v1/users/{leaving['id']}")
+    poison_id = f"poison-{uuid.uuid4()}"
+    await publish_poison(private.rabbitmq.url, poison_id)
+    await asyncio.gather(stack.start_service("email_worker"), stack.start_service("push_worker"))
+
+    result = await load.finish()
+    counted = await tally(
+        "6 poison message + deleted user", api, mailbox, push_server, {**result.accepted, **held}, result
+    )
+    dead = await wait_for_dead_letter(private.rabbitmq.url, poison_id)
+    poisoned = await metric(stack.url("email_worker"), "notifications_failed_total", channel="email", reason="poison")
+    counted.notes.append("poison dead-lettered (not a notification, so not in the counts); deleted user's 2 delivered")
+
+    assert deleted.status_code == 204, deleted.text
+    assert (await api.http.get(f"/v1/users/{leaving['id']}")).status_code == 404
+    assert_accounted(result, counted)
+    assert dead.headers["x-failure-reason"] == "poison"
+    assert poisoned == 1  # counted by the restarted worker, which took it off the queue
+    for notification_id in held:
+        assert (await api.status(notification_id))["status"] == "delivered"
+    [email] = await mailbox.messages(leaving["email"])
+    assert email["message_id"].startswith(f"<{next(iter(held))}@")
+    assert len(await push_server.messages(token)) == 1
