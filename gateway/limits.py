@@ -2,7 +2,9 @@
 
 A send makes one round trip (EVALSHA of ``send_gate.lua``) that checks and takes both rate limits (per API
 key and per recipient) and claims the ``Idempotency-Key``; a send with a key makes one more to store its
-response (or release the key when it failed). Login failures are counted per email.
+response (or release the key when it failed). The EVALSHAs of concurrent sends go to Redis together, in one
+pipeline (:class:`ScriptCalls`): a command through the client costs ~100 µs of CPU on its own, a fraction of
+that in a pipeline. Login failures are counted per email.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import json
 import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from importlib.resources import files
@@ -18,7 +21,10 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
+from common.delivery.batching import Batcher
 from gateway.errors import ProblemError
 
 _COMPLETE = """
@@ -100,6 +106,42 @@ def body_hash(canonical_body: bytes) -> str:
     return hashlib.blake2b(canonical_body, digest_size=16).hexdigest()
 
 
+ScriptCall = tuple[AsyncScript, list[str], list[Any]]
+
+
+class ScriptCalls:
+    """Runs Lua scripts by EVALSHA, the calls made while a pipeline is in flight together in the next one (no
+    timer: a lone call goes at once). A script Redis does not know (after a restart or SCRIPT FLUSH) is loaded
+    and only the calls that failed for it are run again."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._batcher: Batcher[ScriptCall, Any] = Batcher(self._run)
+
+    async def call(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """The script's reply; raises the error Redis answered with, or the connection's."""
+        reply = await self._batcher.submit((script, keys, args))
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def _run(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        replies = await self._pipeline(calls)
+        unknown = [index for index, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if unknown:
+            for script in {calls[index][0] for index in unknown}:
+                await self._redis.script_load(script.script)
+            for index, reply in zip(unknown, await self._pipeline([calls[i] for i in unknown]), strict=True):
+                replies[index] = reply
+        return replies
+
+    async def _pipeline(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for script, keys, args in calls:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            return list(await pipe.execute(raise_on_error=False))
+
+
 class SendGate:
     """Rate limits per API key and per recipient, and idempotency keys scoped to the API key."""
 
@@ -114,6 +156,7 @@ class SendGate:
         claim_seconds: int,
     ) -> None:
         script = files("gateway").joinpath("send_gate.lua").read_text()
+        self._scripts = ScriptCalls(redis)
         self._gate = redis.register_script(script)
         self._complete = redis.register_script(_COMPLETE)
         self._release = redis.register_script(_RELEASE)
@@ -127,9 +170,10 @@ class SendGate:
         """Check and take both limits and claim ``idempotency_key``, atomically."""
         record = f"gw:idem:{key_id}:{idempotency_key}" if idempotency_key else ""
         owner = secrets.token_hex(8)
-        reply = await self._gate(
-            keys=[f"gw:rl:key:{key_id}", f"gw:rl:user:{user_id}", record],
-            args=[self._window_ms, self._key_limit, self._user_limit, fingerprint, owner, self._claim_ms],
+        reply = await self._scripts.call(
+            self._gate,
+            [f"gw:rl:key:{key_id}", f"gw:rl:user:{user_id}", record],
+            [self._window_ms, self._key_limit, self._user_limit, fingerprint, owner, self._claim_ms],
         )
         verdict = Verdict(int(reply[0]))
         limit = int(reply[1])
@@ -144,11 +188,11 @@ class SendGate:
 
     async def complete(self, claim: IdempotencyClaim, response: bytes) -> None:
         """Keep ``response`` as the answer to every repeat of the claimed request, for the record's lifetime."""
-        await self._complete(keys=[claim.record], args=[claim.owner, response, self._ttl_ms])
+        await self._scripts.call(self._complete, [claim.record], [claim.owner, response, self._ttl_ms])
 
     async def release(self, claim: IdempotencyClaim) -> None:
         """Forget the claim of a request that failed, so its key can be used again."""
-        await self._release(keys=[claim.record], args=[claim.owner])
+        await self._scripts.call(self._release, [claim.record], [claim.owner])
 
 
 class LoginThrottle:

@@ -1,10 +1,12 @@
 """Concurrent sends share INSERT statements: every row and first event is written as if alone, a suppressed
-address in a batch is skipped on its own, and a row the database refuses fails only its own send."""
+address in a batch is skipped on its own, and a row the database refuses fails only its own send. (The rows
+are deleted afterwards: queued rows without ``published_at`` would be the reconciler's to publish.)"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +16,14 @@ import pytest
 from common.ids import new_notification_id
 from gateway.store import NewNotification, NotificationStore
 from tests.integration.gateway.harness import Gateway
+
+
+@pytest.fixture
+async def store(gateway: Gateway) -> AsyncIterator[NotificationStore]:
+    """The gateway's store; every row written through it here is deleted afterwards."""
+    found: NotificationStore = gateway.resources.store
+    yield found
+    await found.pool.execute("DELETE FROM notification_statuses WHERE request_id = 'req-batch'")
 
 
 def notification(**changes: Any) -> NewNotification:
@@ -38,8 +48,7 @@ def notification(**changes: Any) -> NewNotification:
     return NewNotification(**values)
 
 
-async def test_concurrent_creates_are_each_written_with_their_first_event(gateway: Gateway) -> None:
-    store: NotificationStore = gateway.resources.store
+async def test_concurrent_creates_are_each_written_with_their_first_event(store: NotificationStore) -> None:
     suppressed = f"Suppressed-{uuid.uuid4().hex[:8]}@Example.com"
     await store.pool.execute(
         "INSERT INTO email_suppressions (address, reason) VALUES ($1, 'hard_bounce')", suppressed.lower()
@@ -74,8 +83,7 @@ async def test_concurrent_creates_are_each_written_with_their_first_event(gatewa
     assert by_id[batch[0].id]["detail"] == {}
 
 
-async def test_a_row_the_database_refuses_fails_only_its_own_send(gateway: Gateway) -> None:
-    store: NotificationStore = gateway.resources.store
+async def test_a_row_the_database_refuses_fails_only_its_own_send(store: NotificationStore) -> None:
     good = [notification() for _ in range(5)]
     taken = notification()
     await store.create(taken)
@@ -90,6 +98,5 @@ async def test_a_row_the_database_refuses_fails_only_its_own_send(gateway: Gatew
 
 
 @pytest.mark.parametrize("size", [1, 3])
-async def test_small_batches_and_lone_creates_work_alike(gateway: Gateway, size: int) -> None:
-    store: NotificationStore = gateway.resources.store
+async def test_small_batches_and_lone_creates_work_alike(store: NotificationStore, size: int) -> None:
     assert await asyncio.gather(*(store.create(notification()) for _ in range(size))) == [("queued", None)] * size
