@@ -10,6 +10,7 @@ applies to the next send, and the lifetime bounds staleness only while the broke
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,8 @@ class TemplateVersion:
 
 
 class TemplateCache:
-    """Active template versions by (slug, channel, wanted locale), each for ``ttl_seconds`` (0: always ask)."""
+    """Active template versions by (slug, channel, wanted locale), each for 75-100 % of ``ttl_seconds`` (0:
+    always ask)."""
 
     def __init__(
         self, templates: pb_grpc.TemplateServiceStub, *, timeout: float, ttl_seconds: float, size: int
@@ -75,7 +77,8 @@ class TemplateCache:
         if self._ttl > 0 and evictions == self._evictions:
             if len(self._entries) >= self._size:
                 self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = (found, time.monotonic() + self._ttl)
+            lifetime = self._ttl * random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not secrecy
+            self._entries[key] = (found, time.monotonic() + lifetime)
         return found
 
     def evict(self, slug: str, channel: str) -> None:
