@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncpg
 import grpc
+import httpx
 import pytest
+from fastapi import FastAPI
 from grpc.aio import AioRpcError, Metadata
 
 from common.grpc.errors import FieldViolation, to_status
-from gateway.errors import field_path, is_internal_key_refusal, rpc_problem
+from gateway.errors import field_path, install_error_handlers, is_internal_key_refusal, rpc_problem
 
 
 def rpc_error(code: grpc.StatusCode, message: str, violations: list[FieldViolation] | None = None) -> AioRpcError:
@@ -74,3 +77,20 @@ def test_an_invalid_argument_without_details_still_lists_an_error() -> None:
 )
 def test_field_paths(location: tuple, path: str) -> None:
     assert field_path(location) == path
+
+
+async def test_a_connection_the_database_dropped_mid_protocol_is_503_not_500() -> None:
+    """asyncpg's InternalClientError ("cannot switch to state 12; another operation (2) is in progress") came out
+    of a pooled connection during a PostgreSQL restart (chaos scenario 2): nothing was accepted, so 503."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/insert")
+    async def insert() -> None:
+        raise asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
+        response = await client.get("/insert")
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == "a dependency is unavailable; nothing was accepted, retry later"
