@@ -12,6 +12,9 @@ from typing import Any
 
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
@@ -30,6 +33,12 @@ from gateway.store import NotificationStore
 from gateway.template_cache import TemplateCache
 
 logger = logging.getLogger(__name__)
+
+REDIS_RETRY = Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,))
+"""A command on a pooled connection that Redis closed (it restarted) is sent once more on a new connection.
+Without it each stale connection failed one command after a restart: a send answered 503, or worse, an
+idempotency claim was not released and the key answered 409 "in flight" for a minute (found by the chaos
+suite). Timeouts are not retried."""
 
 
 @dataclass
@@ -59,7 +68,7 @@ class Resources:
     @contextlib.asynccontextmanager
     async def open(cls, settings: GatewaySettings) -> AsyncIterator[Resources]:
         """Open everything, start the background tasks, and close it all on exit."""
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5, retry=REDIS_RETRY)
         backends = Backends.open(settings)
         db: Any = None
         amqp: AbstractRobustConnection | None = None
