@@ -49,6 +49,8 @@ class Monitor:
     def usage_now(self) -> dict[str, Usage]:
         found = {instance: usage(group_pids(pgid)) for instance, pgid in service_groups(self.stack).items()}
         found.update({name: usage(pids) for name, pids in infra_pids().items()})
+        honchos = [process.honcho.pid for process in self.stack.processes.values() if process.running]
+        found["honcho"] = usage(honchos)  # relays every log line of the services, as under make up
         return found
 
     async def _run(self) -> None:

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-RATE = 100
+RATE = 200
 """Samples a second."""
 
 

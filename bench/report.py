@@ -17,8 +17,8 @@ def _cpu(items: dict[str, float], names: tuple[str, ...]) -> str:
     return ", ".join(f"{name} {items[name]:.0f}" for name in names if name in items)
 
 
-SEND_SIDE = ("gateway", "template_svc", "user_svc", "postgres", "rabbitmq", "redis")
-DRAIN_SIDE = ("email_worker", "push_worker", "smtp_sink", "fcm_server", "postgres", "rabbitmq")
+SEND_SIDE = ("gateway", "template_svc", "user_svc", "postgres", "rabbitmq", "redis", "honcho")
+DRAIN_SIDE = ("email_worker", "push_worker", "smtp_sink", "fcm_server", "postgres", "rabbitmq", "honcho")
 
 
 def render_table(results: dict[str, Any]) -> str:
@@ -134,7 +134,7 @@ def render_table(results: dict[str, Any]) -> str:
 
     memory = results.get("memory", {})
     if memory:
-        services = [name for name in memory if name not in ("postgres", "rabbitmq", "redis")]
+        services = [name for name in memory if name not in ("postgres", "rabbitmq", "redis", "honcho")]
         growths = [memory[name]["mixed_growth_percent"] for name in services]
         worst = max((g for g in growths if g is not None), default=0.0)
         row(

@@ -102,6 +102,11 @@ class Outcome:
     suppress_address: str | None = None
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """No reset round trip when a connection goes back to the pool: the store sets no session state, and
+    asyncpg still rolls back a transaction left open."""
+
+
 def _row_states(ids: Sequence[uuid.UUID], rows: Sequence[asyncpg.Record]) -> list[RowState]:
     found = {row["id"]: row[1] for row in rows}
     return [
@@ -124,7 +129,9 @@ class StatusStore:
     @classmethod
     async def open(cls, database_url: str, *, pool_size: int = 4) -> StatusStore:
         """A store on ``database_url``; connections open lazily, so this works while the database is down."""
-        pool = await asyncpg.create_pool(plain_url(database_url), min_size=0, max_size=pool_size, command_timeout=15)
+        pool = await asyncpg.create_pool(
+            plain_url(database_url), min_size=0, max_size=pool_size, reset=_keep_session, command_timeout=15
+        )
         return cls(pool)
 
     async def claim(self, notification_id: str, attempt: int) -> RowState:

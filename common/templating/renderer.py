@@ -7,8 +7,9 @@ A template is a set of named parts (``subject``, ``body``, ``html_body``, ``titl
 Where a render runs: a template whose parts are all compiled already and none of which can run away (no loop,
 macro or call, and a short source: see :func:`_straight_line`) renders right on the caller's thread, in tens of
 microseconds, with the sandbox's own deadline checks at ``inline_time_limit``; should one still pass it, it is
-rendered again on the thread path and never inline after. Everything else (and every compile) runs on the
-render threads of :mod:`common.templating.deadline`, whose deadline also interrupts code the guards do not see.
+rendered again on the thread path, and never inline after if it really worked that long. Everything else (and
+every compile) runs on the render threads of :mod:`common.templating.deadline`, whose deadline also interrupts
+code the guards do not see.
 """
 
 from __future__ import annotations
@@ -228,17 +229,21 @@ class TemplateRenderer:
     def _render_inline(
         self, compiled: Mapping[str, _Compiled | None], context: Mapping[str, Any]
     ) -> dict[str, str] | None:
-        """Render on this thread under the inline deadline; None (and never inline again for those parts) when
-        the deadline passed, so the caller renders on a thread."""
+        """Render on this thread under the inline deadline; None when the deadline passed, so the caller renders
+        on a thread. Parts that spent half the limit in CPU time never render inline again; a render that only
+        waited for the CPU (a descheduled thread on a busy machine) does not count against them."""
         rendered: dict[str, str] = {}
-        set_deadline(time.monotonic() + self.limits.inline_time_limit)
+        limit = self.limits.inline_time_limit
+        started = time.thread_time()
+        set_deadline(time.monotonic() + limit)
         try:
             for part, entry in compiled.items():
                 rendered[part] = self._render_compiled(part, entry.template, context) if entry else ""
         except Interrupted:
-            for entry in compiled.values():
-                if entry is not None:
-                    entry.inline = False
+            if time.thread_time() - started >= limit / 2:  # it worked that long: not just a busy machine
+                for entry in compiled.values():
+                    if entry is not None:
+                        entry.inline = False
             return None
         finally:
             set_deadline(float("inf"))

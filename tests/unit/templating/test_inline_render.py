@@ -3,6 +3,7 @@ same results and errors as on the render threads; anything that can run away sta
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -121,5 +122,37 @@ async def test_a_render_past_the_inline_limit_is_redone_on_a_thread_and_never_in
         assert await renderer.render(parts, context) == {"body": "Hi Ada"}  # straight to a thread
         assert renders("thread") - threads == 2
         assert renders("inline") == inline
+    finally:
+        renderer.close()
+
+
+class _SleepsOnce:
+    """A value whose first printing waits (as a descheduled thread would) without spending CPU."""
+
+    def __init__(self) -> None:
+        self.slept = False
+
+    def __str__(self) -> str:
+        if not self.slept:
+            self.slept = True
+            time.sleep(0.02)
+        return "slow"
+
+
+async def test_a_render_that_only_waited_for_the_cpu_stays_inline() -> None:
+    renderer = TemplateRenderer(RenderLimits(inline_time_limit=0.005))
+    try:
+        parts = {"body": "{{ value }} {{ name }}"}
+        value = _SleepsOnce()
+        context = render_context({"name": "Ada", "value": value}, USER)
+        value.slept = True
+        assert await renderer.render(parts, context) == {"body": "slow Ada"}  # compiles, on a thread
+        value.slept = False
+        threads = renders("thread")
+        assert await renderer.render(parts, context) == {"body": "slow Ada"}  # past the deadline: redone
+        assert renders("thread") - threads == 1
+        inline = renders("inline")
+        assert await renderer.render(parts, context) == {"body": "slow Ada"}
+        assert renders("inline") - inline == 1
     finally:
         renderer.close()
