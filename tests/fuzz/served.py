@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -31,13 +30,13 @@ class ServedGateway:
 async def served_gateway(settings: GatewaySettings) -> AsyncIterator[ServedGateway]:
     """Serve the gateway (lifespan included) on a free 127.0.0.1 port until the block ends."""
     app = create_app(settings)
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+    # uvicorn binds the port itself (port 0: a free one), as `python -m gateway` does: a socket handed over
+    # with `sockets=` gets no TCP_NODELAY, and every keep-alive response then waits ~40 ms on a delayed ACK.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2
+    )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[listener]))
+    task = asyncio.create_task(server.serve())
     try:
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT_SECONDS
         while not server.started:
@@ -47,8 +46,8 @@ async def served_gateway(settings: GatewaySettings) -> AsyncIterator[ServedGatew
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(f"the gateway did not start within {START_TIMEOUT_SECONDS}s")
             await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
         yield ServedGateway(app=app, url=f"http://127.0.0.1:{port}", settings=settings)
     finally:
         server.should_exit = True
         await task
-        listener.close()
