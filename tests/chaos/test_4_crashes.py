@@ -34,10 +34,10 @@ def concurrency(stack: Stack, worker: str) -> int:
 
 
 async def kill_while_busy(stack: Stack, worker: str, channel: str) -> float:
-    """SIGKILL ``worker`` while it has sends in flight: it is stopped gracefully for a moment so a backlog
-    builds, started again, and killed as soon as its ``notifications_in_flight`` shows work (at 30 sends a
-    second an idle worker would have nothing in flight to lose; if no work shows within a few seconds it is
-    killed anyway). Returns the gauge read just before the kill."""
+    """SIGKILL ``worker`` in the middle of its work: it is stopped gracefully for a moment so a backlog builds,
+    started again, and killed once it has delivered something and still has messages in flight (at 30 sends a
+    second an idle worker would have nothing in flight to lose; if that moment does not come within a few
+    seconds it is killed anyway). Returns ``notifications_in_flight`` read just before the kill."""
     await stack.stop_service(worker)
     await asyncio.sleep(BACKLOG_SECONDS)
     await stack.start_service(worker, wait=False)
@@ -45,19 +45,23 @@ async def kill_while_busy(stack: Stack, worker: str, channel: str) -> float:
     busy = 0.0
     deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
     async with httpx.AsyncClient(timeout=2) as http:
-        while busy == 0 and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             try:
-                busy = in_flight((await http.get(f"{url}/metrics")).text, channel)
+                metrics = (await http.get(f"{url}/metrics")).text
             except httpx.HTTPError:
                 await asyncio.sleep(0.01)  # its HTTP side is not up yet
+                continue
+            busy = sample(metrics, "notifications_in_flight", channel)
+            if busy > 0 and sample(metrics, "notifications_delivered_total", channel) > 0:
+                break
     await stack.kill_service(worker)
     return busy
 
 
-def in_flight(metrics: str, channel: str) -> float:
-    """``notifications_in_flight{channel=...}`` from a ``/metrics`` text."""
+def sample(metrics: str, name: str, channel: str) -> float:
+    """``name{channel=...}`` from a ``/metrics`` text (0 when absent)."""
     for line in metrics.splitlines():
-        if line.startswith(f'notifications_in_flight{{channel="{channel}"}}'):
+        if line.startswith(f'{name}{{channel="{channel}"}}'):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
 
@@ -71,11 +75,10 @@ async def test_each_worker_killed_mid_load_duplicates_at_most_what_was_in_flight
     tmp_path: Path,
 ) -> None:
     load = await start_load(stack, audience, tmp_path)
-    in_flight = {}
-    for worker, channel in WORKERS.items():
-        in_flight[worker] = await kill_while_busy(stack, worker, channel)
-        await asyncio.sleep(DOWN_SECONDS)
-        await stack.start_service(worker)
+    busy = await asyncio.gather(*(kill_while_busy(stack, worker, channel) for worker, channel in WORKERS.items()))
+    in_flight = dict(zip(WORKERS, busy, strict=True))
+    await asyncio.sleep(DOWN_SECONDS)
+    await asyncio.gather(*(stack.start_service(worker) for worker in WORKERS))
 
     result = await load.finish()
     counted = await tally("4a email_worker, push_worker SIGKILLed", api, mailbox, push_server, result.accepted, result)
