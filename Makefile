@@ -10,7 +10,7 @@ PROTO := proto/notification/v1/notification.proto
 GEN_PKG := gen/notification
 STAMP := $(VENV)/.installed
 
-.PHONY: help install gen gen-check buf-lint lint deploy-check openapi infra test-env test up migrate bench
+.PHONY: help install gen gen-check buf-lint lint deploy-check openapi infra test-env test chaos dlq up migrate bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,12 @@ migrate: $(STAMP) infra  ## create the three databases if missing and apply ever
 
 test: install gen-check buf-lint lint deploy-check test-env  ## everything CI runs: install, fresh gen/, buf, lint, deploy files, pytest
 	$(VENV)/bin/pytest
+
+chaos: install  ## only the fault suite (private Postgres, Redis and RabbitMQ; the shared ones are untouched)
+	$(VENV)/bin/pytest tests/chaos
+
+dlq: install  ## list what failed.queue holds (replay: python -m common.delivery.replay --all | --id ID)
+	$(PY) -m common.delivery.replay --dry-run --all
 
 up: install infra  ## run the whole stack in the foreground (Ctrl-C stops it)
 	bash deploy/up.sh
