@@ -13,6 +13,9 @@ from typing import Any
 
 RATE = 200
 """Samples a second."""
+PY_SPY_MODE: tuple[str, ...] = ("--nonblocking",)
+"""``--nonblocking`` never pauses the process (what the bench run uses); ``()`` pauses it for each sample, which
+tells idle threads apart accurately (for a dedicated profiling run)."""
 
 
 def available() -> bool:

@@ -70,7 +70,7 @@ class Options:
     profile_seconds: float = 15
     profile: bool = True
     connections: int = 48
-    gateway_workers: int | None = None
+    gateway_workers: int | None = 2
     note: str = ""
 
     @classmethod
@@ -577,7 +577,9 @@ def parse(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short run (fewer users, shorter phases)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
-    parser.add_argument("--gateway-workers", type=int, default=None, help="GATEWAY_WORKERS for this run")
+    parser.add_argument(
+        "--gateway-workers", type=int, default=2, help="GATEWAY_WORKERS for this run (default 2: one per core)"
+    )
     parser.add_argument("--users", type=int, default=None)
     parser.add_argument("--note", default="", help="a label kept in the JSON and the table")
     args = parser.parse_args(argv)
