@@ -69,8 +69,10 @@ async def test_two_workers_deliver_every_notification_exactly_once(
     statuses = await asyncio.gather(*(api.status(notification_id) for notification_id in ids))
     assert {status["status"] for status in statuses} == {"delivered"}
     assert {status["attempts"] for status in statuses} == {1}
+    # Exactly once is shown above (one email per id, one attempt each); the counters only show that both
+    # workers took a share (they also count other tests' deliveries that finished meanwhile).
     shares = {url: await delivered_by(url) - count for url, count in before.items()}
-    assert sum(shares.values()) == NOTIFICATIONS
+    assert sum(shares.values()) >= NOTIFICATIONS
     assert all(share > 0 for share in shares.values()), shares
 
 

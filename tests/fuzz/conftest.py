@@ -14,19 +14,19 @@ from tests.support.template_service import RunningTemplateService, running_templ
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def fuzz_user_service(infra: Infra) -> AsyncIterator[RunningUserService]:
     async with running_user_service(user_service_settings(infra)) as service:
         yield service
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def fuzz_template_service(infra: Infra) -> AsyncIterator[RunningTemplateService]:
     async with running_template_service(template_service_settings(infra)) as service:
         yield service
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def served(
     infra: Infra, fuzz_user_service: RunningUserService, fuzz_template_service: RunningTemplateService
 ) -> AsyncIterator[ServedGateway]:
@@ -48,7 +48,7 @@ async def http(served: ServedGateway) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def recipient(served: ServedGateway) -> str:
     """The id of a user with the ``welcome`` templates (email en/pt, push) in place, to send to."""
     async with httpx.AsyncClient(base_url=served.url, headers={"X-API-Key": API_KEY}, timeout=10) as client:

@@ -72,7 +72,7 @@ class SecuredStack:
         return {path.name: path.read_text(errors="replace") for path in sorted(folder.glob("*.log"))}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # gone before other packages: its workers consume the test vhost
 async def secured(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SecuredStack]:
     stack_secrets = StackSecrets.new()
     async with infra.amqp_session():  # every queue of the vhost purged first
