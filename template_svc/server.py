@@ -3,7 +3,6 @@ the gRPC server. ``python -m template_svc`` and the tests build it with the same
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from dataclasses import dataclass
 
@@ -13,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
 from common.db import create_engine
-from common.grpc.server import GrpcServer, build_server, run_until_stopped
-from common.metrics import serve_metrics
+from common.grpc.server import GrpcServer, build_server, serve_service
 from common.settings import ServiceSettings
 from common.templating import RenderLimits, TemplateRenderer
 from common.waiting import wait_for, where
@@ -96,16 +94,9 @@ async def build_template_service(settings: TemplateServiceSettings) -> TemplateS
         raise
 
 
-async def _serve(settings: TemplateServiceSettings) -> None:
-    service = await build_template_service(settings)
-    try:
-        await run_until_stopped(service.grpc, service.ready)
-    finally:
-        await service.close()
-
-
 def serve(settings: ServiceSettings) -> None:
     """Serve ``/metrics`` on ``TEMPLATE_SVC_METRICS_PORT`` and the gRPC service until SIGTERM or SIGINT."""
     assert isinstance(settings, TemplateServiceSettings)
-    serve_metrics(settings.bind_host, settings.metrics_port)
-    asyncio.run(_serve(settings))
+    serve_service(
+        lambda: build_template_service(settings), metrics_host=settings.bind_host, metrics_port=settings.metrics_port
+    )

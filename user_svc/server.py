@@ -3,7 +3,6 @@ server. ``python -m user_svc`` and the tests build it with the same :func:`build
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from dataclasses import dataclass
 
@@ -14,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
 from common.db import create_engine
-from common.grpc.server import GrpcServer, build_server, run_until_stopped
-from common.metrics import serve_metrics
+from common.grpc.server import GrpcServer, build_server, serve_service
 from common.settings import ServiceSettings
 from common.waiting import wait_for, where
 from notification.v1 import notification_pb2 as pb
@@ -96,16 +94,9 @@ async def build_user_service(settings: UserServiceSettings) -> UserService:
         raise
 
 
-async def _serve(settings: UserServiceSettings) -> None:
-    service = await build_user_service(settings)
-    try:
-        await run_until_stopped(service.grpc, service.ready)
-    finally:
-        await service.close()
-
-
 def serve(settings: ServiceSettings) -> None:
     """Serve ``/metrics`` on ``USER_SVC_METRICS_PORT`` and the gRPC service until SIGTERM or SIGINT."""
     assert isinstance(settings, UserServiceSettings)
-    serve_metrics(settings.bind_host, settings.metrics_port)
-    asyncio.run(_serve(settings))
+    serve_service(
+        lambda: build_user_service(settings), metrics_host=settings.bind_host, metrics_port=settings.metrics_port
+    )

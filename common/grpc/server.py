@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -16,6 +17,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from common.grpc.interceptors import InternalKeyInterceptor, ServerContextInterceptor
 from common.grpc.reflection import DocumentedReflectionServicer
+from common.metrics import serve_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +101,32 @@ async def run_until_stopped(server: GrpcServer, readiness: Readiness, grace_seco
         await server.server.stop(grace_seconds)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+class RunnableService(Protocol):
+    """A built gRPC service: its server, a readiness check for health, and its resources to release."""
+
+    grpc: GrpcServer
+
+    async def ready(self) -> bool:
+        """Whether the service's dependencies answer."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the service holds."""
+        ...
+
+
+def serve_service(build: Callable[[], Awaitable[RunnableService]], *, metrics_host: str, metrics_port: int) -> None:
+    """The body of a gRPC service's ``serve``: ``/metrics`` on its side port, then build the service and run it
+    until SIGTERM or SIGINT, releasing its resources after."""
+    serve_metrics(metrics_host, metrics_port)
+
+    async def run() -> None:
+        service = await build()
+        try:
+            await run_until_stopped(service.grpc, service.ready)
+        finally:
+            await service.close()
+
+    asyncio.run(run())
