@@ -45,10 +45,25 @@ class Monitor:
     samples: list[dict[str, Any]] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
     _started: float = field(default_factory=time.monotonic)
+    _scanned_at: float = 0.0
+    _service_pids: dict[str, list[int]] = field(default_factory=dict)
+    _infra_pids: dict[str, list[int]] = field(default_factory=dict)
+
+    def _pids(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """The pids of every service group and infrastructure part, found again at most every 5 s (scanning
+        /proc costs the driver more CPU than reading the counters)."""
+        groups = service_groups(self.stack)
+        now = time.monotonic()
+        if now - self._scanned_at > 5 or set(groups) != set(self._service_pids):
+            self._service_pids = {instance: group_pids(pgid) for instance, pgid in groups.items()}
+            self._infra_pids = infra_pids()
+            self._scanned_at = now
+        return self._service_pids, self._infra_pids
 
     def usage_now(self) -> dict[str, Usage]:
-        found = {instance: usage(group_pids(pgid)) for instance, pgid in service_groups(self.stack).items()}
-        found.update({name: usage(pids) for name, pids in infra_pids().items()})
+        services, infra = self._pids()
+        found = {instance: usage(pids) for instance, pids in services.items()}
+        found.update({name: usage(pids) for name, pids in infra.items()})
         honchos = [process.honcho.pid for process in self.stack.processes.values() if process.running]
         found["honcho"] = usage(honchos)  # relays every log line of the services, as under make up
         return found

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
 from common.log import request_id_var
+from gateway.auth import Caller
 from gateway.deps import ApplicationDep, ResourcesDep
 from gateway.errors import ProblemError, rpc_problem
 from gateway.limits import IdempotencyClaim, Verdict, body_hash, canonical_json
@@ -96,6 +97,12 @@ async def send(
     """Render a template for a user and queue it for delivery. The user's preferences, devices and
     suppressions may make it `skipped` (still 202). A 503 means nothing was accepted: retry with the same
     `Idempotency-Key`."""
+    return await accept(body, caller, resources, idempotency_key)
+
+
+async def accept(body: SendRequest, caller: Caller, resources: Resources, idempotency_key: str | None) -> Response:
+    """The send itself, once the request is parsed and its caller known: the gate, the send, the stored
+    response. Raises :class:`ProblemError` (the error handlers answer it)."""
     if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
         raise ProblemError.field("expires_at", "is in the past")
     key_id = caller.require_application()
