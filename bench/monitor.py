@@ -16,7 +16,8 @@ from bench.environment import Usage, group_pids, service_groups, usage
 from tests.support.stack import Stack
 
 INFRA_PROCESSES = {"postgres": "postgres", "rabbitmq": "beam.smp", "redis": "redis-server"}
-"""The infrastructure's processes by command name (shared with anything else on the box: indicative only)."""
+"""The infrastructure's processes by command name. PostgreSQL counts only the backends of the bench databases;
+RabbitMQ and Redis are one process each, shared with anything else on the box: indicative only."""
 
 
 def infra_pids() -> dict[str, list[int]]:
@@ -29,9 +30,18 @@ def infra_pids() -> dict[str, list[int]]:
         except OSError:
             continue
         for name, wanted in INFRA_PROCESSES.items():
-            if command == wanted:
+            if command == wanted and (name != "postgres" or _serves_the_bench(entry.name)):
                 found[name].append(int(entry.name))
     return found
+
+
+def _serves_the_bench(pid: str) -> bool:
+    """A PostgreSQL backend connected to a bench database (its title names the database); other suites' backends
+    and the server's shared processes are left out."""
+    try:
+        return b" bench_" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 @dataclass
