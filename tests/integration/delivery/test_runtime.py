@@ -106,7 +106,8 @@ async def test_the_breaker_opens_on_a_refusing_server_defers_without_spending_at
     gateway: Gateway, sink: RunningSmtpSink
 ) -> None:
     await sink.fail("*", 421, times=3)
-    settings = worker_settings(sink, breaker_threshold=3, breaker_pause_seconds=0.6, concurrency=1, prefetch=1)
+    # the pause outlasts the gap between seeing OPEN and reading the metric, even on a loaded box
+    settings = worker_settings(sink, breaker_threshold=3, breaker_pause_seconds=2.0, concurrency=1, prefetch=1)
     envelopes = [email_envelope(f"breaker-{n}@example.com") for n in range(6)]
     async with running_worker(settings) as runtime:
         for envelope in envelopes:
