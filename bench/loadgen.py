@@ -39,27 +39,42 @@ class _Connections:
         self._free = asyncio.Semaphore(MAX_CONNECTIONS)
 
     async def exchange(self, payload: bytes) -> tuple[int, bytes]:
-        """Send one request and read its answer: (status, body)."""
+        """Send one request and read its answer: (status, body). A kept-alive connection the server closed while
+        it was idle (uvicorn closes them after 5 s) fails before any byte of an answer: the request is sent again
+        on a new connection once, as HTTP clients do for a stale pooled connection."""
         async with self._free:
-            if self.idle:
-                reader, writer = self.idle.pop()
-            else:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-                self.opened += 1
-            try:
-                writer.write(payload)
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head[9:12])
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                body = await reader.readexactly(length) if length else b""
-            except BaseException:
-                writer.close()
-                raise
-            self.idle.append((reader, writer))
-            return status, body
+            reused = bool(self.idle)
+            while True:
+                if reused and self.idle:
+                    reader, writer = self.idle.pop()
+                else:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                    self.opened += 1
+                try:
+                    writer.write(payload)
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError) as error:
+                    writer.close()
+                    stale = not isinstance(error, asyncio.IncompleteReadError) or not error.partial
+                    if reused and stale:
+                        reused = False
+                        continue
+                    raise
+                except BaseException:
+                    writer.close()
+                    raise
+                try:
+                    status = int(head[9:12])
+                    length = 0
+                    for line in head.split(b"\r\n")[1:]:
+                        if line[:15].lower() == b"content-length:":
+                            length = int(line[15:])
+                    body = await reader.readexactly(length) if length else b""
+                except BaseException:
+                    writer.close()
+                    raise
+                self.idle.append((reader, writer))
+                return status, body
 
     def close(self) -> None:
         for _, writer in self.idle:

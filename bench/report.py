@@ -123,10 +123,14 @@ def render_table(results: dict[str, Any]) -> str:
             loss["not_delivered"] == 0,
         )
         dupes = loss["email_duplicates"] + (loss["push_duplicates"] or 0)
+        push = (
+            f"push {loss['push_duplicates']} ({loss['push_messages']:,} messages)"
+            if loss["push_duplicates"] is not None
+            else "push not counted (over the 10,000 messages the FCM server keeps)"
+        )
         row(
             "duplicates in the sinks",
-            f"email {loss['email_duplicates']} ({loss['email_files']:,} files, {loss['email_distinct']:,} ids), "
-            f"push {loss['push_duplicates']} ({loss['push_messages']:,} messages)",
+            f"email {loss['email_duplicates']} ({loss['email_files']:,} files, {loss['email_distinct']:,} ids), {push}",
             "0",
             "",
             dupes == 0 and loss["email_files_minus_delivered_rows"] == 0,

@@ -537,7 +537,9 @@ class Bench:
                 "email", options.drain_messages, self.results["saturation_workers_stopped"]["accepted_per_second"]
             )
             await self.drain("email", backlog)
-            push_backlog = await self.fill("push", options.push_drain_messages, 300)
+            push_backlog = await self.fill(
+                "push", options.push_drain_messages, self.results["saturation_workers_stopped"]["accepted_per_second"]
+            )
             await self.drain("push", push_backlog)
             await self.queues_empty(120)
             await self.saturation("saturation_workers_running")
