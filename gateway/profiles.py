@@ -7,6 +7,8 @@ stale for milliseconds at most, and for the cache's lifetime only while the brok
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import time
 from typing import Any
@@ -14,27 +16,40 @@ from typing import Any
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 
+logger = logging.getLogger(__name__)
+
+
+REFRESH_AFTER = 0.75
+"""The share of its lifetime after which a profile that is still being used is fetched again in the background."""
+
 
 class ProfileCache:
     """Notification profiles by user id, each for 75-100 % of ``ttl_seconds`` (0 = always ask user_svc): the
-    spread keeps profiles fetched together (a burst of new recipients) from expiring together."""
+    spread keeps profiles fetched together (a burst of new recipients) from expiring together. A profile used
+    in the last quarter of its lifetime is fetched again in the background, so recipients who keep getting
+    notifications are never a miss on the send path, and no copy is older than the lifetime."""
 
     def __init__(self, users: pb_grpc.UserServiceStub, *, timeout: float, ttl_seconds: float, size: int) -> None:
         self._users = users
         self._timeout = timeout
         self._ttl = ttl_seconds
         self._size = size
-        self._entries: dict[str, tuple[pb.NotificationProfile, float]] = {}
+        self._entries: dict[str, tuple[pb.NotificationProfile, float, float]] = {}
+        """user id → (profile, expires at, refresh from)"""
         self._evictions = 0
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     def cached(self, user_id: str) -> pb.NotificationProfile | None:
         """The profile of ``user_id`` when a fresh copy is held."""
         entry = self._entries.get(user_id)
         if entry is None:
             return None
-        if entry[1] < time.monotonic():
+        now = time.monotonic()
+        if entry[1] < now:
             self._entries.pop(user_id, None)
             return None
+        if entry[2] <= now and user_id not in self._refreshing:
+            self._refreshing[user_id] = asyncio.get_running_loop().create_task(self._refresh(user_id))
         return entry[0]
 
     async def get(self, user_id: str) -> pb.NotificationProfile:
@@ -42,16 +57,28 @@ class ProfileCache:
         profile = self.cached(user_id)
         if profile is not None:
             return profile
+        return await self._fetch(user_id)
+
+    async def _fetch(self, user_id: str) -> pb.NotificationProfile:
         evictions = self._evictions
         reply = await self._users.GetNotificationProfile(
             pb.GetNotificationProfileRequest(user_id=user_id), timeout=self._timeout
         )
         if self._ttl > 0 and evictions == self._evictions:
-            if len(self._entries) >= self._size:
+            if user_id not in self._entries and len(self._entries) >= self._size:
                 self._entries.pop(next(iter(self._entries)))
             lifetime = self._ttl * random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not secrecy
-            self._entries[user_id] = (reply.profile, time.monotonic() + lifetime)
+            now = time.monotonic()
+            self._entries[user_id] = (reply.profile, now + lifetime, now + lifetime * REFRESH_AFTER)
         return reply.profile
+
+    async def _refresh(self, user_id: str) -> None:
+        try:
+            await self._fetch(user_id)
+        except Exception as error:  # the copy held stays until it expires; the next send after that asks again
+            logger.info("background refresh of a profile failed: %s", error)
+        finally:
+            self._refreshing.pop(user_id, None)
 
     def evict(self, user_id: str) -> None:
         """Forget ``user_id``'s profile (it changed)."""
@@ -62,3 +89,10 @@ class ProfileCache:
         """Forget every profile (change events may have been missed)."""
         self._evictions += 1
         self._entries.clear()
+
+    async def close(self) -> None:
+        """Stop the refreshes in flight."""
+        tasks = list(self._refreshing.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -162,6 +162,7 @@ class Resources:
             for task in resources.tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await resources.profiles.close()
         if amqp is not None:
             await amqp.close()
         await backends.close()
