@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.chaos.ledger import Tally
 from tests.chaos.load import LoadProcess, LoadResult
-from tests.support.stack import Stack
+from tests.support.stack import Stack, free_port
 
 COUNT = 300
 RATE = 30.0
@@ -21,6 +21,22 @@ RATE = 30.0
 UNDER_WAY = 45
 """Accepted sends after which the load counts as under way and the scenario breaks something."""
 RECOVERY_SECONDS = 45.0
+
+
+async def start_second_instances(stack: Stack) -> list[str]:
+    """Start a second gateway, user_svc and template_svc on free ports without waiting for them (they are
+    started while a dependency is down); their instance names."""
+    extra = {
+        "gateway_2": ("gateway", {"GATEWAY_PORT": str(free_port())}),
+        "user_svc_2": ("user_svc", {"USER_SVC_PORT": str(free_port()), "USER_SVC_METRICS_PORT": str(free_port())}),
+        "template_svc_2": (
+            "template_svc",
+            {"TEMPLATE_SVC_PORT": str(free_port()), "TEMPLATE_SVC_METRICS_PORT": str(free_port())},
+        ),
+    }
+    for instance, (name, environment) in extra.items():
+        await stack.start_service(name, instance=instance, environment=environment, wait=False)
+    return list(extra)
 
 
 async def start_load(

@@ -13,10 +13,18 @@ import time
 from pathlib import Path
 
 from tests.chaos.ledger import tally
-from tests.chaos.scenario import all_ready, assert_accounted, eventually, log_says, readiness, start_load
+from tests.chaos.scenario import (
+    all_ready,
+    assert_accounted,
+    eventually,
+    log_says,
+    readiness,
+    start_load,
+    start_second_instances,
+)
 from tests.e2e.api import Api, Mailbox, PushServer
 from tests.support.private_infra import PrivateInfra
-from tests.support.stack import Stack, free_port
+from tests.support.stack import Stack
 
 OUTAGE_SECONDS = 4.0
 
@@ -58,18 +66,9 @@ async def test_the_broker_restarted_mid_load_loses_nothing(
 
 
 async def test_services_started_while_the_broker_is_down_wait_for_it(stack: Stack, private: PrivateInfra) -> None:
-    extra = {
-        "gateway_2": ("gateway", {"GATEWAY_PORT": str(free_port())}),
-        "user_svc_2": ("user_svc", {"USER_SVC_PORT": str(free_port()), "USER_SVC_METRICS_PORT": str(free_port())}),
-        "template_svc_2": (
-            "template_svc",
-            {"TEMPLATE_SVC_PORT": str(free_port()), "TEMPLATE_SVC_METRICS_PORT": str(free_port())},
-        ),
-    }
     await asyncio.to_thread(private.rabbitmq.stop_app)
     try:
-        for instance, (name, environment) in extra.items():
-            await stack.start_service(name, instance=instance, environment=environment, wait=False)
+        extra = await start_second_instances(stack)
         for instance in extra:
             await log_says(stack, instance, "waiting for RabbitMQ")
         await asyncio.sleep(2)
