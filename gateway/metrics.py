@@ -23,6 +23,12 @@ NOTIFICATIONS_SKIPPED = Counter(
 PUBLISH_FAILURES = Counter(
     "gateway_publish_failures_total", "Publishes the broker did not confirm (the send answered 503).", ["channel"]
 )
+LATE_CONFIRMS = Counter(
+    "gateway_publish_confirms_late_total",
+    "Publishes whose confirm did not come within GATEWAY_PUBLISH_TIMEOUT_SECONDS (the send answered 202; the row"
+    " waits for the late confirm or the reconciler).",
+    ["channel"],
+)
 REPUBLISHED = Counter(
     "gateway_reconciler_republished_total", "Rows left unpublished that the reconciler published.", ["channel"]
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 
 import aio_pika
 
@@ -17,6 +18,14 @@ logger = logging.getLogger(__name__)
 
 MAX_PENDING_STAMPS = 100_000
 
+LATE_CONFIRM_SECONDS = 60.0
+"""How long a publish whose confirm did not come in time goes on waiting for it in the background."""
+
+
+class ConfirmPending(Exception):
+    """No confirm came within the timeout: the broker may already hold the message. The publish goes on in the
+    background; its row stays for the late confirm to stamp, or for the reconciler to publish."""
+
 
 class EnvelopePublisher:
     """Publishes one envelope and waits for the broker to confirm it reached a queue."""
@@ -24,6 +33,7 @@ class EnvelopePublisher:
     def __init__(self, publisher: Publisher, timeout_seconds: float) -> None:
         self._publisher = publisher
         self._timeout = timeout_seconds
+        self._late: set[asyncio.Future[None]] = set()
 
     @staticmethod
     def message(envelope: pb.MessageEnvelope) -> aio_pika.Message:
@@ -34,9 +44,39 @@ class EnvelopePublisher:
             correlation_id=envelope.correlation_id or None,
         )
 
-    async def publish(self, message: aio_pika.Message, channel: str) -> None:
-        """Publish with routing key ``channel``; raises when the broker did not put it in a queue."""
-        await self._publisher.publish(self._publisher.topology.direct, message, channel, timeout=self._timeout)
+    async def publish(
+        self, message: aio_pika.Message, channel: str, on_late_confirm: Callable[[], None] | None = None
+    ) -> None:
+        """Publish with routing key ``channel`` and wait for the broker's confirm.
+
+        Raises what the publisher raises when the broker refused the message or the connection is down (it is
+        certainly not queued), and :class:`ConfirmPending` when no answer came in time (it may be queued): the
+        confirm is then awaited in the background, and ``on_late_confirm`` is called if it comes.
+        """
+        publishing = asyncio.ensure_future(
+            self._publisher.publish(self._publisher.topology.direct, message, channel, timeout=LATE_CONFIRM_SECONDS)
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(publishing), self._timeout)
+        except TimeoutError:
+            self._late.add(publishing)
+            publishing.add_done_callback(lambda done: self._settled_late(done, message, on_late_confirm))
+            raise ConfirmPending from None
+
+    def _settled_late(
+        self, publishing: asyncio.Future[None], message: aio_pika.Message, on_late_confirm: Callable[[], None] | None
+    ) -> None:
+        self._late.discard(publishing)
+        error = None if publishing.cancelled() else publishing.exception()
+        if publishing.cancelled() or error is not None:
+            logger.warning("late publish of %s was not confirmed: %r", message.message_id, error)
+        elif on_late_confirm is not None:
+            on_late_confirm()
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Wait up to ``timeout`` seconds for the late confirms still outstanding."""
+        if self._late:
+            await asyncio.wait(self._late, timeout=timeout)
 
 
 class PublishedStamper:

@@ -157,6 +157,7 @@ class Resources:
         backends: Backends,
     ) -> None:
         if resources is not None:
+            await resources.publisher.close()  # late confirms still stamp their rows in the last flush
             for task in resources.tasks:
                 task.cancel()
             for task in resources.tasks:

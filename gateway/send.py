@@ -1,5 +1,7 @@
 """The send path of DESIGN §1, after the gate: profile, render, skip checks, the ``queued`` row, the
-confirmed publish. A failed publish leaves no row behind and answers 503.
+confirmed publish. A refused publish leaves no row behind and answers 503; a publish whose confirm is late
+answers 202, since the broker may already hold the message: its row stays, stamped by the late confirm or
+published by the reconciler (a 503 there would invite a retry that delivers the notification twice).
 
 Rendering happens here, in-process, with ``common.templating`` (the sandboxed renderer template_svc uses) on
 template versions cached from template_svc: with the profile and the template cached, a send makes no gRPC
@@ -24,9 +26,9 @@ from common.templating import (
 )
 from gateway.convert import check_variables
 from gateway.errors import ProblemError
-from gateway.metrics import NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
+from gateway.metrics import LATE_CONFIRMS, NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
 from gateway.profiles import ProfileCache
-from gateway.publishing import EnvelopePublisher, PublishedStamper
+from gateway.publishing import ConfirmPending, EnvelopePublisher, PublishedStamper
 from gateway.schemas.notifications import SendRequest
 from gateway.store import NewNotification, NotificationStore
 from gateway.template_cache import TemplateCache
@@ -168,7 +170,15 @@ class NotificationSender:
             NOTIFICATIONS_SKIPPED.labels(request.channel, reason or "unknown").inc()
             return SendOutcome(notification_id, Status.SKIPPED, reason)
         try:
-            await self._publisher.publish(message, request.channel)
+            await self._publisher.publish(message, request.channel, lambda: self._stamper.confirmed(notification_id))
+        except ConfirmPending:
+            logger.warning(
+                "no confirm for %s in time; accepted: the row stays for the late confirm or the reconciler",
+                notification_id,
+            )
+            LATE_CONFIRMS.labels(request.channel).inc()
+            NOTIFICATIONS_ACCEPTED.labels(request.channel).inc()
+            return SendOutcome(notification_id, Status.QUEUED, None)
         except Exception as error:
             PUBLISH_FAILURES.labels(request.channel).inc()
             logger.warning("publish of %s failed: %s: %s", notification_id, type(error).__name__, error)

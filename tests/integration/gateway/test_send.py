@@ -297,6 +297,42 @@ async def test_a_refused_publish_is_503_and_leaves_nothing_behind(
     assert len(await rows_of(gateway, user["id"])) == 1
 
 
+async def test_a_late_confirm_is_accepted_once_and_stamped_when_it_comes(
+    infra: Infra,
+    gateway: Gateway,
+    amqp: AmqpSession,
+    user_service: RunningUserService,
+    template_service: RunningTemplateService,
+) -> None:
+    """No confirm within the timeout is an unknown outcome, not a refusal: the broker may hold the message, so
+    the send is accepted (a 503 would invite a retry that delivers twice) and its row waits for the confirm."""
+    user = await create_user(gateway.client)
+    await (await amqp.channel.get_queue("email.queue", ensure=False)).purge()
+    settings = gateway_settings(
+        infra,
+        users=user_service.target,
+        templates=template_service.target,
+        templates_key=template_service.settings.internal_api_key,
+        publish_timeout_seconds=1e-6,  # no broker confirms that fast
+    )
+    key = {"Idempotency-Key": f"late-{uuid.uuid4()}"}
+    async with running_gateway(settings) as slow:
+        first = await slow.client.post("/v1/notifications/send", json=send_body(user), headers=key)
+        assert first.status_code == 202, first.text
+        assert first.json()["status"] == "queued"
+        again = await slow.client.post("/v1/notifications/send", json=send_body(user), headers=key)
+        assert again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+    (row,) = await rows_of(gateway, user["id"])
+    assert str(row["id"]) == first.json()["notification_id"]
+    assert row["status"] == "queued"
+    assert row["published_at"] is not None  # stamped by the late confirm: the reconciler will not publish it again
+    message = await amqp.get("email.queue")
+    assert message.message_id == first.json()["notification_id"]
+    await message.ack()
+    assert await amqp.depth("email.queue") == 0
+
+
 async def retry_until_accepted(
     client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]
 ) -> httpx.Response:
