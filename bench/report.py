@@ -126,14 +126,14 @@ def render_table(results: dict[str, Any]) -> str:
         push = (
             f"push {loss['push_duplicates']} ({loss['push_messages']:,} messages)"
             if loss["push_duplicates"] is not None
-            else "push not counted (over the 10,000 messages the FCM server keeps)"
+            else "push not counted (over the FCM server's 1,000,000 tracked deliveries)"
         )
         row(
             "duplicates in the sinks",
             f"email {loss['email_duplicates']} ({loss['email_files']:,} files, {loss['email_distinct']:,} ids), {push}",
             "0",
             "",
-            dupes == 0 and loss["email_files_minus_delivered_rows"] == 0,
+            dupes == 0 and loss["push_duplicates"] is not None and loss["email_files_minus_delivered_rows"] == 0,
         )
 
     memory = results.get("memory", {})

@@ -37,8 +37,10 @@ def mail_ids(folder: Path) -> Counter[str]:
     return found
 
 
-async def push_count(http: httpx.AsyncClient, stack: Stack) -> int:
-    """Messages the FCM server accepted (it keeps the newest 10,000)."""
-    response = await http.get(f"{stack.url('fcm_server')}/messages")
+async def push_stats(http: httpx.AsyncClient, stack: Stack) -> dict[str, int | None]:
+    """What the FCM server accepted in all: ``accepted`` and ``duplicates`` (a notification id, its collapse
+    key, sent to the same token twice)."""
+    response = await http.get(f"{stack.url('fcm_server')}/messages/stats")
     response.raise_for_status()
-    return len(response.json())
+    stats: dict[str, int | None] = response.json()
+    return stats

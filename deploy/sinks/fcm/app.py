@@ -7,6 +7,9 @@ FCM and OAuth (what firebase-admin calls):
 
 Control (what tests and people call):
 - ``GET /messages`` (``?token=`` filters by token or fid, ``?limit=`` keeps the newest n) and ``DELETE /messages``.
+- ``GET /messages/stats``: every message accepted since the last clear, not just the newest kept, and how many
+  repeated a (collapse key, token) pair already delivered — duplicates, since the push worker makes the
+  notification id the collapse key.
 - ``GET /tokens``; ``POST /tokens/{token}`` ``{"behaviour": "unregistered", "times": 2, "retry_after": 1}``
   (``times`` omitted: every send; token ``*``: any token); ``DELETE /tokens/{token}``; ``DELETE /tokens``.
 - ``GET /health``.
@@ -18,7 +21,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,9 @@ logger = logging.getLogger(__name__)
 MAX_RECORDED_MESSAGES = 10_000
 """The newest accepted messages kept for ``GET /messages``; older ones are dropped."""
 
+MAX_TRACKED_DELIVERIES = 1_000_000
+"""(collapse key, token) pairs remembered for ``GET /messages/stats``; past that, duplicates are not counted."""
+
 
 class TokenBehaviour(BaseModel):
     """How sends to a token fail."""
@@ -53,6 +59,7 @@ class FcmServer:
         self.oauth = TokenEndpoint(credentials_path)
         self.behaviours = Behaviours()
         self.messages: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED_MESSAGES)
+        self.stats = DeliveryStats()
         self._sequence = itertools.count(1)
 
     def send(self, project: str, authorization: str | None, raw_body: bytes) -> dict[str, str]:
@@ -75,6 +82,7 @@ class FcmServer:
                 raise failure
         message_id = f"0:{time.time_ns() // 1000}{next(self._sequence):06d}%{secrets.token_hex(8)}"
         name = f"projects/{project}/messages/{message_id}"
+        self.stats.record(request.message, value)
         self.messages.append(
             {
                 "name": name,
@@ -85,6 +93,36 @@ class FcmServer:
         )
         logger.debug("accepted %s for %s %s", name, target, value)
         return {"name": name}
+
+
+class DeliveryStats:
+    """Counts of accepted messages, and of repeats of a (collapse key, token) pair."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self._deliveries: Counter[tuple[str, str]] = Counter()
+        self._overflowed = False
+
+    def record(self, message: dict[str, Any], target: str) -> None:
+        """Count one accepted ``message`` sent to ``target`` (a token, fid, topic or condition)."""
+        self.accepted += 1
+        collapse_key = (message.get("android") or {}).get("collapse_key")
+        if not collapse_key:
+            return
+        key = (str(collapse_key), target)
+        if key in self._deliveries or len(self._deliveries) < MAX_TRACKED_DELIVERIES:
+            self._deliveries[key] += 1
+        else:
+            self._overflowed = True
+
+    def summary(self) -> dict[str, int | None]:
+        """``accepted``, ``with_collapse_key`` and ``duplicates`` (None once too many pairs were seen)."""
+        tracked = sum(self._deliveries.values())
+        return {
+            "accepted": self.accepted,
+            "with_collapse_key": None if self._overflowed else tracked,
+            "duplicates": None if self._overflowed else tracked - len(self._deliveries),
+        }
 
 
 def _addressed_to(message: dict[str, Any], token: str) -> bool:
@@ -124,9 +162,14 @@ def create_app(credentials_path: Path | None = None) -> FastAPI:
         found = [m for m in server.messages if token is None or _addressed_to(m["message"], token)]
         return found[-limit:] if limit else found
 
+    @app.get("/messages/stats")
+    async def message_stats() -> dict[str, int | None]:
+        return server.stats.summary()
+
     @app.delete("/messages", status_code=204)
     async def clear_messages() -> Response:
         server.messages.clear()
+        server.stats = DeliveryStats()
         return Response(status_code=204)
 
     @app.get("/tokens")

@@ -102,6 +102,23 @@ def test_an_accepted_message_is_recorded_until_cleared(fcm: RunningFcmServer, be
     assert len(fcm.messages()) == 2
     assert httpx.delete(f"{fcm.url}/messages").status_code == 204
     assert fcm.messages() == []
+    assert httpx.get(f"{fcm.url}/messages/stats").json() == {"accepted": 0, "with_collapse_key": 0, "duplicates": 0}
+
+
+def test_stats_count_every_message_and_the_repeats_of_a_collapse_key_to_a_token(
+    fcm: RunningFcmServer, bearer: dict[str, str]
+) -> None:
+    httpx.delete(f"{fcm.url}/messages")
+    message = {"token": "device-1", "notification": {"title": "Hi"}, "android": {"collapse_key": "n-1"}}
+    for body in (
+        message,
+        {**message, "token": "device-2"},  # the same notification to another device: not a duplicate
+        message,  # the same notification to the same device again: a duplicate
+        {"token": "device-1", "notification": {"title": "no key"}},
+    ):
+        assert send(fcm, {"message": body}, bearer).status_code == 200
+    stats = httpx.get(f"{fcm.url}/messages/stats").json()
+    assert stats == {"accepted": 4, "with_collapse_key": 3, "duplicates": 1}
 
 
 def test_a_validate_only_request_is_answered_but_not_recorded(fcm: RunningFcmServer, bearer: dict[str, str]) -> None:
