@@ -10,9 +10,14 @@ import asyncpg
 from bench.environment import DATABASES, POSTGRES
 
 
+def url() -> str:
+    """The bench's notifications database."""
+    return f"{POSTGRES}/{DATABASES['NOTIFICATIONS_DATABASE_URL']}"
+
+
 async def connect() -> asyncpg.Pool:
     """A small pool: the monitor and the phases query at the same time."""
-    return await asyncpg.create_pool(f"{POSTGRES}/{DATABASES['NOTIFICATIONS_DATABASE_URL']}", min_size=1, max_size=3)
+    return await asyncpg.create_pool(url(), min_size=1, max_size=3)
 
 
 async def backlog(connection: asyncpg.Pool) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """The bench run: baselines, then the stack (as ``make up`` runs it) under each measurement of issue 9, then
 the table and the JSON in ``bench/results/``. Every phase is bounded in time.
 
-    python -m bench [--quick] [--no-profile] [--gateway-workers N] [--users N] [--note TEXT]
+    python -m bench [--quick] [--no-profile] [--gateway-workers N] [--users N] [--phases A,B] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -45,13 +45,16 @@ from bench.environment import (
     reset_infrastructure,
     summary_of,
 )
-from bench.loadgen import Sample, closed_loop, open_loop, percentile
+from bench.loadgen import Sample, closed_loop, open_loop_in_process, percentile
 from bench.monitor import Monitor, cpu_per_item
 from bench.report import render_table
+from bench.vacuum import Vacuumer
 from bench.wrk import run_wrk
 from tests.support.stack import Stack
 
 RESULTS = Path(__file__).with_name("results")
+PHASES = ("saturation", "drain", "running", "rates", "mixed", "profile")
+"""The measuring phases in run order; ``--phases`` picks some (the seed, loss and memory figures always run)."""
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -71,6 +74,7 @@ class Options:
     profile: bool = True
     connections: int = 48
     gateway_workers: int | None = 2
+    phases: tuple[str, ...] = PHASES
     note: str = ""
 
     @classmethod
@@ -191,6 +195,7 @@ class Bench:
         self.users: list[str] = []
         self.stack: Stack | None = None
         self.monitor: Monitor | None = None
+        self.vacuumer = Vacuumer(database.url())
         self.db: Any = None
         self.http = httpx.AsyncClient(timeout=30)
 
@@ -278,6 +283,7 @@ class Bench:
         self.db = await database.connect()
         self.monitor = Monitor(self.stack, self.db)
         self.monitor.start()
+        await self.vacuumer.start()
         self.results["settings"] = {
             "limits": LIMITS_OFF,
             "gateway_workers": self.stack.environment.get("GATEWAY_WORKERS", "1 (default)"),
@@ -368,15 +374,18 @@ class Bench:
         log(f"drain {channel}: {result['per_second']:.0f}/s ({window['n']}/{backlog})")
         return result
 
-    async def fixed_rates(self) -> None:
+    async def fixed_rates(self, name: str, workers_running: bool) -> None:
+        """Gateway latency at each offered rate: the accept path alone (``workers_running=False``: the target),
+        or with the workers delivering what it accepts (reported too)."""
         assert self.stack is not None
         host, port = "127.0.0.1", int(self.stack.environment["GATEWAY_PORT"])
         found = {}
         for rate in self.options.rates:
-            await self.queues_empty(120)
-            self.phase(f"rate-{rate}")
+            if workers_running:
+                await self.queues_empty(120)
+            self.phase(f"{name}-{rate}")
             load = load_average()
-            samples = await open_loop(
+            samples = await open_loop_in_process(
                 host,
                 port,
                 rate,
@@ -384,8 +393,8 @@ class Bench:
                 SendRequests(self.users, f"rate{rate}-{uuid.uuid4().hex[:6]}"),
             )
             found[str(rate)] = {**latency_summary(samples), "load": [load, load_average()]}
-            log(f"rate {rate}/s: p99 {found[str(rate)]['p99_ms']:.1f} ms")
-        self.results["latency"] = found
+            log(f"{name} {rate}/s: p99 {found[str(rate)]['p99_ms']:.1f} ms")
+        self.results[name] = found
 
     async def mixed(self) -> None:
         assert self.stack is not None
@@ -396,7 +405,7 @@ class Bench:
         host, port = "127.0.0.1", int(self.stack.environment["GATEWAY_PORT"])
         load = load_average()
         build = SendRequests(self.users, f"mixed-{uuid.uuid4().hex[:6]}", push_share=options.mixed_push_share)
-        samples = await open_loop(host, port, options.mixed_rate, options.mixed_seconds, build)
+        samples = await open_loop_in_process(host, port, options.mixed_rate, options.mixed_seconds, build)
         ids = accepted_ids(samples)
         self.phase("mixed-settle")
 
@@ -532,21 +541,7 @@ class Bench:
         await self.start_stack()
         try:
             await self.seed()
-            await self.saturation("saturation_workers_stopped")
-            backlog = await self.fill(
-                "email", options.drain_messages, self.results["saturation_workers_stopped"]["accepted_per_second"]
-            )
-            await self.drain("email", backlog)
-            push_backlog = await self.fill(
-                "push", options.push_drain_messages, self.results["saturation_workers_stopped"]["accepted_per_second"]
-            )
-            await self.drain("push", push_backlog)
-            await self.queues_empty(120)
-            await self.saturation("saturation_workers_running")
-            await self.fixed_rates()
-            await self.mixed()
-            if options.profile:
-                await self.profile()
+            await self.measure(options.phases)
             await self.totals()
             self.memory()
             self.results["samples"] = self.monitor.samples if self.monitor else []
@@ -555,7 +550,33 @@ class Bench:
         self.results["finished_at"] = datetime.now(UTC).isoformat()
         return summary_of(self.results)
 
+    async def measure(self, phases: tuple[str, ...]) -> None:
+        """The chosen phases, in run order; the workers run from the drain on (started if it is skipped)."""
+        send_rate = 500.0
+        if "saturation" in phases:
+            send_rate = (await self.saturation("saturation_workers_stopped"))["accepted_per_second"]
+        elif "rates" in phases:
+            await self.warm_up("email")
+        if "rates" in phases:
+            await self.fixed_rates("latency_workers_stopped", workers_running=False)
+        if "drain" in phases:
+            await self.drain("email", await self.fill("email", self.options.drain_messages, send_rate))
+            await self.drain("push", await self.fill("push", self.options.push_drain_messages, send_rate))
+            await self.queues_empty(120)
+        else:
+            await self.start_workers()
+        if "running" in phases:
+            await self.saturation("saturation_workers_running")
+        if "rates" in phases:
+            await self.fixed_rates("latency_workers_running", workers_running=True)
+        if "mixed" in phases:
+            await self.mixed()
+        if "profile" in phases and self.options.profile:
+            await self.profile()
+
     async def close(self) -> None:
+        await self.vacuumer.stop()
+        self.results.setdefault("settings", {})["vacuum"] = self.vacuumer.summary()
         if self.monitor is not None:
             await self.monitor.stop()
         if self.stack is not None:
@@ -583,9 +604,16 @@ def parse(argv: list[str] | None = None) -> Options:
         "--gateway-workers", type=int, default=2, help="GATEWAY_WORKERS for this run (default 2: one per core)"
     )
     parser.add_argument("--users", type=int, default=None)
+    parser.add_argument(
+        "--phases", default=",".join(PHASES), help=f"comma-separated phases to run (default all: {','.join(PHASES)})"
+    )
     parser.add_argument("--note", default="", help="a label kept in the JSON and the table")
     args = parser.parse_args(argv)
+    phases = tuple(phase for phase in PHASES if phase in args.phases.split(","))
+    if unknown := set(args.phases.split(",")) - set(PHASES):
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     changes: dict[str, Any] = {
+        "phases": phases,
         "profile": not args.no_profile,
         "gateway_workers": args.gateway_workers,
         "note": args.note,
@@ -603,8 +631,10 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     table = render_table(results)
-    (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    (RESULTS / "latest.md").write_text(table + "\n")
+    name = f"bench-{stamp}" if options.phases == PHASES else f"partial-{stamp}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    if options.phases == PHASES:  # latest.* always holds a whole run
+        (RESULTS / "latest.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+        (RESULTS / "latest.md").write_text(table + "\n")
     print(table)
-    log(f"results: bench/results/bench-{stamp}.json, bench/results/latest.md")
+    log(f"results: bench/results/{name}.json" + (", bench/results/latest.md" if options.phases == PHASES else ""))

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from common.heap import freeze_startup_heap
 from common.log import configure_logging
 from common.settings import load_settings
 from gateway.errors import install_error_handlers
@@ -43,6 +44,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with Resources.open(settings) as resources:
             app.state.resources = resources
+            freeze_startup_heap()
             yield
 
     app = FastAPI(

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from common.delivery.outcome import Deliverer
 from common.delivery.runtime import WorkerRuntime
 from common.delivery.settings import WorkerSettings
+from common.heap import freeze_startup_heap
 from common.http_server import HttpServer
 from common.worker_http import worker_app
 
@@ -48,6 +49,7 @@ async def serve_worker(
         worker_app(service=service, readiness=runtime.readiness, routers=routers), settings.bind_host, settings.port
     )
     await http.start()
+    freeze_startup_heap()
     logger.info("%s: HTTP on %s:%d (/health, /ready, /metrics)", service, settings.bind_host, http.port)
     starting = asyncio.create_task(runtime.start())
     stopping = asyncio.create_task(stop.wait())

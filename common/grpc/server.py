@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from common.grpc.interceptors import InternalKeyInterceptor, ServerContextInterceptor
 from common.grpc.reflection import DocumentedReflectionServicer
+from common.heap import freeze_startup_heap
 from common.metrics import serve_metrics
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ async def run_until_stopped(server: GrpcServer, readiness: Readiness, grace_seco
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await server.server.start()
+    freeze_startup_heap()
     logger.info("gRPC server listening on port %d", server.port)
     watcher = asyncio.create_task(watch_readiness(server, readiness))
     try:
