@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from gateway.schemas.notifications import LOCALE_PATTERN
 
@@ -25,12 +25,12 @@ USER_EXAMPLE: dict[str, Any] = {
 
 
 class Preferences(BaseModel):
-    """Which channels the user accepts."""
+    """Which channels the user accepts: JSON booleans only (0, "yes" or "false" are refused)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": True, "push": False}]})
 
-    email: bool
-    push: bool
+    email: StrictBool
+    push: StrictBool
 
 
 class Device(BaseModel):

@@ -36,3 +36,18 @@ def test_the_notifications_database_has_the_design_tables() -> None:
     url = f"{POSTGRES}/test_migrations_gateway"
     migrate("gateway:migrations", url)
     assert {"notification_statuses", "notification_events", "email_suppressions"} <= asyncio.run(tables(url))
+
+
+async def reloptions(url: str, table: str) -> set[str]:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        found = await connection.fetchval("SELECT reloptions FROM pg_class WHERE relname = $1", table)
+    finally:
+        await connection.close()
+    return set(found or [])
+
+
+def test_notification_statuses_is_vacuumed_at_one_percent_dead_rows() -> None:
+    url = f"{POSTGRES}/test_migrations_gateway"
+    migrate("gateway:migrations", url)
+    assert "autovacuum_vacuum_scale_factor=0.01" in asyncio.run(reloptions(url, "notification_statuses"))

@@ -77,6 +77,9 @@ async def test_preferences_and_devices(gateway: Gateway) -> None:
     assert prefs.status_code == 200
     assert prefs.json() == {"email": False, "push": True}
     assert_problem(await gateway.client.put(f"/v1/users/{user['id']}/preferences", json={"email": False}), 422)
+    for loose in (0, 1, "false", "yes", None):  # only JSON booleans: a 0 must not quietly mean "off"
+        refused = await gateway.client.put(f"/v1/users/{user['id']}/preferences", json={"email": True, "push": loose})
+        assert assert_problem(refused, 422)["errors"][0]["field"] == "push"
 
     device = await gateway.client.post(
         f"/v1/users/{user['id']}/devices", json={"token": "fcm:token-1", "platform": "ios"}
