@@ -5,6 +5,7 @@ from common.templating.content import rendered_response, template_parts
 from common.templating.context import render_context, variables_from_json, variables_from_struct
 from common.templating.errors import (
     CompileError,
+    ControlCharacterInHeader,
     LineBreakInHeader,
     MissingVariable,
     OutputTooLarge,
@@ -19,6 +20,7 @@ __all__ = [
     "HTML_PARTS",
     "SINGLE_LINE_PARTS",
     "CompileError",
+    "ControlCharacterInHeader",
     "LineBreakInHeader",
     "MissingVariable",
     "OutputTooLarge",

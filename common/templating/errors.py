@@ -79,3 +79,11 @@ class LineBreakInHeader(TemplateError):
     def __init__(self, part: str) -> None:
         super().__init__(part, "must not contain a line break (CR or LF) once rendered")
         self.part = part
+
+
+class ControlCharacterInHeader(TemplateError):
+    """A rendered subject or title that contains a control character other than tab (NUL, ESC, DEL, ...)."""
+
+    def __init__(self, part: str, character: str) -> None:
+        super().__init__(part, f"must not contain the control character U+{ord(character):04X} once rendered")
+        self.part = part

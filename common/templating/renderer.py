@@ -14,6 +14,7 @@ code the guards do not see.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -30,6 +31,7 @@ from common.metrics import LATENCY_BUCKETS
 from common.templating.deadline import DeadlineExceeded, DeadlineRunner
 from common.templating.errors import (
     CompileError,
+    ControlCharacterInHeader,
     LineBreakInHeader,
     MissingVariable,
     OutputTooLarge,
@@ -45,6 +47,17 @@ HTML_PARTS = frozenset({"html_body"})
 """Parts rendered with HTML autoescaping."""
 
 SINGLE_LINE_PARTS = frozenset({"subject", "title"})
+"""Parts that become a header or a notification title: one line of printable text."""
+_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _check_single_line(part: str, text: str) -> None:
+    if "\r" in text or "\n" in text:
+        raise LineBreakInHeader(part)
+    if found := _CONTROL_CHARACTER.search(text):
+        raise ControlCharacterInHeader(part, found.group())
+
+
 """Parts that must not contain CR or LF once rendered (they end up in headers)."""
 
 RENDER_SECONDS = Histogram(
@@ -309,6 +322,6 @@ class TemplateRenderer:
         finally:
             stream.close()
         text = "".join(chunks)
-        if part in SINGLE_LINE_PARTS and ("\r" in text or "\n" in text):
-            raise LineBreakInHeader(part)
+        if part in SINGLE_LINE_PARTS:
+            _check_single_line(part, text)
         return text

@@ -636,7 +636,7 @@ class TemplateServiceServicer:
     def RenderTemplate(self, request, context):
         """Renders a template with variables in the sandbox. The locale falls back `pt-BR` -> `pt` -> the
         default locale. INVALID_ARGUMENT names a missing variable, a refused construct, output over the cap,
-        or a subject or title containing CR or LF.
+        or a subject or title containing CR, LF or another control character (tab aside).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -15,6 +15,7 @@ from google.protobuf import struct_pb2
 
 from common.templating import (
     CompileError,
+    ControlCharacterInHeader,
     LineBreakInHeader,
     MissingVariable,
     OutputTooLarge,
@@ -277,6 +278,17 @@ async def test_subjects_and_titles_must_stay_on_one_line(renderer: TemplateRende
     assert isinstance(error, LineBreakInHeader)
     assert error.field == part
     assert (await renderer.render({"body": "{{ v }}"}, {"v": value}))["body"] == value
+
+
+@pytest.mark.parametrize(("part", "value"), [("subject", "a\x00b"), ("title", "\x1b[31mred"), ("subject", "del\x7f")])
+async def test_subjects_and_titles_hold_no_control_characters(
+    renderer: TemplateRenderer, part: str, value: str
+) -> None:
+    error = await failure(renderer, "Hi {{ v }}", part, v=value)
+    assert isinstance(error, ControlCharacterInHeader)
+    assert error.field == part
+    assert "control character U+" in error.description
+    assert (await renderer.render({part: "Tab\t{{ v }}"}, {"v": "ok"}))[part] == "Tab\tok"  # a tab stays
 
 
 @pytest.mark.parametrize(
