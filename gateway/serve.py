@@ -9,6 +9,7 @@ import asyncpg
 import uvicorn
 
 from common.db import plain_url
+from common.metrics import metrics_shared_by_child_processes
 from common.waiting import wait_for, where
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -49,7 +50,8 @@ def serve(settings: GatewaySettings) -> None:
         "server_header": False,
         "timeout_graceful_shutdown": 10,
     }
-    if settings.workers > 1:
-        uvicorn.run("gateway.app:create_app_from_environment", factory=True, workers=settings.workers, **options)  # type: ignore[arg-type]
+    if settings.workers > 1:  # spawned worker processes; /metrics from any of them counts all of them
+        with metrics_shared_by_child_processes():
+            uvicorn.run("gateway.app:create_app_from_environment", factory=True, workers=settings.workers, **options)  # type: ignore[arg-type]
     else:
         uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]

@@ -57,3 +57,54 @@ async def test_python_m_gateway_serves_and_stops_on_sigterm(infra: Infra) -> Non
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_every_process_of_a_multi_process_gateway_answers_metrics_for_all(infra: Infra) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "NOTIFICATIONS_DATABASE_URL": infra.database("NOTIFICATIONS_DATABASE_URL"),
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_WORKERS": "2",
+        "USER_SERVICE_URL": "127.0.0.1:1",
+        "TEMPLATE_SERVICE_URL": "127.0.0.1:1",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                async with httpx.AsyncClient(base_url=url) as client:
+                    await client.get("/health")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the gateway did not start")
+        await asyncio.sleep(1)  # both processes are up by now
+        for _ in range(40):  # a new connection each: the kernel hands them to either process
+            async with httpx.AsyncClient(base_url=url) as client:
+                assert (await client.get("/ready")).status_code == 503
+        scraped = set()
+        for _ in range(8):
+            async with httpx.AsyncClient(base_url=url) as client:
+                text = (await client.get("/metrics")).text
+            counts = [
+                line
+                for line in text.splitlines()
+                if line.startswith("gateway_http_request_duration_seconds_count") and 'route="/ready"' in line
+            ]
+            scraped.add(tuple(counts))
+        assert scraped == {
+            ('gateway_http_request_duration_seconds_count{method="GET",route="/ready",status="503"} 40.0',)
+        }
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
