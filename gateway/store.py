@@ -51,9 +51,13 @@ address is suppressed becomes ``skipped`` with reason ``suppressed`` and keeps n
 
 _FORGET = "DELETE FROM notification_statuses WHERE id = $1 AND status = 'queued' AND published_at IS NULL"
 
-_MARK_PUBLISHED = (
-    "UPDATE notification_statuses SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL"
+_MARK_PUBLISHED = """
+WITH locked AS MATERIALIZED (
+    -- lock order: common/notification_tables.py
+    SELECT id FROM notification_statuses WHERE id = ANY($1::uuid[]) AND published_at IS NULL ORDER BY id FOR UPDATE
 )
+UPDATE notification_statuses AS s SET published_at = now() FROM locked AS l WHERE s.id = l.id
+"""
 
 _STATUS_COLUMNS = (
     "id, user_id, channel, template_slug, template_version, template_locale, priority, status, reason, attempts, "

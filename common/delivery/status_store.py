@@ -22,12 +22,15 @@ from common.delivery.batching import Batcher
 from common.notification_tables import Status
 
 CLAIM_SQL = """
-WITH input AS (
+WITH locked AS MATERIALIZED (
+    -- lock order: common/notification_tables.py
+    SELECT id FROM notification_statuses WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+), input AS (
     SELECT * FROM unnest($1::uuid[], $2::int[]) AS t(id, attempt)
 ), claimed AS (
     UPDATE notification_statuses AS s
     SET status = 'sending', attempts = i.attempt, next_attempt_at = NULL, updated_at = now()
-    FROM input AS i
+    FROM input AS i JOIN locked AS l ON l.id = i.id
     WHERE s.id = i.id AND s.status <> 'delivered'
     RETURNING s.id, i.attempt
 ), events AS (
@@ -42,7 +45,10 @@ WHERE s.id = ANY($1::uuid[])
 (the final SELECT reads the rows as they were before the update)."""
 
 WRITE_SQL = """
-WITH input AS (
+WITH locked AS MATERIALIZED (
+    -- lock order: common/notification_tables.py
+    SELECT id FROM notification_statuses WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+), input AS (
     SELECT * FROM unnest(
         $1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::jsonb[], $9::text[]
     ) AS t(id, status, attempt, reason, last_error, provider_message_id, retry_in_seconds, detail, suppress_address)
@@ -56,7 +62,7 @@ WITH input AS (
         next_attempt_at = now() + make_interval(secs => i.retry_in_seconds),
         delivered_at = CASE WHEN i.status = 'delivered' THEN now() ELSE s.delivered_at END,
         updated_at = now()
-    FROM input AS i
+    FROM input AS i JOIN locked AS l ON l.id = i.id
     WHERE s.id = i.id AND s.status <> 'delivered'
     RETURNING s.id
 ), events AS (
