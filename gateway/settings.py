@@ -57,8 +57,10 @@ class GatewaySettings(DatabaseServiceSettings):
     )
     """The output cap of one rendered part (template_svc's is ``TEMPLATE_SVC_MAX_OUTPUT_CHARS``)."""
 
-    published_flush_seconds: float = Field(default=0.05, gt=0, validation_alias="GATEWAY_PUBLISHED_FLUSH_SECONDS")
-    """How often confirmed publishes are stamped ``published_at`` in one batched UPDATE."""
+    published_flush_seconds: float = Field(default=1.0, gt=0, validation_alias="GATEWAY_PUBLISHED_FLUSH_SECONDS")
+    """How often confirmed publishes are stamped ``published_at`` in one batched UPDATE; a row a worker claimed
+    meanwhile is skipped (the claim sets ``published_at``), so with the workers keeping up most rows need no stamp.
+    Must stay well below ``GATEWAY_RECONCILER_AGE_SECONDS``."""
     reconciler_age_seconds: float = Field(default=30.0, gt=0, validation_alias="GATEWAY_RECONCILER_AGE_SECONDS")
     reconciler_interval_seconds: float = Field(
         default=10.0, ge=0, validation_alias="GATEWAY_RECONCILER_INTERVAL_SECONDS"

@@ -54,7 +54,8 @@ _FORGET = "DELETE FROM notification_statuses WHERE id = $1 AND status = 'queued'
 _MARK_PUBLISHED = """
 WITH locked AS MATERIALIZED (
     -- lock order: common/notification_tables.py
-    SELECT id FROM notification_statuses WHERE id = ANY($1::uuid[]) AND published_at IS NULL ORDER BY id FOR UPDATE
+    SELECT id FROM notification_statuses
+    WHERE id = ANY($1::uuid[]) AND published_at IS NULL AND status = 'queued' ORDER BY id FOR UPDATE
 )
 UPDATE notification_statuses AS s SET published_at = now() FROM locked AS l WHERE s.id = l.id
 """
@@ -175,7 +176,8 @@ class NotificationStore:
         await self.pool.execute(_FORGET, notification_id)
 
     async def mark_published(self, ids: Sequence[uuid.UUID]) -> None:
-        """Stamp ``published_at`` on rows whose publish the broker confirmed."""
+        """Stamp ``published_at`` on rows whose publish the broker confirmed and that no worker claimed yet (a
+        claim sets it itself)."""
         await self.pool.execute(_MARK_PUBLISHED, list(ids))
 
     async def get(self, notification_id: uuid.UUID) -> dict[str, Any] | None:

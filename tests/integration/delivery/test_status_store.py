@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -29,6 +30,22 @@ async def test_a_claim_marks_sending_with_its_event(store: StatusStore, gateway:
     row = await gateway.row(envelope.notification_id)
     assert (row["status"], row["attempts"]) == ("sending", 1)
     assert await gateway.events(envelope.notification_id) == [("sending", 1, {})]
+
+
+async def test_a_claim_sets_published_at_when_the_gateway_has_not_stamped_it_yet(
+    store: StatusStore, gateway: Gateway
+) -> None:
+    unstamped, stamped = email_envelope(), email_envelope()
+    for envelope in (unstamped, stamped):
+        await gateway.insert_row(envelope)
+    await gateway.db.execute(
+        "UPDATE notification_statuses SET published_at = NULL WHERE id = $1", uuid.UUID(unstamped.notification_id)
+    )
+    before = (await gateway.row(stamped.notification_id))["published_at"]
+    for envelope in (unstamped, stamped):
+        assert await store.claim(envelope.notification_id, 1) is RowState.DONE
+    assert (await gateway.row(unstamped.notification_id))["published_at"] is not None  # the worker holds it
+    assert (await gateway.row(stamped.notification_id))["published_at"] == before  # the stamp is kept
 
 
 async def test_a_claim_reports_missing_and_delivered_rows_without_touching_them(

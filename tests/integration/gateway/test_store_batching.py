@@ -100,3 +100,17 @@ async def test_a_row_the_database_refuses_fails_only_its_own_send(store: Notific
 @pytest.mark.parametrize("size", [1, 3])
 async def test_small_batches_and_lone_creates_work_alike(store: NotificationStore, size: int) -> None:
     assert await asyncio.gather(*(store.create(notification()) for _ in range(size))) == [("queued", None)] * size
+
+
+async def test_the_published_at_stamp_skips_rows_a_worker_already_claimed(store: NotificationStore) -> None:
+    waiting, claimed = notification(), notification()
+    await asyncio.gather(store.create(waiting), store.create(claimed))
+    await store.pool.execute("UPDATE notification_statuses SET status = 'sending' WHERE id = $1", claimed.id)
+    await store.mark_published([claimed.id, waiting.id])
+    stamps = dict(
+        await store.pool.fetch(
+            "SELECT id, published_at FROM notification_statuses WHERE id = ANY($1::uuid[])", [waiting.id, claimed.id]
+        )
+    )
+    assert stamps[waiting.id] is not None  # still in the queue: the reconciler must know it was published
+    assert stamps[claimed.id] is None  # a worker holds it (and its claim sets published_at itself)
