@@ -19,15 +19,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_python_m_gateway_serves_and_stops_on_sigterm(infra: Infra) -> None:
-    port = free_port()
-    env = {
+def gateway_environment(infra: Infra, port: int, **extra: str) -> dict[str, str]:
+    """``python -m gateway``'s environment on ``port``, with user_svc and template_svc unreachable."""
+    return {
         **os.environ,
         "NOTIFICATIONS_DATABASE_URL": infra.database("NOTIFICATIONS_DATABASE_URL"),
         "GATEWAY_PORT": str(port),
         "USER_SERVICE_URL": "127.0.0.1:1",
         "TEMPLATE_SERVICE_URL": "127.0.0.1:1",
+        **extra,
     }
+
+
+async def test_python_m_gateway_serves_and_stops_on_sigterm(infra: Infra) -> None:
+    port = free_port()
+    env = gateway_environment(infra, port)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
@@ -61,14 +67,7 @@ async def test_python_m_gateway_serves_and_stops_on_sigterm(infra: Infra) -> Non
 
 async def test_every_process_of_a_multi_process_gateway_answers_metrics_for_all(infra: Infra) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "NOTIFICATIONS_DATABASE_URL": infra.database("NOTIFICATIONS_DATABASE_URL"),
-        "GATEWAY_PORT": str(port),
-        "GATEWAY_WORKERS": "2",
-        "USER_SERVICE_URL": "127.0.0.1:1",
-        "TEMPLATE_SERVICE_URL": "127.0.0.1:1",
-    }
+    env = gateway_environment(infra, port, GATEWAY_WORKERS="2")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
