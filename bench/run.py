@@ -207,14 +207,14 @@ class Bench:
         log(f"phase {name} (load {load_average():.2f})")
 
     async def wrk(self, channel: str, seconds: float, run_id: str) -> dict[str, Any]:
+        """wrk with ``send.lua`` against the stack's gateway."""
         assert self.stack is not None
+        return await self.wrk_at(self.stack.url("gateway"), seconds, run_id, channel)
+
+    async def wrk_at(self, url: str, seconds: float, run_id: str, channel: str = "email") -> dict[str, Any]:
+        """wrk with ``send.lua`` against ``url``, over the bench's connections and users."""
         return await run_wrk(
-            self.stack.url("gateway"),
-            self.users_file,
-            channel=channel,
-            run_id=run_id,
-            seconds=seconds,
-            connections=self.options.connections,
+            url, self.users_file, channel=channel, run_id=run_id, seconds=seconds, connections=self.options.connections
         )
 
     async def depth(self, channel: str) -> int:
@@ -249,25 +249,11 @@ class Bench:
         self.users_file.write_text("\n".join(users) + "\n")
         found: dict[str, Any] = {"load_before": load_average()}
         async with baseline_server("trivial") as port:
-            found["wrk_trivial"] = await run_wrk(
-                f"http://127.0.0.1:{port}",
-                self.users_file,
-                channel="email",
-                run_id="t",
-                seconds=5,
-                connections=self.options.connections,
-            )
+            found["wrk_trivial"] = await self.wrk_at(f"http://127.0.0.1:{port}", 5, "t")
             samples = await closed_loop("127.0.0.1", port, 32, 3, SendRequests(users, "trivial"))
             found["python_trivial"] = {"per_second": len(samples) / 3, **latency_summary(samples)}
         async with baseline_server("fastapi") as port:
-            found["fastapi"] = await run_wrk(
-                f"http://127.0.0.1:{port}",
-                self.users_file,
-                channel="email",
-                run_id="f",
-                seconds=10,
-                connections=self.options.connections,
-            )
+            found["fastapi"] = await self.wrk_at(f"http://127.0.0.1:{port}", 10, "f")
         found["publish"] = await publish_baseline(8, in_flight=100)
         found["load_after"] = load_average()
         self.results["baselines"] = found

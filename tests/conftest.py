@@ -11,6 +11,7 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 
 from tests.support.infra import AmqpSession, Infra
 
@@ -41,3 +42,11 @@ async def amqp(infra: Infra) -> AsyncIterator[AmqpSession]:
     """A RabbitMQ connection on the test vhost with the topology declared and every queue purged."""
     async with infra.amqp_session() as session:
         yield session
+
+
+@pytest.fixture
+async def redis(infra: Infra) -> AsyncIterator[Redis]:
+    """A client of the test Redis database."""
+    client = Redis.from_url(infra.redis_url)
+    yield client
+    await client.aclose()

@@ -10,15 +10,18 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.chaos.ledger import RESULTS, results_table
-from tests.e2e.api import Api, Mailbox, PushServer, gateway_client, unique
-from tests.e2e.conftest import STACKS_KEY, tracked_stack
+from tests.chaos.scenario import Chaos
+from tests.e2e.api import Api, Mailbox, PushServer, unique
+from tests.e2e.conftest import api, mailbox, push_server, pytest_runtest_makereport, tracked_stack
 from tests.support.infra import Infra
 from tests.support.private_infra import PrivateInfra, private_infra
 from tests.support.stack import Stack
+
+__all__ = ["api", "chaos", "mailbox", "push_server", "pytest_runtest_makereport"]
+"""The e2e clients, bound to this package's stack, and the e2e hook that adds the stack's logs to a failure."""
 
 USERS = 60
 CHAOS_SETTINGS = {
@@ -37,16 +40,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.chaos)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report = yield
-    stacks = item.session.stash.get(STACKS_KEY, [])
-    if report.failed and stacks:  # type: ignore[attr-defined]
-        for stack in stacks:
-            report.sections.append((f"stack logs ({stack.folder.name})", stack.log_tails()))  # type: ignore[attr-defined]
-    return report
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -85,24 +78,6 @@ async def stack(
 
 
 @pytest.fixture(scope="package")
-async def api(stack: Stack) -> AsyncIterator[Api]:
-    async with gateway_client(stack.url("gateway")) as http:
-        yield Api(http)
-
-
-@pytest.fixture(scope="package")
-async def mailbox(stack: Stack) -> AsyncIterator[Mailbox]:
-    async with httpx.AsyncClient(base_url=stack.url("smtp_sink"), timeout=30) as http:
-        yield Mailbox(http)
-
-
-@pytest.fixture(scope="package")
-async def push_server(stack: Stack) -> AsyncIterator[PushServer]:
-    async with httpx.AsyncClient(base_url=stack.url("fcm_server"), timeout=30) as http:
-        yield PushServer(http)
-
-
-@pytest.fixture(scope="package")
 async def templates(api: Api) -> str:
     """One slug with an email and a push template."""
     slug = unique("chaos")
@@ -123,3 +98,11 @@ async def audience(api: Api, templates: str) -> list[dict[str, str]]:
         if index % 2 == 0:
             targets.append({"user_id": user["id"], "channel": "push", "template": templates})
     return targets
+
+
+@pytest.fixture
+def chaos(
+    stack: Stack, api: Api, mailbox: Mailbox, push_server: PushServer, audience: list[dict[str, str]], tmp_path: Path
+) -> Chaos:
+    """Everything a scenario works with, in one."""
+    return Chaos(stack, api, mailbox, push_server, audience, tmp_path)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.chaos.ledger import Tally
+from tests.chaos.ledger import Tally, tally
 from tests.chaos.load import LoadProcess, LoadResult
+from tests.e2e.api import Api, Mailbox, PushServer
 from tests.support.stack import Stack, free_port
 
 COUNT = 300
@@ -21,6 +23,102 @@ RATE = 30.0
 UNDER_WAY = 45
 """Accepted sends after which the load counts as under way and the scenario breaks something."""
 RECOVERY_SECONDS = 45.0
+
+
+@dataclass
+class Chaos:
+    """What a scenario works with: the stack, the clients of its API and sinks, the load's targets, and a folder
+    of the test's own."""
+
+    stack: Stack
+    api: Api
+    mailbox: Mailbox
+    push_server: PushServer
+    audience: list[dict[str, str]]
+    folder: Path
+
+    async def start_load(self) -> LoadProcess:
+        """The load driver against the gateway, once it is under way (:func:`start_load`)."""
+        return await start_load(self.stack, self.audience, self.folder)
+
+    async def tally(self, scenario: str, result: LoadResult, accepted: dict[str, str] | None = None) -> Tally:
+        """Count what became of the load's accepted sends (and of ``accepted``, when given, instead)."""
+        return await tally(
+            scenario,
+            self.api,
+            self.mailbox,
+            self.push_server,
+            result.accepted if accepted is None else accepted,
+            result,
+        )
+
+
+@dataclass
+class Outage:
+    """A dependency stopped under load and started again: the load's result, its tally, and when it was down."""
+
+    result: LoadResult
+    counted: Tally
+    down: float
+    up: float
+
+    def assert_clean(self) -> None:
+        """Nothing lost or duplicated, and the sends made while it was down were refused with 503."""
+        assert_accounted(self.result, self.counted)
+        refused = self.result.refused_between(self.down, self.up)
+        assert refused[503] > 0, refused
+
+
+async def restarted_under_load(
+    chaos: Chaos,
+    scenario: str,
+    stop: Callable[[], None],
+    start: Callable[[], None],
+    seconds: float,
+    while_down: Callable[[], Awaitable[None]] | None = None,
+) -> Outage:
+    """Start the load, ``stop`` a dependency (run in a thread), run ``while_down``, wait until ``seconds`` after
+    the stop, ``start`` it again (always), wait for every service to be ready, and count."""
+    load = await chaos.start_load()
+    down = time.monotonic()
+    await asyncio.to_thread(stop)
+    try:
+        if while_down is not None:
+            await while_down()
+        await asyncio.sleep(max(0.0, down + seconds - time.monotonic()))
+    finally:
+        await asyncio.to_thread(start)
+    up = time.monotonic()
+    recovered = await all_ready(chaos.stack)
+    result = await load.finish()
+    counted = await chaos.tally(scenario, result)
+    counted.notes.append(f"down {up - down:.1f}s; every service ready {recovered:.1f}s after the start")
+    return Outage(result, counted, down, up)
+
+
+async def second_instances_wait_while_down(
+    stack: Stack, stop: Callable[[], None], start: Callable[[], None], waiting: dict[str, str]
+) -> None:
+    """With a dependency stopped, start a second gateway, user_svc and template_svc: each instance in
+    ``waiting`` logs its text, none exits; once the dependency is started again, all become ready."""
+    await asyncio.to_thread(stop)
+    extra: list[str] = []
+    try:
+        extra = await start_second_instances(stack)
+        for instance, text in waiting.items():
+            await log_says(stack, instance, text)
+        await asyncio.sleep(2)
+        for instance in extra:
+            assert stack.processes[instance].running, f"{instance} exited while the dependency was down"
+    finally:
+        await asyncio.to_thread(start)
+    try:
+        for instance in extra:
+            await stack.wait_ready(instance, timeout=30)
+    finally:
+        for instance in extra:
+            await stack.stop_service(instance)
+    await all_ready(stack)
 
 
 async def start_second_instances(stack: Stack) -> list[str]:

@@ -7,59 +7,20 @@ delivered once. A gateway started while PostgreSQL is down waits for it instead 
 
 from __future__ import annotations
 
-import asyncio
-import time
-from pathlib import Path
-
-from tests.chaos.ledger import tally
-from tests.chaos.scenario import all_ready, assert_accounted, log_says, start_load, start_second_instances
-from tests.e2e.api import Api, Mailbox, PushServer
+from tests.chaos.scenario import Chaos, restarted_under_load, second_instances_wait_while_down
 from tests.support.private_infra import PrivateInfra
 from tests.support.stack import Stack
 
 OUTAGE_SECONDS = 4.0
 
 
-async def test_postgres_restarted_mid_load_loses_nothing(
-    stack: Stack,
-    api: Api,
-    mailbox: Mailbox,
-    push_server: PushServer,
-    audience: list[dict[str, str]],
-    private: PrivateInfra,
-    tmp_path: Path,
-) -> None:
-    load = await start_load(stack, audience, tmp_path)
-
-    down = time.monotonic()
-    await asyncio.to_thread(private.postgres.stop)
-    await asyncio.sleep(OUTAGE_SECONDS)
-    await asyncio.to_thread(private.postgres.start)
-    up = time.monotonic()
-    recovered = await all_ready(stack)
-
-    result = await load.finish()
-    counted = await tally("2 PostgreSQL restarted", api, mailbox, push_server, result.accepted, result)
-    counted.notes.append(f"down {up - down:.1f}s; every service ready {recovered:.1f}s after the start")
-
-    assert_accounted(result, counted)
-    assert result.refused_between(down, up)[503] > 0, result.refused_between(down, up)
+async def test_postgres_restarted_mid_load_loses_nothing(chaos: Chaos, private: PrivateInfra) -> None:
+    outage = await restarted_under_load(
+        chaos, "2 PostgreSQL restarted", private.postgres.stop, private.postgres.start, OUTAGE_SECONDS
+    )
+    outage.assert_clean()
 
 
 async def test_a_gateway_started_while_postgres_is_down_waits_for_it(stack: Stack, private: PrivateInfra) -> None:
-    await asyncio.to_thread(private.postgres.stop)
-    try:
-        extra = await start_second_instances(stack)
-        await log_says(stack, "gateway_2", "waiting for PostgreSQL")
-        await asyncio.sleep(2)
-        for instance in extra:
-            assert stack.processes[instance].running, f"{instance} exited while PostgreSQL was down"
-    finally:
-        await asyncio.to_thread(private.postgres.start)
-    try:
-        for instance in extra:
-            await stack.wait_ready(instance, timeout=30)
-    finally:
-        for instance in extra:
-            await stack.stop_service(instance)
-    await all_ready(stack)
+    waiting = {"gateway_2": "waiting for PostgreSQL"}
+    await second_instances_wait_while_down(stack, private.postgres.stop, private.postgres.start, waiting)

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import httpx
 
-from tests.chaos.ledger import tally
-from tests.chaos.scenario import all_ready, assert_accounted, start_load
-from tests.e2e.api import Api, Mailbox, PushServer
+from tests.chaos.scenario import Chaos, all_ready, assert_accounted
 from tests.support.stack import Stack
 
 DOWN_SECONDS = 1.5
@@ -66,22 +63,16 @@ def sample(metrics: str, name: str, channel: str) -> float:
     return 0.0
 
 
-async def test_each_worker_killed_mid_load_duplicates_at_most_what_was_in_flight(
-    stack: Stack,
-    api: Api,
-    mailbox: Mailbox,
-    push_server: PushServer,
-    audience: list[dict[str, str]],
-    tmp_path: Path,
-) -> None:
-    load = await start_load(stack, audience, tmp_path)
+async def test_each_worker_killed_mid_load_duplicates_at_most_what_was_in_flight(chaos: Chaos) -> None:
+    stack = chaos.stack
+    load = await chaos.start_load()
     busy = await asyncio.gather(*(kill_while_busy(stack, worker, channel) for worker, channel in WORKERS.items()))
     in_flight = dict(zip(WORKERS, busy, strict=True))
     await asyncio.sleep(DOWN_SECONDS)
     await asyncio.gather(*(stack.start_service(worker) for worker in WORKERS))
 
     result = await load.finish()
-    counted = await tally("4a email_worker, push_worker SIGKILLed", api, mailbox, push_server, result.accepted, result)
+    counted = await chaos.tally("4a email_worker, push_worker SIGKILLed", result)
     by_channel = {
         channel: sum(n for nid, n in counted.duplicates.items() if result.accepted[nid] == channel)
         for channel in WORKERS.values()
@@ -96,15 +87,9 @@ async def test_each_worker_killed_mid_load_duplicates_at_most_what_was_in_flight
         assert by_channel[channel] <= concurrency(stack, worker), (worker, counted.duplicates)
 
 
-async def test_user_svc_and_template_svc_killed_mid_load_lose_nothing(
-    stack: Stack,
-    api: Api,
-    mailbox: Mailbox,
-    push_server: PushServer,
-    audience: list[dict[str, str]],
-    tmp_path: Path,
-) -> None:
-    load = await start_load(stack, audience, tmp_path)
+async def test_user_svc_and_template_svc_killed_mid_load_lose_nothing(chaos: Chaos) -> None:
+    stack = chaos.stack
+    load = await chaos.start_load()
     windows = []
     for service in ("user_svc", "template_svc"):
         down = time.monotonic()
@@ -115,7 +100,7 @@ async def test_user_svc_and_template_svc_killed_mid_load_lose_nothing(
     recovered = await all_ready(stack)
 
     result = await load.finish()
-    counted = await tally("4b user_svc, template_svc SIGKILLed", api, mailbox, push_server, result.accepted, result)
+    counted = await chaos.tally("4b user_svc, template_svc SIGKILLed", result)
     refused = [result.refused_between(start, end) for start, end in windows]
     counted.notes.append(f"refusals while user_svc / template_svc were down: {refused}; ready {recovered:.1f}s later")
 

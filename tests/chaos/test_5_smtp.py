@@ -11,29 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
-from tests.chaos.ledger import tally
-from tests.chaos.scenario import assert_accounted, eventually, metric, start_load
-from tests.e2e.api import Api, Mailbox, PushServer
-from tests.support.stack import Stack
+from tests.chaos.scenario import Chaos, assert_accounted, eventually, metric
 
 OUTAGE_SECONDS = 8.0
 BREAKER = "notification_circuit_breaker_state"
 
 
 async def test_the_smtp_server_down_mid_load_opens_and_closes_the_breaker_and_every_email_arrives(
-    stack: Stack,
-    api: Api,
-    mailbox: Mailbox,
-    push_server: PushServer,
-    audience: list[dict[str, str]],
-    tmp_path: Path,
+    chaos: Chaos,
 ) -> None:
+    stack = chaos.stack
     worker = stack.url("email_worker")
     retried_before = await metric(worker, "notifications_retried_total", channel="email")
     deferred_before = await metric(worker, "notifications_deferred_total", channel="email")
-    load = await start_load(stack, audience, tmp_path)
+    load = await chaos.start_load()
 
     await stack.stop_service("smtp_sink")
     states = set()
@@ -48,7 +40,7 @@ async def test_the_smtp_server_down_mid_load_opens_and_closes_the_breaker_and_ev
 
     closed_after = await eventually(closed, "the breaker closing", timeout=30)
     result = await load.finish()
-    counted = await tally("5 SMTP server down 8 s", api, mailbox, push_server, result.accepted, result)
+    counted = await chaos.tally("5 SMTP server down 8 s", result)
     retried = await metric(worker, "notifications_retried_total", channel="email") - retried_before
     deferred = await metric(worker, "notifications_deferred_total", channel="email") - deferred_before
     counted.notes.append(

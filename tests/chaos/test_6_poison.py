@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 
 import aio_pika
 
 from common.amqp.topology import DIRECT_EXCHANGE
-from tests.chaos.ledger import tally
-from tests.chaos.scenario import assert_accounted, metric, start_load
-from tests.e2e.api import Api, Mailbox, PushServer, unique
+from tests.chaos.scenario import Chaos, assert_accounted, metric
+from tests.e2e.api import unique
 from tests.e2e.dlq import wait_for_dead_letter
 from tests.support.private_infra import PrivateInfra
-from tests.support.stack import Stack
 
 
 async def publish_poison(rabbitmq_url: str, message_id: str) -> None:
@@ -37,19 +34,14 @@ async def publish_poison(rabbitmq_url: str, message_id: str) -> None:
 
 
 async def test_a_poison_message_is_dead_lettered_and_a_deleted_users_notifications_are_delivered(
-    stack: Stack,
-    api: Api,
-    mailbox: Mailbox,
-    push_server: PushServer,
-    audience: list[dict[str, str]],
-    private: PrivateInfra,
-    tmp_path: Path,
+    chaos: Chaos, private: PrivateInfra
 ) -> None:
-    slug = audience[0]["template"]
+    stack, api, mailbox, push_server = chaos.stack, chaos.api, chaos.mailbox, chaos.push_server
+    slug = chaos.audience[0]["template"]
     leaving = await api.create_user(name="Leaving Soon")
     token = unique("device")
     await api.add_device(leaving["id"], token)
-    load = await start_load(stack, audience, tmp_path)
+    load = await chaos.start_load()
 
     await asyncio.gather(stack.stop_service("email_worker"), stack.stop_service("push_worker"))
     held = {}
@@ -64,9 +56,7 @@ async def test_a_poison_message_is_dead_lettered_and_a_deleted_users_notificatio
     await asyncio.gather(stack.start_service("email_worker"), stack.start_service("push_worker"))
 
     result = await load.finish()
-    counted = await tally(
-        "6 poison message + deleted user", api, mailbox, push_server, {**result.accepted, **held}, result
-    )
+    counted = await chaos.tally("6 poison message + deleted user", result, {**result.accepted, **held})
     dead = await wait_for_dead_letter(private.rabbitmq.url, poison_id)
     poisoned = await metric(stack.url("email_worker"), "notifications_failed_total", channel="email", reason="poison")
     counted.notes.append("poison dead-lettered (not a notification, so not in the counts); deleted user's 2 delivered")

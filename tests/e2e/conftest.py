@@ -72,11 +72,11 @@ async def api(stack: Stack) -> AsyncIterator[Api]:
 
 @pytest.fixture(scope="package")
 async def mailbox(stack: Stack) -> AsyncIterator[Mailbox]:
-    async with httpx.AsyncClient(base_url=stack.url("smtp_sink"), timeout=10) as http:
+    async with httpx.AsyncClient(base_url=stack.url("smtp_sink"), timeout=30) as http:
         yield Mailbox(http)
 
 
 @pytest.fixture(scope="package")
 async def push_server(stack: Stack) -> AsyncIterator[PushServer]:
-    async with httpx.AsyncClient(base_url=stack.url("fcm_server"), timeout=10) as http:
+    async with httpx.AsyncClient(base_url=stack.url("fcm_server"), timeout=30) as http:
         yield PushServer(http)

@@ -33,9 +33,8 @@ async def served(
     """The gateway on a free port with the test API key, in front of the two services."""
     settings = gateway_settings(
         infra,
-        users=fuzz_user_service.target,
-        templates=fuzz_template_service.target,
-        templates_key=fuzz_template_service.settings.internal_api_key,
+        users=fuzz_user_service,
+        templates=fuzz_template_service,
     )
     async with served_gateway(settings) as gateway:
         yield gateway

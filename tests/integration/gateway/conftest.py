@@ -30,9 +30,8 @@ async def gateway(
 ) -> AsyncIterator[Gateway]:
     settings = gateway_settings(
         infra,
-        users=user_service.target,
-        templates=template_service.target,
-        templates_key=template_service.settings.internal_api_key,
+        users=user_service,
+        templates=template_service,
     )
     async with running_gateway(settings) as running:
         yield running

@@ -16,8 +16,9 @@ from gateway.app import create_app
 from gateway.resources import Resources
 from gateway.settings import GatewaySettings
 from tests.support.infra import Infra
+from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import INTERNAL_KEY as USER_SVC_KEY
-from tests.support.user_service import JWT_SECRET
+from tests.support.user_service import JWT_SECRET, RunningUserService
 
 API_KEY = "gateway-test-key"
 OTHER_API_KEY = "gateway-other-test-key"
@@ -42,19 +43,24 @@ VARIABLES = {"name": "Ada", "link": "https://example.com/start"}
 
 
 def gateway_settings(
-    infra: Infra, *, users: str = UNREACHABLE, templates: str = UNREACHABLE, templates_key: str = "", **overrides: Any
+    infra: Infra,
+    *,
+    users: RunningUserService | None = None,
+    templates: RunningTemplateService | None = None,
+    **overrides: Any,
 ) -> GatewaySettings:
-    """Settings on the test infrastructure; ``overrides`` are field names (``rate_limit_user_per_minute=2``)."""
+    """Settings on the test infrastructure, in front of the running ``users`` and ``templates`` services (a
+    service not given is unreachable); ``overrides`` are field names (``rate_limit_user_per_minute=2``)."""
     values: dict[str, Any] = {
         "database_url": infra.database("NOTIFICATIONS_DATABASE_URL"),
         "redis_url": infra.redis_url,
         "rabbitmq_url": infra.rabbitmq_url,
         "api_keys": f"{API_KEY},{OTHER_API_KEY}",
         "jwt_secret": JWT_SECRET,
-        "user_service_url": users,
+        "user_service_url": users.target if users else UNREACHABLE,
         "user_service_internal_api_key": USER_SVC_KEY,
-        "template_service_url": templates,
-        "template_service_internal_api_key": templates_key or USER_SVC_KEY,
+        "template_service_url": templates.target if templates else UNREACHABLE,
+        "template_service_internal_api_key": templates.settings.internal_api_key if templates else USER_SVC_KEY,
         "reconciler_interval_seconds": 0,
         "profile_cache_seconds": 0,
         "published_flush_seconds": 0.02,

@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.integration.gateway.harness import UNREACHABLE, Gateway, gateway_settings, running_gateway
+from tests.integration.gateway.harness import Gateway, gateway_settings, running_gateway
 from tests.support.infra import Infra
 from tests.support.user_service import RunningUserService
 
@@ -126,7 +126,7 @@ async def test_ready_when_every_dependency_answers(gateway: Gateway) -> None:
 
 
 async def test_ready_names_what_is_down(infra: Infra, user_service: RunningUserService) -> None:
-    settings = gateway_settings(infra, users=user_service.target, templates=UNREACHABLE)
+    settings = gateway_settings(infra, users=user_service)
     async with running_gateway(settings) as gateway:
         response = await gateway.client.get("/ready", headers={"X-API-Key": ""})
     body = assert_problem(response, 503)
@@ -139,7 +139,7 @@ async def test_ready_names_what_is_down(infra: Infra, user_service: RunningUserS
 async def test_a_backend_refusing_our_internal_key_is_503_and_a_loud_log(
     infra: Infra, user_service: RunningUserService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = gateway_settings(infra, users=user_service.target, user_service_internal_api_key="not-the-key")
+    settings = gateway_settings(infra, users=user_service, user_service_internal_api_key="not-the-key")
     async with running_gateway(settings) as gateway:
         fetched = await gateway.client.get(f"/v1/users/{uuid.uuid4()}")
         login = await gateway.client.post(

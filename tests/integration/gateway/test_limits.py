@@ -4,40 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
 
-from gateway.limits import Admission, SendGate, Verdict
-from tests.support.infra import Infra
-
-
-@pytest.fixture
-async def redis(infra: Infra) -> AsyncIterator[Redis]:
-    client = Redis.from_url(infra.redis_url)
-    yield client
-    await client.aclose()
-
-
-def gate(redis: Redis, *, key_limit: int = 100, user_limit: int = 100, window: float = 60.0) -> SendGate:
-    return SendGate(
-        redis,
-        key_limit=key_limit,
-        user_limit=user_limit,
-        window_seconds=window,
-        idempotency_ttl_seconds=60,
-        claim_seconds=5,
-    )
-
-
-def ids() -> tuple[str, str]:
-    return f"key-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+from gateway.limits import Admission, Verdict
+from tests.support.send_gate import fresh_caller, send_gate
 
 
 async def test_the_recipient_limit_refuses_then_recovers_after_its_share_of_the_window(redis: Redis) -> None:
-    limits = gate(redis, user_limit=3, window=0.6)
-    key, user = ids()
+    limits = send_gate(redis, user_limit=3, window=0.6)
+    key, user = fresh_caller()
     answers = [await limits.admit(key, user, None, "") for _ in range(3)]
     assert [a.verdict for a in answers] == [Verdict.ADMITTED] * 3
     assert [a.rate.remaining for a in answers if a.rate] == [2, 1, 0]
@@ -58,8 +34,8 @@ async def test_the_recipient_limit_refuses_then_recovers_after_its_share_of_the_
 
 
 async def test_the_api_key_limit_spans_recipients_and_headers_report_the_closer_limit(redis: Redis) -> None:
-    limits = gate(redis, key_limit=2, user_limit=10)
-    key, _ = ids()
+    limits = send_gate(redis, key_limit=2, user_limit=10)
+    key, _ = fresh_caller()
     first = await limits.admit(key, str(uuid.uuid4()), None, "")
     assert first.rate
     assert (first.rate.limit, first.rate.remaining) == (2, 1)
@@ -69,8 +45,8 @@ async def test_the_api_key_limit_spans_recipients_and_headers_report_the_closer_
 
 
 async def test_a_refused_send_takes_no_token_from_the_other_limit(redis: Redis) -> None:
-    limits = gate(redis, key_limit=5, user_limit=1)
-    key, user = ids()
+    limits = send_gate(redis, key_limit=5, user_limit=1)
+    key, user = fresh_caller()
     await limits.admit(key, user, None, "")
     for _ in range(3):
         assert (await limits.admit(key, user, None, "")).verdict is Verdict.RATE_LIMITED
@@ -79,15 +55,15 @@ async def test_a_refused_send_takes_no_token_from_the_other_limit(redis: Redis) 
 
 
 async def test_limits_set_to_zero_are_off(redis: Redis) -> None:
-    limits = gate(redis, key_limit=0, user_limit=0)
-    key, user = ids()
+    limits = send_gate(redis, key_limit=0, user_limit=0)
+    key, user = fresh_caller()
     answers = [await limits.admit(key, user, None, "") for _ in range(5)]
     assert all(a.verdict is Verdict.ADMITTED and a.rate is None for a in answers)
 
 
 async def test_idempotency_claim_in_flight_replay_reuse_and_release(redis: Redis) -> None:
-    limits = gate(redis)
-    key, user = ids()
+    limits = send_gate(redis)
+    key, user = fresh_caller()
     idem = uuid.uuid4().hex
     first = await limits.admit(key, user, idem, "hash-a")
     assert first.verdict is Verdict.ADMITTED
@@ -116,8 +92,8 @@ async def test_idempotency_claim_in_flight_replay_reuse_and_release(redis: Redis
 
 
 async def test_many_identical_requests_racing_admit_exactly_one(redis: Redis) -> None:
-    limits = gate(redis)
-    key, user = ids()
+    limits = send_gate(redis)
+    key, user = fresh_caller()
     idem = uuid.uuid4().hex
     answers: list[Admission] = await asyncio.gather(*(limits.admit(key, user, idem, "h") for _ in range(50)))
     verdicts = [a.verdict for a in answers]

@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from gateway.limits import ScriptCalls
-from tests.support.infra import Infra
 
 COUNT = "return redis.call('INCR', KEYS[1]) -- {tag}"
 FAIL_ON_ODD = "if tonumber(ARGV[1]) % 2 == 1 then return redis.error_reply('odd') end return ARGV[1] -- {tag}"
-
-
-@pytest.fixture
-async def redis(infra: Infra) -> AsyncIterator[Redis]:
-    client = Redis.from_url(infra.redis_url)
-    yield client
-    await client.aclose()
 
 
 async def test_concurrent_calls_of_an_unloaded_script_each_run_once(redis: Redis) -> None:

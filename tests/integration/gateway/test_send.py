@@ -17,7 +17,6 @@ from gateway.schemas.notifications import SendRequest
 from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import (
     API_KEY,
-    UNREACHABLE,
     VARIABLES,
     Gateway,
     create_user,
@@ -246,9 +245,8 @@ async def test_rate_limit_429_with_retry_after_then_recovery(
 ) -> None:
     settings = gateway_settings(
         infra,
-        users=user_service.target,
-        templates=template_service.target,
-        templates_key=template_service.settings.internal_api_key,
+        users=user_service,
+        templates=template_service,
         rate_limit_user_per_minute=2,
         rate_limit_window_seconds=1,
     )
@@ -310,9 +308,8 @@ async def test_a_late_confirm_is_accepted_once_and_stamped_when_it_comes(
     await (await amqp.channel.get_queue("email.queue", ensure=False)).purge()
     settings = gateway_settings(
         infra,
-        users=user_service.target,
-        templates=template_service.target,
-        templates_key=template_service.settings.internal_api_key,
+        users=user_service,
+        templates=template_service,
         publish_timeout_seconds=1e-6,  # no broker confirms that fast
     )
     key = {"Idempotency-Key": f"late-{uuid.uuid4()}"}
@@ -351,9 +348,7 @@ async def test_user_svc_down_is_503_and_leaves_nothing_behind(
     user = await create_user(gateway.client)
     settings = gateway_settings(
         infra,
-        users=UNREACHABLE,
-        templates=template_service.target,
-        templates_key=template_service.settings.internal_api_key,
+        templates=template_service,
         grpc_timeout_seconds=0.5,
     )
     key = {"Idempotency-Key": f"down-{uuid.uuid4()}"}

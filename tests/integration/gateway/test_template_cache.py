@@ -27,9 +27,8 @@ async def caching_gateway(
 ) -> AsyncIterator[Gateway]:
     settings = gateway_settings(
         infra,
-        users=user_service.target,
-        templates=template_service.target,
-        templates_key=template_service.settings.internal_api_key,
+        users=user_service,
+        templates=template_service,
         profile_cache_seconds=60,
         template_cache_seconds=60,
     )
@@ -67,13 +66,19 @@ def rpcs_served() -> float:
     )
 
 
+async def sent_once(gateway: Gateway, amqp: AmqpSession) -> tuple[dict[str, Any], str]:
+    """A new user and a new template ("v1 {{ name }}"), sent once, so the gateway holds both."""
+    user = await create_user(gateway.client, locale="en")
+    slug = await new_template(gateway)
+    assert await sent_subject(gateway, amqp, user, slug) == "v1 Ada"
+    return user, slug
+
+
 async def test_a_template_written_through_this_gateway_applies_to_the_very_next_send(
     caching_gateway: Gateway, amqp: AmqpSession
 ) -> None:
     gateway = caching_gateway
-    user = await create_user(gateway.client, locale="en")
-    slug = await new_template(gateway)
-    assert await sent_subject(gateway, amqp, user, slug) == "v1 Ada"
+    user, slug = await sent_once(gateway, amqp)
 
     update = {"channel": "email", "locale": "en", "subject": "v2 {{ name }}", "body": "b"}
     assert (await gateway.client.put(f"/v1/templates/{slug}", json=update)).status_code == 200
@@ -99,9 +104,7 @@ async def test_a_change_made_at_template_svc_reaches_the_next_sends(
     caching_gateway: Gateway, template_service: RunningTemplateService, amqp: AmqpSession
 ) -> None:
     gateway = caching_gateway
-    user = await create_user(gateway.client, locale="en")
-    slug = await new_template(gateway)
-    assert await sent_subject(gateway, amqp, user, slug) == "v1 Ada"
+    user, slug = await sent_once(gateway, amqp)
     assert gateway.resources.templates.cached(slug, "email", "en") is not None
 
     async with internal_channel(template_service.target, template_service.settings.internal_api_key) as channel:
@@ -121,9 +124,7 @@ async def test_with_profile_and_template_cached_a_send_makes_no_grpc_call(
     caching_gateway: Gateway, amqp: AmqpSession
 ) -> None:
     gateway = caching_gateway
-    user = await create_user(gateway.client, locale="en")
-    slug = await new_template(gateway)
-    assert await sent_subject(gateway, amqp, user, slug) == "v1 Ada"
+    user, slug = await sent_once(gateway, amqp)
     before = rpcs_served()
     assert await sent_subject(gateway, amqp, user, slug) == "v1 Ada"
     assert rpcs_served() == before

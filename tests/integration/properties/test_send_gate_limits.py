@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from importlib.resources import files
 
 from hypothesis import HealthCheck, assume, example, given, settings
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from gateway.limits import Admission, SendGate, Verdict
+from tests.support.send_gate import fresh_caller, send_gate
 
 SCRIPT = files("gateway").joinpath("send_gate.lua").read_text()
 
@@ -23,21 +23,6 @@ PROPERTY_SETTINGS = settings(
 )
 CLOCK_SLACK_SECONDS = 0.01
 """Our clock and Redis's are read at slightly different moments."""
-
-
-def gate(redis: Redis, *, key_limit: int, user_limit: int, window: float) -> SendGate:
-    return SendGate(
-        redis,
-        key_limit=key_limit,
-        user_limit=user_limit,
-        window_seconds=window,
-        idempotency_ttl_seconds=60,
-        claim_seconds=5,
-    )
-
-
-def fresh_ids() -> tuple[str, str]:
-    return f"prop-{uuid.uuid4().hex[:12]}", str(uuid.uuid4())
 
 
 @PROPERTY_SETTINGS
@@ -49,8 +34,8 @@ def fresh_ids() -> tuple[str, str]:
 async def test_a_burst_is_admitted_up_to_the_tighter_limit(
     redis: Redis, key_limit: int, user_limit: int, burst: int
 ) -> None:
-    limits = gate(redis, key_limit=key_limit, user_limit=user_limit, window=60.0)
-    key, user = fresh_ids()
+    limits = send_gate(redis, key_limit=key_limit, user_limit=user_limit, window=60.0)
+    key, user = fresh_caller()
     answers = await asyncio.gather(*(limits.admit(key, user, None, "") for _ in range(burst)))
     tighter = min(limit for limit in (key_limit, user_limit) if limit > 0)  # 0 turns a limit off
     admitted = [a for a in answers if a.verdict is Verdict.ADMITTED]
@@ -69,7 +54,7 @@ async def test_a_burst_in_one_instant_admits_exactly_the_limit(redis: Redis, lim
     """The script itself, called back to back in one transaction: far quicker than one refill interval."""
     assume(window_ms / limit >= 50)
     gate_script = redis.register_script(SCRIPT)
-    key, user = fresh_ids()
+    key, user = fresh_caller()
     async with redis.pipeline(transaction=True) as pipe:
         for _ in range(limit + 2):
             await gate_script(
@@ -99,8 +84,8 @@ async def timed_admissions(limits: SendGate, key: str, user: str, gaps: list[flo
 async def test_no_stretch_of_time_admits_more_than_the_limit_and_its_refill(
     redis: Redis, limit: int, window: float, gaps: list[float]
 ) -> None:
-    limits = gate(redis, key_limit=0, user_limit=limit, window=window)
-    key, user = fresh_ids()
+    limits = send_gate(redis, key_limit=0, user_limit=limit, window=window)
+    key, user = fresh_caller()
     admitted = [
         at for at, answer in await timed_admissions(limits, key, user, gaps) if answer.verdict is Verdict.ADMITTED
     ]
@@ -115,8 +100,8 @@ async def test_no_stretch_of_time_admits_more_than_the_limit_and_its_refill(
 @given(limit=st.integers(min_value=1, max_value=10), extra=st.integers(min_value=1, max_value=5))
 async def test_the_limit_recovers_in_full_after_an_idle_window(redis: Redis, limit: int, extra: int) -> None:
     window = 0.15
-    limits = gate(redis, key_limit=limit, user_limit=limit, window=window)
-    key, user = fresh_ids()
+    limits = send_gate(redis, key_limit=limit, user_limit=limit, window=window)
+    key, user = fresh_caller()
     for _ in range(2):
         answers = await asyncio.gather(*(limits.admit(key, user, None, "") for _ in range(limit + extra)))
         assert sum(a.verdict is Verdict.ADMITTED for a in answers) == limit
