@@ -93,7 +93,8 @@ class PublishedStamper:
             self._pending.append(notification_id)
 
     async def flush(self) -> None:
-        """Stamp every confirmed row now; on a database error keep them for the next flush."""
+        """Stamp every confirmed row now; on a database error, or when stopped half-way (the stamp is
+        idempotent), keep them for the next flush."""
         if not self._pending:
             return
         ids, self._pending = self._pending, []
@@ -101,7 +102,13 @@ class PublishedStamper:
             await self._store.mark_published(ids)
         except Exception:
             logger.warning("could not stamp published_at on %d rows; will retry", len(ids), exc_info=True)
-            self._pending[:0] = ids[: MAX_PENDING_STAMPS - len(self._pending)]
+            self._keep(ids)
+        except asyncio.CancelledError:  # run() stopped mid-flush: its last flush takes them
+            self._keep(ids)
+            raise
+
+    def _keep(self, ids: list[uuid.UUID]) -> None:
+        self._pending[:0] = ids[: MAX_PENDING_STAMPS - len(self._pending)]
 
     async def run(self) -> None:
         """Flush every interval until cancelled, then once more."""

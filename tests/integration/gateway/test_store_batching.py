@@ -5,6 +5,7 @@ are deleted afterwards: queued rows without ``published_at`` would be the reconc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ import asyncpg
 import pytest
 
 from common.ids import new_notification_id
+from gateway.publishing import PublishedStamper
 from gateway.store import NewNotification, NotificationStore
 from tests.integration.gateway.harness import Gateway
 
@@ -114,3 +116,25 @@ async def test_the_published_at_stamp_skips_rows_a_worker_already_claimed(store:
     )
     assert stamps[waiting.id] is not None  # still in the queue: the reconciler must know it was published
     assert stamps[claimed.id] is None  # a worker holds it (and its claim sets published_at itself)
+
+
+async def test_stopping_the_stamper_mid_flush_still_stamps_every_confirmed_row(store: NotificationStore) -> None:
+    rows = [notification() for _ in range(20)]
+    await asyncio.gather(*(store.create(row) for row in rows))
+    await store.pool.execute(
+        "UPDATE notification_statuses SET published_at = NULL WHERE id = ANY($1::uuid[])", [row.id for row in rows]
+    )
+    stamper = PublishedStamper(store, interval_seconds=0.001)
+    running = asyncio.create_task(stamper.run())
+    for row in rows:
+        stamper.confirmed(row.id)
+    while stamper._pending:  # noqa: ASYNC110 - until the first flush has taken them and waits for the database
+        await asyncio.sleep(0)
+    running.cancel()  # a gateway shutting down
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    unstamped = await store.pool.fetchval(
+        "SELECT count(*) FROM notification_statuses WHERE id = ANY($1::uuid[]) AND published_at IS NULL",
+        [row.id for row in rows],
+    )
+    assert unstamped == 0
