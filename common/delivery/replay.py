@@ -33,7 +33,7 @@ import asyncpg
 import orjson
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
-from common.amqp.connection import connect
+from common.amqp.connection import close_after_acks, connect
 from common.amqp.publisher import Publisher, protobuf_message
 from common.amqp.topology import FAILED_QUEUE
 from common.db import plain_url
@@ -149,7 +149,7 @@ class DlqReplay:
                     await message.nack(requeue=True)
             return results
         finally:
-            await channel.close()
+            await close_after_acks(channel)
 
     async def _replay(self, letter: DeadLetter) -> Result:
         envelope = letter.envelope

@@ -32,7 +32,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from redis.asyncio import Redis
 
-from common.amqp.connection import connect
+from common.amqp.connection import close_after_acks, connect
 from common.amqp.publisher import Publisher, protobuf_message
 from common.amqp.topology import retry_routing_key, work_queue
 from common.delivery.breaker import CircuitBreaker
@@ -117,7 +117,8 @@ class WorkerRuntime:
         )
 
     async def stop(self) -> None:
-        """Stop consuming, finish in-flight messages (requeue what is left after the grace period), close."""
+        """Stop consuming, finish in-flight messages (requeue what is left after the grace period), let the
+        broker apply the acks, close."""
         self._stopping = True
         if self._queue is not None and self._consumer_tag is not None:
             with contextlib.suppress(Exception):
@@ -131,7 +132,7 @@ class WorkerRuntime:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._connection is not None:
-            await self._connection.close()
+            await close_after_acks(self._connection)
         if self._store is not None:
             await self._store.close()
         if self._redis is not None:
