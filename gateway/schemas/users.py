@@ -12,6 +12,10 @@ from gateway.schemas.notifications import LOCALE_PATTERN
 
 Platform = Literal["android", "ios", "web"]
 
+# Documented here, checked by user_svc (user_svc/validation.py), which reports every bad field of a request at once.
+EMAIL_FORMAT: dict[str, Any] = {"format": "email"}
+PASSWORD_MIN_LENGTH: dict[str, Any] = {"minLength": 8}
+
 USER_EXAMPLE: dict[str, Any] = {
     "id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
     "name": "Ada Lovelace",
@@ -81,9 +85,9 @@ class UserCreate(BaseModel):
         },
     )
 
-    name: str = Field(max_length=200)
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024, description="At least 8 characters.")
+    name: str = Field(max_length=200, description="Not blank.")
+    email: str = Field(max_length=254, json_schema_extra=EMAIL_FORMAT)
+    password: str = Field(max_length=1024, json_schema_extra=PASSWORD_MIN_LENGTH, description="At least 8 characters.")
     locale: str | None = Field(default=None, max_length=35, pattern=LOCALE_PATTERN)
     preferences: Preferences | None = Field(default=None, description="Every channel on when left out.")
 
@@ -93,9 +97,11 @@ class UserUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Ada King", "locale": "en-GB"}]})
 
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    password: str | None = Field(default=None, max_length=1024)
+    name: str | None = Field(default=None, max_length=200, description="Not blank.")
+    email: str | None = Field(default=None, max_length=254, json_schema_extra=EMAIL_FORMAT)
+    password: str | None = Field(
+        default=None, max_length=1024, json_schema_extra=PASSWORD_MIN_LENGTH, description="At least 8 characters."
+    )
     locale: str | None = Field(default=None, max_length=35, pattern=LOCALE_PATTERN)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from gateway.openapi import document
 from tests.integration.gateway.harness import Gateway
+from user_svc import validation
 
 EXPORTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "gateway.json"
 
@@ -28,3 +30,21 @@ async def test_every_error_response_is_documented_as_problem_json(gateway: Gatew
             for code, response in operation["responses"].items():
                 if int(code) >= 400:
                     assert list(response["content"]) == ["application/problem+json"], (method, path, code)
+
+
+async def test_user_fields_are_documented_as_user_svc_checks_them(gateway: Gateway) -> None:
+    schemas = json.loads(EXPORTED.read_text())["components"]["schemas"]
+    for model in ("UserCreate", "UserUpdate"):
+        fields = schemas[model]["properties"]
+        assert fields["email"]["format"] == "email", model
+        assert fields["password"]["minLength"] == validation.MIN_PASSWORD_LENGTH, model
+        assert _string_branch(fields["email"])["maxLength"] == validation.MAX_EMAIL_LENGTH, model
+    too_long = "a" * (validation.MAX_EMAIL_LENGTH - len("@example.com") + 1) + "@example.com"
+    refused = await gateway.client.post("/v1/users", json={"name": "X", "email": too_long, "password": "x" * 8})
+    assert refused.status_code == 422
+    assert [error["field"] for error in refused.json()["errors"]] == ["email"]
+
+
+def _string_branch(field: dict[str, Any]) -> dict[str, Any]:
+    """The string schema of a field that may also be null (``anyOf``)."""
+    return next((branch for branch in field.get("anyOf", []) if branch.get("type") == "string"), field)
