@@ -58,8 +58,6 @@ def _check_single_line(part: str, text: str) -> None:
         raise ControlCharacterInHeader(part, found.group())
 
 
-"""Parts that must not contain CR or LF once rendered (they end up in headers)."""
-
 RENDER_SECONDS = Histogram(
     "template_render_seconds",
     "Time to render one template (every part), by outcome.",
