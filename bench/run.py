@@ -50,7 +50,7 @@ from bench.monitor import Monitor, cpu_per_item
 from bench.report import render_table
 from bench.vacuum import Vacuumer
 from bench.wrk import run_wrk
-from tests.support.stack import Stack
+from tests.support.stack import Stack, free_port
 
 RESULTS = Path(__file__).with_name("results")
 PHASES = ("saturation", "drain", "running", "rates", "mixed", "profile")
@@ -94,12 +94,6 @@ class Options:
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def bounded_wait(check: Callable[[], Awaitable[bool]], timeout: float, interval: float = 0.5) -> bool:
@@ -618,9 +612,10 @@ def main(argv: list[str] | None = None) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     table = render_table(results)
     name = f"bench-{stamp}" if options.phases == PHASES else f"partial-{stamp}"
-    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    document = json.dumps(results, indent=1, default=str) + "\n"
+    (RESULTS / f"{name}.json").write_text(document)
     if options.phases == PHASES:  # latest.* always holds a whole run
-        (RESULTS / "latest.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+        (RESULTS / "latest.json").write_text(document)
         (RESULTS / "latest.md").write_text(table + "\n")
     print(table)
     log(f"results: bench/results/{name}.json" + (", bench/results/latest.md" if options.phases == PHASES else ""))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,14 +15,9 @@ import httpx
 
 from tests.integration.delivery.support import FAST_RETRIES
 from tests.support.smtp_sink import RunningSmtpSink
+from tests.support.stack import free_port
 
 INTERNAL_KEY = "test-internal-key"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from google.oauth2 import service_account
 
 from deploy.sinks.fcm.credentials import generate_service_account, write_service_account
 from tests.support.fcm_server import RunningFcmServer
+from tests.support.stack import free_port
 
 SCOPES = ["https://www.googleapis.com/auth/firebase.messaging"]
 FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
@@ -251,9 +251,7 @@ def test_the_credentials_command_writes_a_private_service_account_once(tmp_path:
 
 
 def test_python_m_deploy_sinks_fcm_serves_with_the_stacks_service_account(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     path = tmp_path / "sa.json"
     environment = {**os.environ, "FCM_SINK_PORT": str(port), "GOOGLE_APPLICATION_CREDENTIALS": str(path)}
     server = subprocess.Popen(

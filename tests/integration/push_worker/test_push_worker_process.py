@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -14,13 +13,8 @@ import httpx
 from tests.integration.delivery.support import FAST_RETRIES
 from tests.integration.push_worker.helpers import PushGateway, Users, new_token, push_envelope
 from tests.support.fcm_server import RunningFcmServer
+from tests.support.stack import free_port
 from tests.support.user_service import INTERNAL_KEY, RunningUserService
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def output_of(log: Path) -> str:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from tests.integration.template_svc.conftest import create_email, create_push, rpc_error
 from tests.support.infra import Infra
+from tests.support.stack import free_port
 from tests.support.template_service import (
     RunningTemplateService,
     running_template_service,
@@ -141,12 +141,6 @@ async def health_status(target: str, service: str = "", timeout: float = 5.0) ->
 def fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a local http URL
         return str(response.read().decode())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_python_m_template_svc_serves_health_and_metrics_until_sigterm(infra: Infra) -> None:

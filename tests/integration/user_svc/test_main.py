@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import urllib.request
 
@@ -14,12 +13,7 @@ from grpc_health.v1 import health_pb2
 
 from tests.integration.user_svc.test_service import health_status
 from tests.support.infra import Infra
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.stack import free_port
 
 
 def fetch(url: str) -> str:
