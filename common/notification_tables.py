@@ -1,10 +1,10 @@
 """The tables of the ``notifications`` database, shared by the gateway (which owns the migrations) and workers.
 
 Lock order: every batched writer of ``notification_statuses`` (the workers' claims and outcome writes, the
-gateway's ``published_at`` stamps) starts with :func:`rows_locked_in_id_order` and then changes only the rows it
-locked. Two batches over the same rows in different orders then wait for one another instead of deadlocking (a
-deadlock costs PostgreSQL's ``deadlock_timeout``, a second, and a retry; the bench saw them between a worker's
-outcomes and the stamps).
+gateway's ``published_at`` stamps) starts with :data:`ROWS_LOCKED_IN_ID_ORDER` (or the same lock over fewer
+rows) and then changes only the rows it locked. Two batches over the same rows in different orders then wait
+for one another instead of deadlocking (a deadlock costs PostgreSQL's ``deadlock_timeout``, a second, and a
+retry; the bench saw them between a worker's outcomes and the stamps).
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-
-def rows_locked_in_id_order(condition: str = "") -> str:
-    """The CTE ``locked`` every batched writer of ``notification_statuses`` starts with: the rows whose id is in
-    ``$1::uuid[]`` (and that meet ``condition``, SQL), locked in id order."""
-    where = f"id = ANY($1::uuid[]) AND {condition}" if condition else "id = ANY($1::uuid[])"
-    return f"locked AS MATERIALIZED (SELECT id FROM notification_statuses WHERE {where} ORDER BY id FOR UPDATE)"  # noqa: S608 - conditions are our constants
+ROWS_LOCKED_IN_ID_ORDER = (
+    "locked AS MATERIALIZED (SELECT id FROM notification_statuses WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)"
+)
+"""The CTE ``locked`` the batched writers of ``notification_statuses`` start with: the rows whose id is in
+``$1::uuid[]``, locked in id order (the gateway's stamp locks only the rows it will change, in the same order)."""
 
 
 class Status(StrEnum):

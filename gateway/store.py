@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from common.delivery.batching import Batcher
-from common.notification_tables import rows_locked_in_id_order
 
 _CREATE = """
 WITH input AS (
@@ -52,10 +51,14 @@ address is suppressed becomes ``skipped`` with reason ``suppressed`` and keeps n
 
 _FORGET = "DELETE FROM notification_statuses WHERE id = $1 AND status = 'queued' AND published_at IS NULL"
 
-_MARK_PUBLISHED = f"""
-WITH {rows_locked_in_id_order("published_at IS NULL AND status = 'queued'")}
+_MARK_PUBLISHED = """
+WITH locked AS MATERIALIZED (
+    -- lock order: common/notification_tables.py (only the rows to stamp)
+    SELECT id FROM notification_statuses
+    WHERE id = ANY($1::uuid[]) AND published_at IS NULL AND status = 'queued' ORDER BY id FOR UPDATE
+)
 UPDATE notification_statuses AS s SET published_at = now() FROM locked AS l WHERE s.id = l.id
-"""  # noqa: S608 - the lock clause is a constant
+"""
 
 _STATUS_COLUMNS = (
     "id, user_id, channel, template_slug, template_version, template_locale, priority, status, reason, attempts, "

@@ -19,10 +19,10 @@ import orjson
 
 from common.db import plain_url
 from common.delivery.batching import Batcher
-from common.notification_tables import Status, rows_locked_in_id_order
+from common.notification_tables import ROWS_LOCKED_IN_ID_ORDER, Status
 
 CLAIM_SQL = f"""
-WITH {rows_locked_in_id_order()}, input AS (
+WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     SELECT * FROM unnest($1::uuid[], $2::int[]) AS t(id, attempt)
 ), claimed AS (
     UPDATE notification_statuses AS s
@@ -38,14 +38,14 @@ WITH {rows_locked_in_id_order()}, input AS (
 SELECT s.id, c.id IS NOT NULL AS claimed
 FROM notification_statuses AS s LEFT JOIN claimed AS c ON c.id = s.id
 WHERE s.id = ANY($1::uuid[])
-"""  # noqa: S608 - the lock clause is a constant
+"""  # noqa: S608 - a constant
 """Marks each row ``sending`` unless it is already delivered; answers which rows exist and which it claimed
 (the final SELECT reads the rows as they were before the update). A worker holding the envelope proves it was
 published, so the claim also sets ``published_at`` when the gateway's batched stamp has not yet: the stamp then
 skips the row, and one write and one row lock per notification are saved."""
 
 WRITE_SQL = f"""
-WITH {rows_locked_in_id_order()}, input AS (
+WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     SELECT * FROM unnest(
         $1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::jsonb[], $9::text[]
     ) AS t(id, status, attempt, reason, last_error, provider_message_id, retry_in_seconds, detail, suppress_address)
@@ -74,7 +74,7 @@ WITH {rows_locked_in_id_order()}, input AS (
 SELECT s.id, w.id IS NOT NULL AS written
 FROM notification_statuses AS s LEFT JOIN written AS w ON w.id = s.id
 WHERE s.id = ANY($1::uuid[])
-"""  # noqa: S608 - the lock clause is a constant
+"""  # noqa: S608 - a constant
 """Records outcomes (never over a row that is already delivered), their events and any hard bounce."""
 
 
