@@ -52,8 +52,8 @@ deploy-check: $(STAMP)  ## validate the compose file, the GitHub workflow and th
 	  || { echo "docker-compose (v1) is needed: apt-get install docker-compose"; exit 1; }
 	docker-compose -f deploy/docker-compose.yml config -q
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
-	$(PY) -m deploy.rabbitmq_definitions | diff -u deploy/rabbitmq/definitions.json - \
-	  || { echo "deploy/rabbitmq/definitions.json is stale: python -m deploy.rabbitmq_definitions > it"; exit 1; }
+	$(PY) -m devstack.rabbitmq_definitions | diff -u deploy/rabbitmq/definitions.json - \
+	  || { echo "deploy/rabbitmq/definitions.json is stale: python -m devstack.rabbitmq_definitions > it"; exit 1; }
 	$(PY) -m gateway.openapi | diff -q docs/openapi/gateway.json - \
 	  || { echo "docs/openapi/gateway.json is stale: run 'make openapi' and commit it"; exit 1; }
 
@@ -61,11 +61,11 @@ openapi: $(STAMP)  ## export the gateway's OpenAPI document to docs/openapi/gate
 	$(PY) -m gateway.openapi > docs/openapi/gateway.json
 
 infra:  ## check Postgres, Redis and RabbitMQ on localhost; start any that is down
-	bash deploy/infra.sh check
+	bash devstack/infra.sh check
 
 test-env: infra  ## create the isolated test vhosts (the test session creates its databases)
-	bash deploy/infra.sh test-vhost notifications_test
-	bash deploy/infra.sh test-vhost notifications_test_classic
+	bash devstack/infra.sh test-vhost notifications_test
+	bash devstack/infra.sh test-vhost notifications_test_classic
 
 migrate: $(STAMP) infra  ## create the three databases if missing and apply every migration
 	$(PY) -m user_svc migrate
@@ -78,11 +78,11 @@ test: install gen-check buf-lint lint deploy-check test-env  ## everything CI ru
 chaos: install  ## only the fault suite (private Postgres, Redis and RabbitMQ; the shared ones are untouched)
 	$(VENV)/bin/pytest tests/chaos
 
-dlq: install  ## list what failed.queue holds (replay: python -m common.delivery.replay --all | --id ID)
-	$(PY) -m common.delivery.replay --dry-run --all
+dlq: install  ## list what failed.queue holds (replay: python -m delivery.replay --all | --id ID)
+	$(PY) -m delivery.replay --dry-run --all
 
 up: install infra  ## run the whole stack in the foreground (Ctrl-C stops it)
-	bash deploy/up.sh
+	bash devstack/up.sh
 
 bench: install  ## benchmark the whole stack (issue 9): table + JSON in bench/results/ (installs wrk)
 	bash bench/run.sh

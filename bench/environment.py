@@ -1,6 +1,6 @@
 """The bench's own infrastructure and stack: databases ``bench_users``, ``bench_templates`` and
 ``bench_notifications``, Redis database 7 and the vhost ``notifications_bench``, all reset at the start of a run;
-the stack started as ``make up`` starts it (``tests.support.stack``: the migrations, then each ``deploy/Procfile``
+the stack started as ``make up`` starts it (``devstack.stack``: the migrations, then each ``deploy/Procfile``
 entry under honcho, on free ports); the users and templates the load uses; and the processes' CPU and memory."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
-from tests.support.infra import Infra
-from tests.support.stack import Stack, stack_environment
+from devstack.infra import Infra
+from devstack.stack import Stack, stack_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
@@ -90,7 +90,7 @@ async def reset_infrastructure() -> None:
         subprocess.run, ["rabbitmqctl", "-q", "delete_vhost", VHOST], capture_output=True, check=False
     )
     await asyncio.to_thread(
-        subprocess.run, ["bash", str(ROOT / "deploy/infra.sh"), "test-vhost", VHOST], capture_output=True, check=True
+        subprocess.run, ["bash", str(ROOT / "devstack/infra.sh"), "test-vhost", VHOST], capture_output=True, check=True
     )
 
 

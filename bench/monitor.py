@@ -13,7 +13,7 @@ from typing import Any
 
 from bench import database
 from bench.environment import Usage, group_pids, service_groups, usage
-from tests.support.stack import Stack
+from devstack.stack import Stack
 
 INFRA_PROCESSES = {"postgres": "postgres", "rabbitmq": "beam.smp", "redis": "redis-server"}
 """The infrastructure's processes by command name. PostgreSQL counts only the backends of the bench databases;

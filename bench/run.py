@@ -50,7 +50,7 @@ from bench.monitor import Monitor, cpu_per_item
 from bench.report import render_table
 from bench.vacuum import Vacuumer
 from bench.wrk import run_wrk
-from tests.support.stack import Stack, free_port
+from devstack.stack import Stack, free_port
 
 RESULTS = Path(__file__).with_name("results")
 PHASES = ("saturation", "drain", "running", "rates", "mixed", "profile")

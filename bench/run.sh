@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 if ! command -v wrk >/dev/null; then
   apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 fi
-bash deploy/infra.sh check
+bash devstack/infra.sh check
 export PATH="$PWD/.venv/bin:$PATH"
 exec python -m bench "$@"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.stack import Stack
+from devstack.stack import Stack
 
 
 async def mail_count(http: httpx.AsyncClient, stack: Stack) -> int:

@@ -1,2 +1,2 @@
-"""The email worker: consumes ``email.queue`` with the shared runtime (:mod:`common.delivery`) and delivers
+"""The email worker: consumes ``email.queue`` with the shared runtime (:mod:`delivery`) and delivers
 over SMTP (:mod:`email_worker.smtp`), classifying replies in :mod:`email_worker.deliverer`."""

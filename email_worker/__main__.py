@@ -2,8 +2,8 @@
 No ``migrate`` here: the gateway owns the notifications database."""
 
 from common.cli import service_main
-from common.delivery.service import run_worker
 from common.settings import ServiceSettings
+from delivery.service import run_worker
 from email_worker.deliverer import EmailDeliverer
 from email_worker.http import test_email_router
 from email_worker.settings import EmailWorkerSettings

@@ -1,4 +1,4 @@
-"""The email channel's :class:`~common.delivery.outcome.Deliverer`: builds the email, sends it through the
+"""The email channel's :class:`~delivery.outcome.Deliverer`: builds the email, sends it through the
 pool, and classifies what the server said (DESIGN §3).
 
 - 2xx: delivered; the ``Message-ID`` is the provider message id, the server's reply goes into the history.
@@ -11,7 +11,7 @@ pool, and classifies what the server said (DESIGN §3).
 
 from __future__ import annotations
 
-from common.delivery.outcome import Delivered, DeliveryError, PermanentError, TransientError
+from delivery.outcome import Delivered, DeliveryError, PermanentError, TransientError
 from email_worker.message import build_email, from_header, message_id, sender_address
 from email_worker.settings import EmailWorkerSettings
 from email_worker.smtp import SmtpRefused, SmtpSender, SmtpUnavailable

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from common.ids import new_notification_id
-from common.worker_http import ProblemError, internal_key_check
+from delivery.http import ProblemError, internal_key_check
 from email_worker.message import build_email, from_header, message_id, sender_address
 from email_worker.settings import EmailWorkerSettings
 from email_worker.smtp import SmtpRefused, SmtpSender, SmtpUnavailable

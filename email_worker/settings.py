@@ -1,5 +1,5 @@
 """Email worker settings: the SMTP server (the original system's ``SMTP_*`` names) and the shared runtime's
-knobs, each read as ``EMAIL_WORKER_<KNOB>`` (see :mod:`common.delivery.settings`)."""
+knobs, each read as ``EMAIL_WORKER_<KNOB>`` (see :mod:`delivery.settings`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from common.delivery.settings import WorkerSettings, worker_config
 from common.settings import internal_key_field
+from delivery.settings import WorkerSettings, worker_config
 
 
 class EmailWorkerSettings(WorkerSettings):

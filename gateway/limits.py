@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-from common.delivery.batching import Batcher
+from common.batching import Batcher
 from gateway.errors import ProblemError
 
 _COMPLETE = """

@@ -18,7 +18,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
-from common.templating import RenderLimits, TemplateRenderer
 from gateway.auth import Authenticator
 from gateway.backends import Backends
 from gateway.database import create_pool
@@ -31,6 +30,7 @@ from gateway.send import NotificationSender
 from gateway.settings import GatewaySettings
 from gateway.store import NotificationStore
 from gateway.template_cache import TemplateCache
+from templating import RenderLimits, TemplateRenderer
 
 logger = logging.getLogger(__name__)
 

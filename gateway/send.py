@@ -3,7 +3,7 @@ confirmed publish. A refused publish leaves no row behind and answers 503; a pub
 answers 202, since the broker may already hold the message: its row stays, stamped by the late confirm or
 published by the reconciler (a 503 there would invite a retry that delivers the notification twice).
 
-Rendering happens here, in-process, with ``common.templating`` (the sandboxed renderer template_svc uses) on
+Rendering happens here, in-process, with ``templating`` (the sandboxed renderer template_svc uses) on
 template versions cached from template_svc: with the profile and the template cached, a send makes no gRPC
 call at all (a render costs tens of microseconds; a RenderTemplate round trip cost about 2 ms of CPU across
 both processes)."""
@@ -17,13 +17,6 @@ from datetime import UTC, datetime
 
 from common.ids import new_notification_id
 from common.notification_tables import Status
-from common.templating import (
-    TemplateError,
-    TemplateRenderer,
-    render_context,
-    rendered_response,
-    variables_from_json,
-)
 from gateway.convert import check_variables
 from gateway.errors import ProblemError
 from gateway.metrics import LATE_CONFIRMS, NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
@@ -33,6 +26,13 @@ from gateway.schemas.notifications import SendRequest
 from gateway.store import NewNotification, NotificationStore
 from gateway.template_cache import TemplateCache
 from notification.v1 import notification_pb2 as pb
+from templating import (
+    TemplateError,
+    TemplateRenderer,
+    render_context,
+    rendered_response,
+    variables_from_json,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 Each write is one statement, atomic on its own, so none needs an explicit transaction.
 
 New rows are batched: the sends that arrive while a batch is being written go together into the next one
-(``common.delivery.batching``: no timer, so a lone send is written at once). Each send still waits for the
+(``common.batching``: no timer, so a lone send is written at once). Each send still waits for the
 commit of the statement that holds its own row before it publishes and answers."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common.delivery.batching import Batcher
+from common.batching import Batcher
 
 _CREATE = """
 WITH input AS (

@@ -1,4 +1,4 @@
-"""Template versions the gateway renders in-process (with ``common.templating``, the renderer template_svc
+"""Template versions the gateway renders in-process (with ``templating``, the renderer template_svc
 uses), fetched from template_svc and kept for a while.
 
 A send looks its template up by slug, channel and wanted locale; a miss asks template_svc for what
@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from common.templating import template_parts
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
+from templating import template_parts
 
 CHANNEL_OF = {"email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
 

@@ -2,8 +2,8 @@
 /metrics) in one process. No ``migrate`` here: the gateway owns the notifications database."""
 
 from common.cli import service_main
-from common.delivery.service import run_worker
 from common.settings import ServiceSettings
+from delivery.service import run_worker
 from push_worker.deliverer import PushDeliverer
 from push_worker.settings import PushWorkerSettings
 

@@ -10,7 +10,7 @@ import google.auth.exceptions
 from firebase_admin import exceptions
 from prometheus_client import Counter
 
-from common.delivery.outcome import Delivered, PermanentError, TransientError
+from delivery.outcome import Delivered, PermanentError, TransientError
 from notification.v1 import notification_pb2 as pb
 from push_worker.devices import DeviceRegistry
 from push_worker.fcm import FcmClient

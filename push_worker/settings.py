@@ -1,4 +1,4 @@
-"""Push worker settings: the shared worker knobs as ``PUSH_WORKER_*`` (see ``common.delivery.settings``), FCM
+"""Push worker settings: the shared worker knobs as ``PUSH_WORKER_*`` (see ``delivery.settings``), FCM
 and user_svc (DESIGN §3)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from common.delivery.settings import WorkerSettings, worker_config
 from common.settings import internal_key_field
+from delivery.settings import WorkerSettings, worker_config
 
 
 class PushWorkerSettings(WorkerSettings):

@@ -30,8 +30,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import Integer, Text
 
-from common.templating import template_parts
 from template_svc.tables import template_versions, templates
+from templating import template_parts
 
 
 class VersionMissing(Exception):

@@ -14,13 +14,13 @@ from common.amqp.publisher import Publisher
 from common.db import create_engine
 from common.grpc.server import GrpcServer, build_server, serve_service
 from common.settings import ServiceSettings
-from common.templating import RenderLimits, TemplateRenderer
 from common.waiting import wait_for, where
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from template_svc.repository import TemplateRepository
 from template_svc.servicer import TemplateServicer
 from template_svc.settings import TemplateServiceSettings
+from templating import RenderLimits, TemplateRenderer
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TemplateService"].full_name
 

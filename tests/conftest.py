@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from tests.support.infra import AmqpSession, Infra
+from devstack.infra import AmqpSession, Infra
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 

@@ -1,5 +1,5 @@
 """The chaos suite: the whole stack (as ``make up`` runs it) on PRIVATE PostgreSQL, Redis and RabbitMQ servers
-(``tests/support/private_infra.py``), which the scenarios stop and restart; the shared servers are never
+(``devstack/private_infra.py``), which the scenarios stop and restart; the shared servers are never
 touched. One stack serves the package; each scenario runs a load driver in a second process, breaks one thing,
 repairs it, and counts (``ledger.py``). A failing test carries the end of every service's log; the results
 table is printed at the end of the run."""
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from devstack.infra import Infra
+from devstack.private_infra import PrivateInfra, private_infra
+from devstack.stack import Stack
 from tests.chaos.ledger import RESULTS, results_table
 from tests.chaos.scenario import Chaos
 from tests.e2e.api import Api, Mailbox, PushServer, unique
 from tests.e2e.conftest import api, mailbox, push_server, pytest_runtest_makereport, tracked_stack
-from tests.support.infra import Infra
-from tests.support.private_infra import PrivateInfra, private_infra
-from tests.support.stack import Stack
 
 __all__ = ["api", "chaos", "mailbox", "push_server", "pytest_runtest_makereport"]
 """The e2e clients, bound to this package's stack, and the e2e hook that adds the stack's logs to a failure."""

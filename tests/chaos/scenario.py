@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack.stack import Stack, free_port
 from tests.chaos.ledger import Tally, tally
 from tests.chaos.load import LoadProcess, LoadResult
 from tests.e2e.api import Api, Mailbox, PushServer
-from tests.support.stack import Stack, free_port
 
 COUNT = 300
 RATE = 30.0

@@ -8,6 +8,8 @@ down wait for it instead of exiting.
 
 from __future__ import annotations
 
+from devstack.private_infra import PrivateInfra
+from devstack.stack import Stack
 from tests.chaos.scenario import (
     Chaos,
     eventually,
@@ -15,8 +17,6 @@ from tests.chaos.scenario import (
     restarted_under_load,
     second_instances_wait_while_down,
 )
-from tests.support.private_infra import PrivateInfra
-from tests.support.stack import Stack
 
 OUTAGE_SECONDS = 4.0
 

@@ -7,9 +7,9 @@ delivered once. A gateway started while PostgreSQL is down waits for it instead 
 
 from __future__ import annotations
 
+from devstack.private_infra import PrivateInfra
+from devstack.stack import Stack
 from tests.chaos.scenario import Chaos, restarted_under_load, second_instances_wait_while_down
-from tests.support.private_infra import PrivateInfra
-from tests.support.stack import Stack
 
 OUTAGE_SECONDS = 4.0
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from devstack.private_infra import PrivateInfra
 from tests.chaos.scenario import Chaos, readiness, restarted_under_load
 from tests.e2e.api import Api
-from tests.support.private_infra import PrivateInfra
 
 OUTAGE_SECONDS = 4.0
 

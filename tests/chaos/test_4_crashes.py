@@ -16,8 +16,8 @@ import time
 
 import httpx
 
+from devstack.stack import Stack
 from tests.chaos.scenario import Chaos, all_ready, assert_accounted
-from tests.support.stack import Stack
 
 DOWN_SECONDS = 1.5
 BACKLOG_SECONDS = 3.0

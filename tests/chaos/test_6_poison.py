@@ -13,10 +13,10 @@ import uuid
 import aio_pika
 
 from common.amqp.topology import DIRECT_EXCHANGE
+from devstack.private_infra import PrivateInfra
 from tests.chaos.scenario import Chaos, assert_accounted, metric
 from tests.e2e.api import unique
 from tests.e2e.dlq import wait_for_dead_letter
-from tests.support.private_infra import PrivateInfra
 
 
 async def publish_poison(rabbitmq_url: str, message_id: str) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.infra import Infra
+from devstack.stack import Stack, running_stack
 from tests.e2e.api import Api, Mailbox, PushServer, gateway_client
-from tests.support.infra import Infra
-from tests.support.stack import Stack, running_stack
 
 STACKS_KEY = pytest.StashKey[list[Stack]]()
 FEW_ATTEMPTS = {"EMAIL_WORKER_MAX_ATTEMPTS": "3", "PUSH_WORKER_MAX_ATTEMPTS": "3"}

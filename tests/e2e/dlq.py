@@ -12,7 +12,7 @@ from typing import Any
 import aio_pika
 
 from common.amqp.topology import FAILED_QUEUE
-from tests.support.stack import ROOT
+from devstack.stack import ROOT
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,11 @@ class Completed:
 
 
 async def run_replay(environment: Mapping[str, str], *arguments: str) -> Completed:
-    """``python -m common.delivery.replay ARGUMENTS`` with the stack's environment."""
+    """``python -m delivery.replay ARGUMENTS`` with the stack's environment."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "common.delivery.replay",
+        "delivery.replay",
         *arguments,
         env=dict(environment),
         cwd=ROOT,

@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from common.amqp.topology import declare_topology
+from devstack.infra import Infra
+from devstack.stack import Stack
 from tests.e2e.api import Api, Mailbox, gateway_client, unique
 from tests.e2e.conftest import FEW_ATTEMPTS, tracked_stack
 from tests.e2e.dlq import run_replay, wait_for_dead_letter
-from tests.support.infra import Infra
-from tests.support.stack import Stack
 
 SERVICES = ["user_svc", "template_svc", "gateway", "email_worker", "smtp_sink"]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from devstack.stack import Stack
 from tests.e2e.api import Api, Mailbox, unique
 from tests.e2e.dlq import dlq_messages, run_replay, wait_for_dead_letter
-from tests.support.stack import Stack
 
 
 @pytest.fixture(scope="module")

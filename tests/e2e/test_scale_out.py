@@ -11,8 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack.stack import Stack, free_port
 from tests.e2e.api import Api, Mailbox, unique
-from tests.support.stack import Stack, free_port
 
 NOTIFICATIONS = 200
 USERS = 4

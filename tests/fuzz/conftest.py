@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from devstack.infra import Infra
 from tests.fuzz.served import ServedGateway, served_gateway
 from tests.integration.gateway.harness import API_KEY, create_user, gateway_settings, upsert_templates
-from tests.support.infra import Infra
 from tests.support.template_service import RunningTemplateService, running_template_service, template_service_settings
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
 

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
-from deploy.sinks.fcm.app import create_app
-from deploy.sinks.fcm.credentials import DEFAULT_PROJECT_ID, write_service_account
+from devstack.sinks.fcm.app import create_app
+from devstack.sinks.fcm.credentials import DEFAULT_PROJECT_ID, write_service_account
 
 
 @dataclass
@@ -79,3 +80,17 @@ def running_fcm_server(directory: Path, project_id: str = DEFAULT_PROJECT_ID) ->
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def fcm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFcmServer]:
+    """The FCM server, started once."""
+    with running_fcm_server(tmp_path_factory.mktemp("fcm")) as server:
+        yield server
+
+
+@pytest.fixture
+def fcm(fcm_server: RunningFcmServer) -> RunningFcmServer:
+    """The FCM server with no recorded message and no failing token registered."""
+    fcm_server.reset()
+    return fcm_server

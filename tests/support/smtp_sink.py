@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from deploy.sinks.smtp.server import SmtpSink
+from devstack.sinks.smtp.server import SmtpSink
 
 
 @dataclass

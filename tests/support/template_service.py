@@ -16,10 +16,10 @@ from typing import Any
 
 from common.grpc.client import internal_channel
 from common.grpc.server import watch_readiness
+from devstack.infra import Infra
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from template_svc.server import TemplateService, build_template_service
 from template_svc.settings import TemplateServiceSettings
-from tests.support.infra import Infra
 
 INTERNAL_KEY = "template-svc-test-key"
 READINESS_INTERVAL_SECONDS = 0.2

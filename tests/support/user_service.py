@@ -17,7 +17,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.grpc.server import watch_readiness
-from tests.support.infra import Infra
+from devstack.infra import Infra
 from user_svc.server import SERVICE_NAME, UserService, build_user_service
 from user_svc.settings import UserServiceSettings
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from devstack.infra import AmqpSession, Infra
 from tests.integration.delivery.support import Gateway
-from tests.support.infra import AmqpSession, Infra
 from tests.support.smtp_sink import RunningSmtpSink, running_smtp_sink
 
 

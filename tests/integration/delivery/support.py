@@ -17,9 +17,9 @@ import asyncpg
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.amqp.publisher import Publisher, protobuf_message
-from common.delivery.runtime import WorkerRuntime
 from common.envelope import encode_envelope
 from common.ids import new_notification_id
+from delivery.runtime import WorkerRuntime
 from email_worker.deliverer import EmailDeliverer
 from email_worker.settings import EmailWorkerSettings
 from email_worker.smtp import SmtpSender

@@ -10,11 +10,11 @@ import uuid
 
 import asyncpg
 
-from common.delivery.status_store import Outcome, StatusStore
 from common.notification_tables import Status
+from delivery.status_store import Outcome, StatusStore
+from devstack.infra import Infra
 from gateway.store import NotificationStore
 from tests.integration.delivery.support import Gateway, email_envelope
-from tests.support.infra import Infra
 
 ROUNDS = 12
 ROWS = 40

@@ -8,8 +8,8 @@ import uuid
 
 from redis.asyncio import Redis
 
-from common.delivery.rate_limit import RateLimiter
-from tests.support.infra import Infra
+from delivery.rate_limit import RateLimiter
+from devstack.infra import Infra
 
 
 async def test_two_replicas_share_one_ceiling(infra: Infra) -> None:

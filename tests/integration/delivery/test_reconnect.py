@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
+from devstack.infra import Infra
 from tests.integration.delivery.support import Gateway, email_envelope, eventually, running_worker, worker_settings
-from tests.support.infra import Infra
 from tests.support.smtp_sink import RunningSmtpSink
 
 pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl on this machine")

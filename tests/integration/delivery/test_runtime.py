@@ -10,7 +10,8 @@ import aio_pika
 from prometheus_client import REGISTRY
 
 from common.amqp.topology import FAILED_QUEUE, work_queue
-from common.delivery.breaker import BreakerState
+from delivery.breaker import BreakerState
+from devstack.infra import AmqpSession
 from tests.integration.delivery.support import (
     Gateway,
     email_envelope,
@@ -18,7 +19,6 @@ from tests.integration.delivery.support import (
     running_worker,
     worker_settings,
 )
-from tests.support.infra import AmqpSession
 from tests.support.smtp_sink import RunningSmtpSink
 
 

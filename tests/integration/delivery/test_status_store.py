@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from common.delivery.status_store import Outcome, RowState, StatusStore
 from common.notification_tables import Status
+from delivery.status_store import Outcome, RowState, StatusStore
+from devstack.infra import Infra
 from tests.integration.delivery.support import Gateway, email_envelope
-from tests.support.infra import Infra
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from devstack.stack import free_port
 from tests.integration.delivery.support import FAST_RETRIES
 from tests.support.smtp_sink import RunningSmtpSink
-from tests.support.stack import free_port
 
 INTERNAL_KEY = "test-internal-key"
 

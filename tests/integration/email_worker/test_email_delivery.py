@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from common.amqp.topology import FAILED_QUEUE
+from devstack.infra import AmqpSession
 from notification.v1 import notification_pb2 as pb
 from tests.integration.delivery.support import Gateway, email_envelope, running_worker, worker_settings
-from tests.support.infra import AmqpSession
 from tests.support.smtp_sink import RunningSmtpSink
 
 

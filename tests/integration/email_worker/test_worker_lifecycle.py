@@ -10,9 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 from common.amqp.topology import FAILED_QUEUE, work_queue
+from devstack.infra import AmqpSession
 from tests.integration.delivery.support import Gateway, email_envelope, eventually, running_worker, worker_settings
 from tests.integration.email_worker.process import worker_process
-from tests.support.infra import AmqpSession
 from tests.support.smtp_sink import RunningSmtpSink
 
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from devstack.infra import Infra
 from tests.integration.gateway.harness import Gateway, gateway_settings, running_gateway, upsert_templates
-from tests.support.infra import Infra
 from tests.support.template_service import RunningTemplateService, running_template_service, template_service_settings
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
 

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from devstack.infra import Infra
 from gateway.app import create_app
 from gateway.resources import Resources
 from gateway.settings import GatewaySettings
-from tests.support.infra import Infra
 from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import INTERNAL_KEY as USER_SVC_KEY
 from tests.support.user_service import JWT_SECRET, RunningUserService

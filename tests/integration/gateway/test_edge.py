@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
+from devstack.infra import Infra
 from tests.integration.gateway.harness import Gateway, gateway_settings, running_gateway
-from tests.support.infra import Infra
 from tests.support.user_service import RunningUserService
 
 PROBLEM = "application/problem+json"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from tests.support.infra import Infra
-from tests.support.stack import free_port
+from devstack.infra import Infra
+from devstack.stack import free_port
 
 
 @dataclass

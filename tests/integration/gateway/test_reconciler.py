@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from devstack.infra import AmqpSession
 from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import Gateway
 from tests.integration.gateway.rows import deliver, insert_queued
-from tests.support.infra import AmqpSession
 
 
 async def published_at(gateway: Gateway, notification_id: object) -> object:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from common.amqp.topology import DIRECT_EXCHANGE, declare_topology
+from devstack.infra import AmqpSession, Infra
 from gateway.auth import key_id
 from gateway.limits import body_hash, canonical_json
 from gateway.schemas.notifications import SendRequest
@@ -24,7 +25,6 @@ from tests.integration.gateway.harness import (
     running_gateway,
 )
 from tests.integration.gateway.test_edge import assert_problem
-from tests.support.infra import AmqpSession, Infra
 from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import RunningUserService
 

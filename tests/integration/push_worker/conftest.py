@@ -3,44 +3,30 @@ user_svc, the push deliverer, and firebase-admin's in-request retries without th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from firebase_admin import _http_client
 
 from common.grpc.client import internal_channel
+from devstack.infra import AmqpSession, Infra
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from push_worker.deliverer import PushDeliverer
 from push_worker.devices import DeviceRegistry
 from push_worker.fcm import FcmClient
 from tests.integration.delivery.fixtures import db
 from tests.integration.push_worker.helpers import PushGateway, Users
-from tests.support.fcm_server import RunningFcmServer, running_fcm_server
-from tests.support.infra import AmqpSession, Infra
+from tests.support.fcm_server import RunningFcmServer, fcm, fcm_server
 from tests.support.user_service import INTERNAL_KEY, RunningUserService, running_user_service, user_service_settings
 
-__all__ = ["db"]
+__all__ = ["db", "fcm", "fcm_server"]
 
 
 @pytest.fixture
 def gateway(db: asyncpg.Connection, amqp: AmqpSession) -> PushGateway:
     """Push rows and publishes as the gateway makes them (queues purged)."""
     return PushGateway(db, amqp.publisher)
-
-
-@pytest.fixture(scope="session")
-def fcm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFcmServer]:
-    """The FCM server, started once."""
-    with running_fcm_server(tmp_path_factory.mktemp("fcm")) as server:
-        yield server
-
-
-@pytest.fixture
-def fcm(fcm_server: RunningFcmServer) -> RunningFcmServer:
-    """The FCM server with no recorded message and no failing token registered."""
-    fcm_server.reset()
-    return fcm_server
 
 
 @pytest.fixture

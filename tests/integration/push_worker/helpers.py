@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.amqp.publisher import protobuf_message
-from common.delivery.runtime import WorkerRuntime
 from common.envelope import encode_envelope
 from common.ids import new_notification_id
+from delivery.runtime import WorkerRuntime
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from push_worker.deliverer import PushDeliverer

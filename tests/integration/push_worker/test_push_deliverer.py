@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.delivery.outcome import PermanentError, TransientError
+from delivery.outcome import PermanentError, TransientError
 from notification.v1 import notification_pb2 as pb
 from push_worker.deliverer import PushDeliverer
 from push_worker.devices import DeviceRegistry

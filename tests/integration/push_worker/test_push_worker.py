@@ -4,6 +4,7 @@ firebase-admin against the local FCM server."""
 from __future__ import annotations
 
 from common.amqp.topology import FAILED_QUEUE
+from devstack.infra import AmqpSession
 from notification.v1 import notification_pb2 as pb
 from tests.integration.push_worker.helpers import (
     PushGateway,
@@ -14,7 +15,6 @@ from tests.integration.push_worker.helpers import (
     running_push_worker,
 )
 from tests.support.fcm_server import RunningFcmServer
-from tests.support.infra import AmqpSession
 from tests.support.user_service import RunningUserService
 
 

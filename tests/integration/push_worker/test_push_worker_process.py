@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from devstack.stack import free_port
 from tests.integration.delivery.support import FAST_RETRIES
 from tests.integration.push_worker.helpers import PushGateway, Users, new_token, push_envelope
 from tests.support.fcm_server import RunningFcmServer
-from tests.support.stack import free_port
 from tests.support.user_service import INTERNAL_KEY, RunningUserService
 
 

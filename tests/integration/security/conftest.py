@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.infra import Infra
-from tests.support.stack import Stack, running_stack
+from devstack.infra import Infra
+from devstack.stack import Stack, running_stack
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from devstack.stack import HOST
 from notification.v1 import notification_pb2 as pb
 from tests.integration.security.conftest import SecuredStack
-from tests.support.stack import HOST
 
 SERVICES: dict[str, ServiceDescriptor] = dict(pb.DESCRIPTOR.services_by_name)
 PORTS = {"UserService": "USER_SVC_PORT", "TemplateService": "TEMPLATE_SVC_PORT"}

@@ -14,10 +14,10 @@ import grpc
 import httpx
 import jwt
 
+from devstack.stack import HOST
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from tests.integration.security.conftest import SecuredStack
-from tests.support.stack import HOST
 
 DELIVERY_TIMEOUT_SECONDS = 20.0
 FORGING_SECRET = "not-the-jwt-secret-but-as-long-as-one"

@@ -11,8 +11,8 @@ from urllib.parse import quote
 import asyncpg
 import httpx
 
+from devstack.infra import Infra
 from tests.integration.security.conftest import SecuredStack
-from tests.support.infra import Infra
 
 ATTACK = "Robert'); DROP TABLE users; --"
 TEXTS = [

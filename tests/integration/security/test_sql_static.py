@@ -11,7 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-PACKAGES = ["common", "gateway", "user_svc", "template_svc", "email_worker", "push_worker", "deploy"]
+PACKAGES = [
+    "common",
+    "templating",
+    "delivery",
+    "gateway",
+    "user_svc",
+    "template_svc",
+    "email_worker",
+    "push_worker",
+    "devstack",
+]
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|TRUNCATE|WHERE|VALUES|FROM)\b")
 CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 QUOTED_IDENTIFIERS = {("common/db.py", "quoted")}

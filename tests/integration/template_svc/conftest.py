@@ -16,9 +16,9 @@ import pytest
 from common.amqp.topology import EVENTS_EXCHANGE
 from common.db import plain_url
 from common.grpc.errors import field_violations
+from devstack.infra import AmqpSession, Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
-from tests.support.infra import AmqpSession, Infra
 from tests.support.template_service import (
     RunningTemplateService,
     running_template_service,

@@ -19,11 +19,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 
 from common.db import plain_url
+from devstack.infra import Infra
+from devstack.stack import free_port
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from tests.integration.template_svc.conftest import create_email, create_push, rpc_error
-from tests.support.infra import Infra
-from tests.support.stack import free_port
 from tests.support.template_service import (
     RunningTemplateService,
     running_template_service,

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.db import plain_url
 from common.grpc.client import internal_channel
+from devstack.infra import Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
-from tests.support.infra import Infra
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
 from user_svc.tables import metadata
 

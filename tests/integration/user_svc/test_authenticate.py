@@ -15,10 +15,10 @@ import pytest
 from common.grpc.client import internal_channel
 from common.grpc.errors import field_violations
 from common.tokens import InvalidToken, verify_token
+from devstack.infra import Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from tests.integration.user_svc.conftest import PASSWORD, create_user, new_email, rpc_error
-from tests.support.infra import Infra
 from tests.support.user_service import JWT_SECRET, RunningUserService, running_user_service, user_service_settings
 
 

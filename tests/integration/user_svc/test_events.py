@@ -10,10 +10,10 @@ import pytest
 from aio_pika.abc import AbstractQueue
 
 from common.amqp.topology import EVENTS_EXCHANGE
+from devstack.infra import AmqpSession
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from tests.integration.user_svc.conftest import create_user
-from tests.support.infra import AmqpSession
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import urllib.request
 
 from grpc_health.v1 import health_pb2
 
+from devstack.infra import Infra
+from devstack.stack import free_port
 from tests.integration.user_svc.test_service import health_status
-from tests.support.infra import Infra
-from tests.support.stack import free_port
 
 
 def fetch(url: str) -> str:

@@ -14,10 +14,10 @@ from redis.asyncio import Redis
 
 from common.grpc.client import internal_channel
 from common.grpc.errors import field_violations
+from devstack.infra import Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from tests.integration.user_svc.conftest import counting_queries, create_user, rpc_error
-from tests.support.infra import Infra
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
 from user_svc.profile_cache import ProfileCache
 

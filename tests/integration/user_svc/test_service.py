@@ -16,10 +16,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.grpc.client import internal_channel
+from devstack.infra import Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from tests.integration.user_svc.conftest import PASSWORD, create_user, new_email, rpc_error
-from tests.support.infra import Infra
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
 
 GRPCURL = str(Path(sys.executable).with_name("grpcurl"))

@@ -1,6 +1,6 @@
 """The circuit breaker's states on a fake clock."""
 
-from common.delivery.breaker import BreakerState, CircuitBreaker
+from delivery.breaker import BreakerState, CircuitBreaker
 
 
 class Clock:

@@ -3,7 +3,7 @@
 import pytest
 
 from common.amqp.topology import RETRY_DELAYS_SECONDS
-from common.delivery.retry import RetryPolicy
+from delivery.retry import RetryPolicy
 
 
 def low(a: float, b: float) -> float:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import REGISTRY
 
-from common.templating import (
+from templating import (
     LineBreakInHeader,
     MissingVariable,
     OutputTooLarge,
@@ -19,7 +19,7 @@ from common.templating import (
     TemplateRenderer,
     render_context,
 )
-from common.templating.renderer import INLINE_MAX_SOURCE
+from templating.renderer import INLINE_MAX_SOURCE
 
 USER = {"name": "Ada", "email": "ada@example.com", "locale": "en"}
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from google.protobuf import struct_pb2
 
-from common.templating import (
+from templating import (
     CompileError,
     ControlCharacterInHeader,
     LineBreakInHeader,
@@ -28,7 +28,7 @@ from common.templating import (
     render_context,
     variables_from_struct,
 )
-from common.templating.deadline import DeadlineExceeded, DeadlineRunner
+from templating.deadline import DeadlineExceeded, DeadlineRunner
 
 TIME_LIMIT = 0.3
 

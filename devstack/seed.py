@@ -1,0 +1,144 @@
+"""The demo data of the local stack, through the public REST API: a demo user with an email address and a
+device, and `welcome` email + push templates in `en` and `pt-BR`. Safe to run again.
+
+``python -m devstack.seed [--url http://127.0.0.1:8080] [--wait SECONDS]`` waits for the gateway to be ready,
+seeds, and prints where everything listens and two curl commands to try.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+API_KEY = os.environ.get("GATEWAY_API_KEYS", "dev-api-key").split(",")[0].strip()
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - the documented demo account of the local stack
+DEMO_DEVICE = "demo-device-token"
+
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "slug": "welcome",
+        "channel": "email",
+        "locale": "en",
+        "subject": "Welcome, {{ name }}!",
+        "body": "Hello {{ name }},\n\nwelcome aboard. Start here: {{ link }}\n",
+        "html_body": '<p>Hello {{ name }},</p><p>welcome aboard. <a href="{{ link }}">Start here</a>.</p>',
+    },
+    {
+        "slug": "welcome",
+        "channel": "email",
+        "locale": "pt-BR",
+        "subject": "Bem-vindo, {{ name }}!",
+        "body": "Olá {{ name }},\n\nseja bem-vindo. Comece aqui: {{ link }}\n",
+        "html_body": '<p>Olá {{ name }},</p><p>seja bem-vindo. <a href="{{ link }}">Comece aqui</a>.</p>',
+    },
+    {"slug": "welcome", "channel": "push", "locale": "en", "title": "Welcome, {{ name }}!", "body": "Tap to start."},
+    {"slug": "welcome", "channel": "push", "locale": "pt-BR", "title": "Bem-vindo, {{ name }}!", "body": "Toque."},
+]
+
+
+def call(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """One JSON request to the gateway with the dev API key; returns the status and the decoded body."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - the local gateway
+        base + path, data=data, method=method, headers={"X-API-Key": API_KEY, "Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def wait_ready(base: str, seconds: float) -> None:
+    """Wait until the gateway's /ready answers 200, or exit with what is still down."""
+    deadline = time.monotonic() + seconds
+    last: Any = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            status, last = call(base, "GET", "/ready")
+            if status == 200:
+                return
+        except OSError as error:
+            last = str(error)
+        time.sleep(1)
+    sys.exit(f"seed: the gateway was not ready after {seconds:.0f}s: {last}")
+
+
+def seed(base: str) -> str:
+    """Create (or find) the demo user, its device and the templates; returns the demo user's id."""
+    status, body = call(base, "POST", "/v1/users", {"name": "Demo", "email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+    if status not in (201, 409):
+        sys.exit(f"seed: creating the demo user failed: {status} {body}")
+    status, token = call(base, "POST", "/v1/auth/login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+    if status != 200:
+        sys.exit(f"seed: logging in as the demo user failed: {status} {token}")
+    user_id = str(body["id"]) if status == 201 and isinstance(body, dict) and "id" in body else _subject(token)
+    call(base, "POST", f"/v1/users/{user_id}/devices", {"token": DEMO_DEVICE, "platform": "android"})
+    for template in TEMPLATES:
+        status, body = call(base, "POST", "/v1/templates", template)
+        if status not in (201, 409):
+            sys.exit(f"seed: creating template {template['channel']}/{template['locale']} failed: {status} {body}")
+    return user_id
+
+
+def _subject(token: dict[str, Any]) -> str:
+    import base64
+
+    payload = token["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["sub"])
+
+
+def port(variable: str, default: int) -> str:
+    """The port a service of the stack listens on: its variable, else its default."""
+    return os.environ.get(variable, str(default))
+
+
+def banner(base: str, user_id: str) -> str:
+    """Where everything listens, and two curl commands that work as printed."""
+    send = (
+        f"ID=$(curl -s -X POST {base}/v1/notifications/send -H 'X-API-Key: {API_KEY}' "
+        f'-H \'Content-Type: application/json\' -d \'{{"user_id": "{user_id}", "channel": "email", '
+        f'"template": "welcome", "variables": {{"name": "Ada", "link": "https://example.com"}}}}\' '
+        "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"notification_id\"])'); echo $ID"
+    )
+    status = f"curl -s {base}/v1/notifications/$ID -H 'X-API-Key: {API_KEY}'"
+    return f"""
+================================================================================
+ The notification stack is up.
+   gateway (REST, docs at /docs)  {base}
+   user_svc gRPC                  127.0.0.1:{port("USER_SVC_PORT", 50051)}
+   template_svc gRPC              127.0.0.1:{port("TEMPLATE_SVC_PORT", 50052)}
+   email_worker                   http://127.0.0.1:{port("EMAIL_WORKER_PORT", 2525)}
+   push_worker                    http://127.0.0.1:{port("PUSH_WORKER_PORT", 8081)}
+   SMTP sink                      127.0.0.1:{port("SMTP_SINK_PORT", 1025)}, \
+messages at http://127.0.0.1:{port("SMTP_SINK_HTTP_PORT", 1080)}/messages
+   FCM server                     http://127.0.0.1:{port("FCM_SINK_PORT", 9099)}, messages at /messages
+ Dev API key: {API_KEY}     demo user: {user_id} ({DEMO_EMAIL})
+
+ Send an email, then read its status:
+   {send}
+   {status}
+ Ctrl-C stops everything.
+================================================================================
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack.seed")
+    parser.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}")
+    parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the gateway")
+    args = parser.parse_args()
+    wait_ready(args.url, args.wait)
+    print(banner(args.url, seed(args.url)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
