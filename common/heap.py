@@ -1,10 +1,10 @@
 """Keeping the garbage collector's full passes short in long-running services.
 
-A full collection walks every tracked object. Right after start-up that is everything the imports made — about
-130,000 objects in the gateway, a 50 ms pause of its event loop each time, which showed up as the p99 of
-sends. Objects made at start-up (modules, classes, the app, pools) live as long as the process, so they are
-moved out of the collector's reach once, after start-up; the passes that follow walk only what the process
-made since (CPython's ``gc.freeze``; nothing frozen is ever freed, which is the point for these objects).
+A full collection walks every tracked object, and right after start-up that is everything the imports made: a
+pause of the event loop long enough to show in the tail latency of sends. Objects made at start-up (modules,
+classes, the app, pools) live as long as the process, so they are moved out of the collector's reach once,
+after start-up; the passes that follow walk only what the process made since (CPython's ``gc.freeze``; nothing
+frozen is ever freed, which is the point for these objects).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Identifiers: notification ids are UUIDv7 (time-ordered, DESIGN §1)."""
+"""Identifiers: notification ids are UUIDv7 (time-ordered, docs/design.md §1)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,7 @@
 Lock order: every batched writer of ``notification_statuses`` (the workers' claims and outcome writes, the
 gateway's ``published_at`` stamps) starts with :data:`ROWS_LOCKED_IN_ID_ORDER` (or the same lock over fewer
 rows) and then changes only the rows it locked. Two batches over the same rows in different orders then wait
-for one another instead of deadlocking (a deadlock costs PostgreSQL's ``deadlock_timeout``, a second, and a
-retry; the bench saw them between a worker's outcomes and the stamps).
+for one another instead of deadlocking (a deadlock costs PostgreSQL's ``deadlock_timeout`` and a retry).
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ ROWS_LOCKED_IN_ID_ORDER = (
 
 
 class Status(StrEnum):
-    """The states of a notification (DESIGN §3)."""
+    """The states of a notification (docs/design.md §3)."""
 
     QUEUED = "queued"
     SENDING = "sending"

@@ -1,4 +1,4 @@
-"""Settings shared by every service, read from the environment (DESIGN §3).
+"""Settings shared by every service, read from the environment (docs/design.md §3).
 
 Each service subclasses :class:`ServiceSettings` with its own fields; :func:`load_settings` builds one and
 turns a validation failure into a :class:`SettingsError` that names the variable.
@@ -55,7 +55,7 @@ def check_postgres_url(value: str) -> str:
 class ServiceSettings(BaseSettings):
     """What every service reads: environment, bind address, logging, broker, cache and the internal key."""
 
-    # Case-sensitive: only the upper-case names of DESIGN §3 count, so a generic `PORT` (honcho, PaaS) or
+    # Case-sensitive: only the upper-case names of docs/design.md §3 count, so a generic `PORT` (honcho, PaaS) or
     # `port` in the environment never reaches a field by its Python name.
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=True)
 

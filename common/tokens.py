@@ -1,4 +1,4 @@
-"""User access tokens: HS256 JWTs with ``sub`` (user id), ``iat`` and ``exp`` (DESIGN §3). user_svc issues
+"""User access tokens: HS256 JWTs with ``sub`` (user id), ``iat`` and ``exp`` (docs/design.md §3). user_svc issues
 them, the gateway verifies them; both through this module so the two always agree."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Waiting for a dependency at start-up: a service started while PostgreSQL or RabbitMQ is down tries again with
-backoff, saying what it waits for, instead of exiting (the workers have always done so; DESIGN §1)."""
+backoff, saying what it waits for, instead of exiting (the workers have always done so; docs/design.md §1)."""
 
 from __future__ import annotations
 

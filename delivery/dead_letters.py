@@ -1,5 +1,5 @@
 """Reading a message of ``failed.queue``: which notification it is, why and after how many attempts it was
-given up, and the queue it came from (DESIGN §3).
+given up, and the queue it came from (docs/design.md §3).
 
 A worker dead-letters with headers ``x-failure-reason``, ``x-failure-detail``, ``x-attempts`` and
 ``x-original-routing-key``; a message the broker itself dead-lettered (the work queues' safety-net

@@ -1,7 +1,7 @@
-"""The HTTP side of a worker (DESIGN §3, §5): ``GET /`` (what this is), ``/health`` (the process runs),
+"""The HTTP side of a worker (docs/design.md §3, §5): ``GET /`` (what this is), ``/health`` (the process runs),
 ``/ready`` (each dependency answers: 200, else 503 naming which is down) and ``/metrics`` (Prometheus), plus
 any routers the worker adds (the email worker's ``POST /test-email``). Errors are ``application/problem+json``
-like the gateway's (CONTRACT.md)."""
+like the gateway's (docs/design.md §3 REST)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The delivery metrics every worker exposes on ``/metrics`` (DESIGN §5), labelled by channel."""
+"""The delivery metrics every worker exposes on ``/metrics`` (docs/design.md §5), labelled by channel."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""When a failed or deferred delivery is tried again (DESIGN §3).
+"""When a failed or deferred delivery is tried again (docs/design.md §3).
 
 The retry queues form a fixed ladder (``RETRY_DELAYS_SECONDS``: 5 s, 30 s, 2 m, 5 m, 10 m). Attempt ``n``
 waits on step ``n`` (the ladder grows roughly exponentially; the last step repeats), and the message carries a

@@ -1,5 +1,5 @@
 """The consumer runtime: takes envelopes off a channel's work queue and runs each through the channel's
-:class:`~delivery.outcome.Deliverer`, recording every outcome before it acks (DESIGN §1, §3).
+:class:`~delivery.outcome.Deliverer`, recording every outcome before it acks (docs/design.md §1, §3).
 
 Per message:
 

@@ -1,5 +1,5 @@
 """The worker side of ``notification_statuses``: claim a notification for sending, record its outcome, append
-every change to ``notification_events`` and hard bounces to ``email_suppressions`` (DESIGN §1, §3).
+every change to ``notification_events`` and hard bounces to ``email_suppressions`` (docs/design.md §1, §3).
 
 Workers only update rows, never create them. Each operation is one statement (the check, the update and the
 event together), and concurrent calls are batched into one round trip (:mod:`common.batching`).

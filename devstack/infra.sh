@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local infrastructure: PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (DESIGN §4).
+# The local infrastructure: PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (docs/design.md §4).
 #   devstack/infra.sh check        check each server, start it when it is installed but down
 #   devstack/infra.sh test-vhost   create the RabbitMQ vhost the tests use (default notifications_test)
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make up: the whole local stack in the foreground (DESIGN §4). Ctrl-C stops everything.
+# make up: the whole local stack in the foreground (docs/design.md §4). Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"

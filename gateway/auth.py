@@ -1,5 +1,5 @@
 """Who is calling: an application with an API key (``X-API-Key``, compared in constant time) or an end user
-with a bearer JWT, and what each may touch (CONTRACT.md, Authentication)."""
+with a bearer JWT, and what each may touch (docs/design.md §3 REST)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Between the proto messages of user_svc and template_svc and the REST bodies of CONTRACT.md."""
+"""Between the proto messages of user_svc and template_svc and the REST bodies of docs/design.md §3 REST."""
 
 from __future__ import annotations
 

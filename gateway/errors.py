@@ -1,4 +1,4 @@
-"""Every error as ``application/problem+json`` (CONTRACT.md, RFC 9457), and the translation of gRPC status
+"""Every error as ``application/problem+json`` (docs/design.md §3 REST, RFC 9457), and the translation of gRPC status
 codes, validation errors and unreachable dependencies into the HTTP status a client can act on."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The gateway's caches listen to ``notifications.events`` (DESIGN §3) through one private queue: a
+"""The gateway's caches listen to ``notifications.events`` (docs/design.md §3) through one private queue: a
 ``UserChanged`` evicts that user's profile, a ``TemplateChanged`` every cached locale of that template. After
 a reconnection both caches are dropped whole, since events may have been missed meanwhile."""
 

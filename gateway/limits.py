@@ -3,8 +3,8 @@
 A send makes one round trip (EVALSHA of ``send_gate.lua``) that checks and takes both rate limits (per API
 key and per recipient) and claims the ``Idempotency-Key``; a send with a key makes one more to store its
 response (or release the key when it failed). The EVALSHAs of concurrent sends go to Redis together, in one
-pipeline (:class:`ScriptCalls`): a command through the client costs ~100 µs of CPU on its own, a fraction of
-that in a pipeline. Login failures are counted per email.
+pipeline (:class:`ScriptCalls`), since a round trip through the client costs more CPU than Redis spends on the
+script. Login failures are counted per email.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The gateway's Prometheus metrics (DESIGN §5)."""
+"""The gateway's Prometheus metrics (docs/design.md §5)."""
 
 from __future__ import annotations
 

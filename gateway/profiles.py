@@ -22,8 +22,7 @@ logger = logging.getLogger(__name__)
 REFRESH_WINDOW = (0.5, 0.9)
 """A profile still in use is fetched again in the background from a random point of this share of its lifetime
 on: profiles fetched together (a burst of new recipients, a warm-up) are refreshed spread over a third of the
-lifetime, not in one wave (a 0.75 point of a 75-100 % lifetime gave 2 x 2,000 refreshes within 11 s in the
-bench, 0.14 of a core of user_svc while sends waited)."""
+lifetime, not in one wave that would hold up the sends."""
 
 
 class ProfileCache:

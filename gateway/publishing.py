@@ -1,5 +1,5 @@
 """Publishing envelopes to ``notifications.direct`` (confirms + mandatory) and stamping ``published_at`` on
-their rows in batches once the broker confirmed them (DESIGN §1)."""
+their rows in batches once the broker confirmed them (docs/design.md §1)."""
 
 from __future__ import annotations
 

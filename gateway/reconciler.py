@@ -1,4 +1,4 @@
-"""The reconciler (DESIGN §1): publishes rows still ``queued`` with no ``published_at`` some time after they
+"""The reconciler (docs/design.md §1): publishes rows still ``queued`` with no ``published_at`` some time after they
 were written, which is what a gateway that died between the row and the broker's confirm leaves behind.
 
 ``FOR UPDATE SKIP LOCKED`` lets every gateway run it at once without two publishing the same row; a row a

@@ -1,12 +1,11 @@
-"""The send path of DESIGN §1, after the gate: profile, render, skip checks, the ``queued`` row, the
+"""The send path of docs/design.md §1, after the gate: profile, render, skip checks, the ``queued`` row, the
 confirmed publish. A refused publish leaves no row behind and answers 503; a publish whose confirm is late
 answers 202, since the broker may already hold the message: its row stays, stamped by the late confirm or
 published by the reconciler (a 503 there would invite a retry that delivers the notification twice).
 
 Rendering happens here, in-process, with ``templating`` (the sandboxed renderer template_svc uses) on
 template versions cached from template_svc: with the profile and the template cached, a send makes no gRPC
-call at all (a render costs tens of microseconds; a RenderTemplate round trip cost about 2 ms of CPU across
-both processes)."""
+call at all (a render costs far less CPU than a RenderTemplate round trip)."""
 
 from __future__ import annotations
 

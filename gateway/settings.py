@@ -1,4 +1,4 @@
-"""Gateway settings (DESIGN §3)."""
+"""Gateway settings (docs/design.md §3)."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ class NewNotification:
 
 
 def status_body(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A status row as the REST body of CONTRACT.md."""
+    """A status row as the REST body of docs/design.md §3 REST."""
     return {
         "notification_id": row["id"],
         "user_id": row["user_id"],

@@ -1,5 +1,5 @@
 """The push channel's delivery: every device of the recipient in one batched FCM send, dead tokens removed,
-and one outcome for the notification (DESIGN §1, issue 6)."""
+and one outcome for the notification (docs/design.md §1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """firebase-admin, configured once: the app built from the service-account file, and the one place that points
-the SDK's FCM calls at ``FCM_ENDPOINT`` (DESIGN §3).
+the SDK's FCM calls at ``FCM_ENDPOINT`` (docs/design.md §3).
 
 firebase-admin 7.x (pinned in pyproject) has no public setting for the FCM base URL. The messaging service of
 an app keeps its whole send URL in ``_fcm_url``, which ``send``, ``send_each`` and ``send_each_async`` all use;

@@ -24,7 +24,7 @@ def build_messages(envelope: pb.MessageEnvelope, tokens: list[str]) -> list[mess
 
     The notification id is the collapse key (Android ``collapse_key``, ``apns-collapse-id``, web push ``Topic``
     as 32 hex digits): a copy sent again after a worker died mid-send replaces the first on the device instead
-    of showing twice (DESIGN §1, the at-least-once window)."""
+    of showing twice (docs/design.md §1, the at-least-once window)."""
     push = envelope.push
     notification = messaging.Notification(title=push.title or None, body=push.body or None)
     data = dict(push.data) or None

@@ -1,5 +1,5 @@
 """Push worker settings: the shared worker knobs as ``PUSH_WORKER_*`` (see ``delivery.settings``), FCM
-and user_svc (DESIGN §3)."""
+and user_svc (docs/design.md §3)."""
 
 from __future__ import annotations
 

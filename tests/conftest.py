@@ -1,4 +1,4 @@
-"""Test session set-up: every test talks to real servers, isolated from a running `make up` (DESIGN §4):
+"""Test session set-up: every test talks to real servers, isolated from a running `make up` (docs/design.md §4):
 the `test_*` databases, Redis database 15 and the RabbitMQ vhost `notifications_test`.
 
 Each can be moved with a `TEST_`-prefixed variable (e.g. `TEST_REDIS_URL`), so two test runs on one machine

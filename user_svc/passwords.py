@@ -1,7 +1,7 @@
 """Password hashing with Argon2id, off the event loop.
 
-One hash costs ~25 ms of CPU at the default cost (measured on the 2-core dev box: time cost 2, 19 MiB), so
-hashing and verifying run on a small thread pool (argon2-cffi releases the GIL), bounded to the CPU count
+One hash costs tens of milliseconds of CPU at the default cost (time cost 2, 19 MiB), so hashing and verifying
+run on a small thread pool (argon2-cffi releases the GIL), bounded to the CPU count
 so a burst cannot exhaust memory. :meth:`Passwords.verify` with no stored hash checks against a dummy hash
 of the same cost, so an unknown email takes as long as a wrong password.
 """

@@ -1,4 +1,4 @@
-"""user_svc settings (DESIGN §3)."""
+"""user_svc settings (docs/design.md §3)."""
 
 from __future__ import annotations
 

@@ -9,9 +9,8 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractRobustConnection
 
 SETTLE_LINGER_SECONDS = 0.25
-"""How long a consumer keeps its channel open after its last ack. A quorum queue may drop acks that arrive just
-before the channel closes and hand those messages out again (rabbitmq-server#10327): here 8 % of immediate
-closes lost some of 40 acks, none after a 50 ms pause, also with both cores busy."""
+"""How long a consumer keeps its channel open after its last ack: a quorum queue may drop acks that arrive just
+before the channel closes and hand those messages out again (rabbitmq-server#10327; docs/operations.md)."""
 
 
 async def connect(url: str, *, name: str) -> AbstractRobustConnection:

@@ -1,5 +1,5 @@
 """Publishing with publisher confirms and ``mandatory``: a call returns only once the broker has the message
-in a queue, and raises otherwise (DESIGN §3)."""
+in a queue, and raises otherwise (docs/design.md §3)."""
 
 from __future__ import annotations
 

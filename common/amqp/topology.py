@@ -1,4 +1,4 @@
-"""The RabbitMQ topology of DESIGN §3, declared idempotently by every service that uses it."""
+"""The RabbitMQ topology of docs/design.md §3, declared idempotently by every service that uses it."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class QueueSpec:
 
 
 def queue_specs() -> list[QueueSpec]:
-    """Every queue of DESIGN §3's table: the DLQ, the work queues and the retry ladder of each channel."""
+    """Every queue of docs/design.md §3's table: the DLQ, the work queues and the retry ladder of each channel."""
     specs = [QueueSpec(FAILED_QUEUE, {}, ((DEAD_LETTER_EXCHANGE, ""),))]
     for name in CHANNELS:
         specs.append(
@@ -90,7 +90,7 @@ def queue_specs() -> list[QueueSpec]:
 
 
 async def declare_topology(channel: AbstractChannel, queue_type: QueueType = "quorum") -> Topology:
-    """Declare every exchange, queue and binding of DESIGN §3; safe to call again and from every service."""
+    """Declare every exchange, queue and binding of docs/design.md §3; safe to call again and from every service."""
     exchanges = {name: await channel.declare_exchange(name, kind, durable=True) for name, kind in EXCHANGES.items()}
     for spec in queue_specs():
         queue = await channel.declare_queue(

@@ -1,5 +1,5 @@
 """gRPC errors: exceptions a servicer raises, turned into the right status code, with field violations as
-``google.rpc.BadRequest`` rich status details (DESIGN §3). One encoder and one decoder for the whole mesh."""
+``google.rpc.BadRequest`` rich status details (docs/design.md §3). One encoder and one decoder for the whole mesh."""
 
 from __future__ import annotations
 

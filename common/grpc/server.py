@@ -1,5 +1,5 @@
 """The one way our gRPC servers are built and run: internal-key auth, error mapping, health that follows the
-service's dependencies, reflection, and a graceful stop on SIGTERM (DESIGN §3)."""
+service's dependencies, reflection, and a graceful stop on SIGTERM (docs/design.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/v1/notifications``: send (DESIGN §1) and read statuses and history."""
+"""``/v1/notifications``: send (docs/design.md §1) and read statuses and history."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Request and response bodies of the REST contract (CONTRACT.md), with examples for the OpenAPI document."""
+"""Request and response bodies of the REST contract (docs/design.md §3 REST), with examples for the OpenAPI document."""

@@ -2,7 +2,7 @@
 
 - Each worker: the broker hands its unacknowledged messages to the restarted worker. A message whose send was
   under way when the process died is sent again (its row is still ``sending``): the one window where a
-  recipient can get two copies (DESIGN §1). Those duplicates are counted and must be at most the messages the
+  recipient can get two copies (docs/design.md §1). Those duplicates are counted and must be at most the messages the
   worker could have had in flight (its concurrency); emails carry the same ``Message-ID`` and pushes the same
   collapse key, so mail systems and devices can fold them.
 - user_svc and template_svc: while one is down, sends answer 503 or succeed from the gateway's caches (profiles,

@@ -1,4 +1,4 @@
-"""Beyond one machine (DESIGN §6): two email_worker processes on the same queue are competing consumers, and
+"""Beyond one machine (docs/design.md §6): two email_worker processes on the same queue are competing consumers, and
 between them every notification is delivered exactly once; one of them dying leaves the other delivering."""
 
 from __future__ import annotations

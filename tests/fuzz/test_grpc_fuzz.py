@@ -1,6 +1,6 @@
 """Every RPC of UserService and TemplateService (from the service descriptors) called with the internal key and
 random requests built from the message descriptors (any text, numbers, enum values, nested messages): the
-answer is a reply or a deliberate error code, never UNKNOWN or INTERNAL (DESIGN §3: never UNKNOWN from our
+answer is a reply or a deliberate error code, never UNKNOWN or INTERNAL (docs/design.md §3: never UNKNOWN from our
 code), so no caller input reaches an unhandled exception or a database error."""
 
 from __future__ import annotations

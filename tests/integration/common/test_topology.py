@@ -1,4 +1,4 @@
-"""The RabbitMQ topology of DESIGN §3 on a real broker, and the confirming, mandatory publisher."""
+"""The RabbitMQ topology of docs/design.md §3 on a real broker, and the confirming, mandatory publisher."""
 
 import aio_pika
 import pytest

@@ -1,4 +1,4 @@
-"""Settings: names from DESIGN §3, clear errors, and no dev secrets in production."""
+"""Settings: names from docs/design.md §3, clear errors, and no dev secrets in production."""
 
 import pytest
 

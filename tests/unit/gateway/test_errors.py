@@ -1,4 +1,4 @@
-"""gRPC status codes and validation errors become the HTTP problems of CONTRACT.md."""
+"""gRPC status codes and validation errors become the HTTP problems of docs/design.md §3 REST."""
 
 from __future__ import annotations
 
