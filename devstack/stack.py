@@ -208,6 +208,8 @@ class ServiceProcess:
     environment: dict[str, str]
     overrides: dict[str, str]
     """What this instance's environment adds to the stack's."""
+    root: Path
+    """The checkout it runs from (its working directory)."""
     log: Path
     honcho: asyncio.subprocess.Process
 
@@ -317,7 +319,7 @@ class Stack:
         """Start ``services`` (default: every Procfile entry) together and wait until each is ready."""
         names = list(services) if services is not None else list(self.entries)
         for name in names:
-            await self._spawn(name, name, {})
+            await self._spawn(name, name, {}, ROOT)
         await asyncio.gather(*(self.wait_ready(name, timeout) for name in names))
 
     async def start_service(
@@ -326,21 +328,27 @@ class Stack:
         *,
         instance: str | None = None,
         environment: Mapping[str, str] | None = None,
+        root: Path | None = None,
         timeout: float = START_TIMEOUT_SECONDS,
         wait: bool = True,
     ) -> ServiceProcess:
         """Start one Procfile entry (again) and wait until it is ready (``wait=False``: only start it).
         ``instance`` names an extra copy (e.g. ``email_worker_2``), which usually needs its own port in
-        ``environment``; a restarted instance keeps the ``environment`` it had unless given another."""
+        ``environment``; ``root`` runs it from another checkout (its working directory, so ``python -m`` imports
+        that tree first; ``environment`` adds a ``PYTHONPATH`` for its ``gen/``). A restarted instance keeps the
+        ``environment`` and ``root`` it had unless given others."""
         instance = instance or name
-        if environment is None and instance in self.processes:
-            environment = self.processes[instance].overrides
-        process = await self._spawn(name, instance, dict(environment or {}))
+        earlier = self.processes.get(instance)
+        if environment is None and earlier is not None:
+            environment = earlier.overrides
+        if root is None:
+            root = earlier.root if earlier is not None else ROOT
+        process = await self._spawn(name, instance, dict(environment or {}), root)
         if wait:
             await self.wait_ready(process.instance, timeout)
         return process
 
-    async def _spawn(self, name: str, instance: str, environment: dict[str, str]) -> ServiceProcess:
+    async def _spawn(self, name: str, instance: str, environment: dict[str, str], root: Path) -> ServiceProcess:
         if name not in self.entries:
             raise KeyError(f"{name} is not an entry of {PROCFILE}")
         existing = self.processes.get(instance)
@@ -365,13 +373,13 @@ class Stack:
                 "start",
                 name,
                 env=env,
-                cwd=ROOT,
+                cwd=root,
                 stdout=output,
                 stderr=output,
                 start_new_session=True,
             )
         process = ServiceProcess(
-            name=name, instance=instance, environment=env, overrides=environment, log=log, honcho=honcho
+            name=name, instance=instance, environment=env, overrides=environment, root=root, log=log, honcho=honcho
         )
         self.processes[instance] = process
         atexit.register(process.kill_if_running)  # a test run interrupted before teardown leaves nothing behind
