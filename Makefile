@@ -84,5 +84,5 @@ dlq: install  ## list what failed.queue holds (replay: python -m delivery.replay
 up: install infra  ## run the whole stack in the foreground (Ctrl-C stops it)
 	bash devstack/up.sh
 
-bench: install  ## benchmark the whole stack (issue 9): table + JSON in bench/results/ (installs wrk)
-	bash bench/run.sh
+bench: install  ## benchmark the whole stack (issue 9): table + JSON in bench/results/ (installs wrk; BENCH_ARGS=...)
+	bash bench/run.sh $(BENCH_ARGS)

@@ -56,22 +56,25 @@ class Monitor:
     _task: asyncio.Task[None] | None = None
     _started: float = field(default_factory=time.monotonic)
     _scanned_at: float = 0.0
+    _groups: dict[str, int] = field(default_factory=dict)
     _service_pids: dict[str, list[int]] = field(default_factory=dict)
     _infra_pids: dict[str, list[int]] = field(default_factory=dict)
 
-    def _pids(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-        """The pids of every service group and infrastructure part, found again at most every 5 s (scanning
-        /proc costs the driver more CPU than reading the counters)."""
+    def _pids(self, rescan: bool) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """The pids of every service group and infrastructure part, found again every 5 s, when a service
+        (re)started or stopped, or on demand (scanning /proc costs the driver more CPU than reading the counters)."""
         groups = service_groups(self.stack)
         now = time.monotonic()
-        if now - self._scanned_at > 5 or set(groups) != set(self._service_pids):
+        if rescan or now - self._scanned_at > 5 or groups != self._groups:
+            self._groups = groups
             self._service_pids = {instance: group_pids(pgid) for instance, pgid in groups.items()}
             self._infra_pids = infra_pids()
             self._scanned_at = now
         return self._service_pids, self._infra_pids
 
-    def usage_now(self) -> dict[str, Usage]:
-        services, infra = self._pids()
+    def usage_now(self, rescan: bool = False) -> dict[str, Usage]:
+        """``rescan``: find the pids afresh, e.g. a restarted service's worker processes it spawned after its start."""
+        services, infra = self._pids(rescan)
         found = {instance: usage(pids) for instance, pids in services.items()}
         found.update({name: usage(pids) for name, pids in infra.items()})
         honchos = [process.honcho.pid for process in self.stack.processes.values() if process.running]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -37,6 +38,54 @@ def _memory(memory: dict[str, Any], names: list[str]) -> str:
     )
 
 
+def _both(pair: dict[str, dict[str, Any]], value: Callable[[dict[str, Any]], float], spec: str) -> str:
+    """``REF / working tree`` of one figure of a round (a ``|`` would end the Markdown cell)."""
+    return f"{value(pair['ref']):{spec}} / {value(pair['working']):{spec}}"
+
+
+def _compare_rows(compare: dict[str, Any]) -> list[tuple[str, str]]:
+    """The A/B phase: a row per round with both sides, then the medians and the working tree's change."""
+    by_round: dict[int, dict[str, dict[str, Any]]] = {}
+    for found in compare["rounds"]:
+        by_round.setdefault(found["round"], {})[found["side"]] = found
+    rows = [
+        (
+            f"A/B round {number}, REF / working tree: accepted sends (202)",
+            f"{_both(pair, lambda side: side['accepted_per_second'], ',.0f')}/s "
+            f"(gateway CPU {_both(pair, lambda side: side['gateway_cpu_us_per_send'], ',.0f')} µs per send, "
+            f"p99 {_both(pair, lambda side: side['p99_ms'], '.0f')} ms, "
+            f"load {_both(pair, lambda side: side['load'][0], '.1f')})",
+        )
+        for number, pair in sorted(by_round.items())
+    ]
+    for figure, label, unit in (
+        ("accepted_per_second", "accepted sends (202)", "/s"),
+        ("gateway_cpu_us_per_send", "gateway CPU per send", " µs"),
+    ):
+        ref, working = compare["sides"]["ref"][figure], compare["sides"]["working"][figure]
+        change = compare["difference_percent"][figure]
+        rows.append(
+            (
+                f"A/B median (range) of {len(by_round)} rounds, REF / working tree: {label}",
+                f"{ref['median']:,.0f}{unit} ({ref['min']:,.0f} to {ref['max']:,.0f}) / "
+                f"{working['median']:,.0f}{unit} ({working['min']:,.0f} to {working['max']:,.0f}), working tree "
+                + ("n/a" if change is None else f"{change:+.1f} %"),
+            )
+        )
+    return rows
+
+
+def compare_note(compare: dict[str, Any] | None) -> str:
+    """What the header says about the A/B phase: which trees, and how the rounds ran."""
+    if not compare:
+        return ""
+    return (
+        f" A/B: the gateway alone restarted from REF {compare['ref']} ({compare['ref_commit'][:7]}) or from the "
+        f"working tree ({compare['working']}) in turn (A B, B A, ...), saturation with the workers stopped, each "
+        f"round on an empty queue after a warm-up ({compare['seconds']:.0f} s in all)."
+    )
+
+
 def vacuum_note(settings: dict[str, Any]) -> str:
     """What the report says about vacuuming (this box's PostgreSQL runs without autovacuum)."""
     vacuum = settings.get("vacuum")
@@ -58,24 +107,30 @@ def render_table(results: dict[str, Any]) -> str:
     def row(name: str, value: str, target: str = "", ratio: str = "", passed: bool | None = None) -> None:
         rows.append((name, value, target, ratio, _ok(passed)))
 
-    wrk_trivial = base.get("wrk_trivial", {}).get("per_second", 0.0)
-    row(
-        "load generator: wrk + send.lua → trivial endpoint",
-        f"{wrk_trivial:,.0f} req/s",
-        "≥ 3,000 (3x target)",
-        "",
-        wrk_trivial >= 3000,
-    )
-    python_trivial = base.get("python_trivial", {}).get("per_second", 0.0)
-    row(
-        "load generator: Python open-loop → trivial endpoint",
-        f"{python_trivial:,.0f} req/s",
-        "≥ 1,800 (3x 600/s)",
-        "",
-        python_trivial >= 1800,
-    )
-    row("baseline: bare FastAPI POST (1 process)", f"{fastapi:,.0f} req/s", "", "1.00x FastAPI")
-    row("baseline: confirmed publishes, 100 in flight", f"{publish:,.0f} msg/s", "", "1.00x publish")
+    if base:  # an A/B alone runs no baselines
+        wrk_trivial = base["wrk_trivial"]["per_second"]
+        row(
+            "load generator: wrk + send.lua → trivial endpoint",
+            f"{wrk_trivial:,.0f} req/s",
+            "≥ 3,000 (3x target)",
+            "",
+            wrk_trivial >= 3000,
+        )
+        python_trivial = base["python_trivial"]["per_second"]
+        row(
+            "load generator: Python open-loop → trivial endpoint",
+            f"{python_trivial:,.0f} req/s",
+            "≥ 1,800 (3x 600/s)",
+            "",
+            python_trivial >= 1800,
+        )
+        row("baseline: bare FastAPI POST (1 process)", f"{fastapi:,.0f} req/s", "", "1.00x FastAPI")
+        row("baseline: confirmed publishes, 100 in flight", f"{publish:,.0f} msg/s", "", "1.00x publish")
+
+    compare = results.get("compare")
+    if compare:
+        for found in _compare_rows(compare):
+            row(*found)
 
     for key, label in (
         ("saturation_workers_stopped", "saturation, workers stopped"),
@@ -189,7 +244,8 @@ def render_table(results: dict[str, Any]) -> str:
         f"Rate limits and provider ceilings OFF (0): {settings.get('limits')}. "
         f"GATEWAY_WORKERS={settings.get('gateway_workers')}, LOG_LEVEL={settings.get('log_level')}, "
         f"queues {settings.get('queue_type')}, {results.get('seed', {}).get('users', 0):,} users, "
-        f"{machine.get('cores')} cores, load at start {machine.get('load_at_start')}.{vacuum_note(settings)}\n"
+        f"{machine.get('cores')} cores, load at start {machine.get('load_at_start')}.{vacuum_note(settings)}"
+        f"{compare_note(compare)}\n"
     )
     lines = ["| measurement | result | target | ratio | |", "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]

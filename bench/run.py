@@ -2,6 +2,7 @@
 the table and the JSON in ``bench/results/``. Every phase is bounded in time.
 
     python -m bench [--quick] [--no-profile] [--gateway-workers N] [--users N] [--phases A,B] [--note TEXT]
+                    [--compare REF [--compare-rounds N]]
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import httpx
 import orjson
 import uvloop
 
-from bench import database, profiling, sinks
+from bench import checkout, database, profiling, sinks
+from bench import compare as ab
 from bench.broker import publish_baseline
 from bench.environment import (
     API_KEY,
@@ -55,6 +57,8 @@ from devstack.stack import Stack, free_port
 RESULTS = Path(__file__).with_name("results")
 PHASES = ("saturation", "drain", "running", "rates", "mixed", "profile")
 """The measuring phases in run order; ``--phases`` picks some (the seed, loss and memory figures always run)."""
+COMPARE = "compare"
+"""The A/B phase (``--compare REF``), before the others; alone, it runs with the seed and nothing else."""
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -76,6 +80,10 @@ class Options:
     gateway_workers: int | None = 2
     phases: tuple[str, ...] = PHASES
     note: str = ""
+    compare: str | None = None
+    """The REF of the A/B phase, as given."""
+    compare_commit: str = ""
+    compare_rounds: int = 3
 
     @classmethod
     def quick(cls, **changes: Any) -> Options:
@@ -188,6 +196,7 @@ class Bench:
         self.users_file = self.folder / "users.txt"
         self.users: list[str] = []
         self.stack: Stack | None = None
+        self.ref_tree: Path | None = None
         self.monitor: Monitor | None = None
         self.vacuumer = Vacuumer(database.url())
         self.db: Any = None
@@ -228,6 +237,15 @@ class Bench:
     async def stop_workers(self) -> None:
         assert self.stack is not None
         await asyncio.gather(*(self.stack.stop_service(name) for name in WORKERS))
+
+    async def drain_backlog(self, timeout: float = 120) -> None:
+        """The workers deliver what is queued and stop again: an A/B round starts on an empty queue."""
+        if not any((await database.backlog(self.db)).values()):
+            return
+        await self.start_workers()
+        if not await self.queues_empty(timeout):
+            log(f"the backlog was not delivered within {timeout:.0f} s")
+        await self.stop_workers()
 
     def service_pids(self, instance: str) -> list[int]:
         assert self.stack is not None
@@ -289,16 +307,39 @@ class Bench:
         await self.warm_up(channel)
         await self.wrk(channel, self.options.warmup_seconds, f"{name}-warmup-{uuid.uuid4().hex[:6]}")
         self.phase(name)
-        before = self.monitor.usage_now()
+        before = self.monitor.usage_now(rescan=True)
         load = load_average()
         result = await self.wrk(channel, self.options.saturation_seconds, f"{name}-{uuid.uuid4().hex[:6]}")
-        after = self.monitor.usage_now()
+        after = self.monitor.usage_now(rescan=True)
         result["cpu_us_per_send"] = cpu_per_item(before, after, int(result["accepted"]))
         result["wrk_cpu_us_per_send"] = round(result["wrk_cpu_seconds"] / max(result["accepted"], 1) * 1e6, 1)
         result["load"] = [load, load_average()]
-        self.results[name] = result
         log(f"{name}: {result['accepted_per_second']:.0f} accepted/s, p99 {result['p99_ms']:.1f} ms")
         return result
+
+    async def compare_gateways(self) -> None:
+        """Saturation with the workers stopped, the gateway from REF's tree and from the working tree in turn,
+        each after a restart, on an empty queue and a warm-up; then the working tree's gateway, on an empty queue."""
+        assert self.stack is not None
+        assert self.ref_tree is not None
+        started = time.monotonic()
+        trees = {"ref": self.ref_tree, "working": ROOT}
+        rounds = []
+        for side, number in ab.schedule(self.options.compare_rounds):
+            log(f"A/B round {number}: the gateway from the {side} tree ({trees[side]})")
+            await asyncio.gather(ab.restart_gateway(self.stack, trees[side]), self.drain_backlog())
+            rounds.append(ab.round_figures(side, number, await self.saturation(f"compare-{side}-{number}")))
+        await asyncio.gather(ab.restart_gateway(self.stack, ROOT), self.drain_backlog())
+        found = {
+            "ref": self.options.compare,
+            "ref_commit": self.options.compare_commit,
+            "working": self.results["commit"],
+            "rounds": rounds,
+            **ab.summary(rounds),
+            "seconds": time.monotonic() - started,
+        }
+        self.results["compare"] = found
+        log(f"A/B: accepted/s {found['difference_percent']['accepted_per_second']:+.1f} % (working tree vs REF)")
 
     async def warm_up(self, channel: str) -> None:
         """One send to each user (32 at a time, at most 60 s)."""
@@ -515,15 +556,21 @@ class Bench:
         self.results["options"] = asdict(options)
         self.results["machine"] = {"cores": os.cpu_count(), "load_at_start": load_average()}
         self.results["commit"] = await asyncio.to_thread(git_commit)
-        log("resetting the bench databases, Redis db 7 and the vhost notifications_bench")
-        await reset_infrastructure()
-        await self.baselines()
-        await self.start_stack()
+        measuring = bool(set(options.phases) & set(PHASES))
         try:
+            if options.compare_commit:
+                log(f"extracting {options.compare} ({options.compare_commit[:7]}) for the A/B phase")
+                self.ref_tree = await asyncio.to_thread(checkout.extract, options.compare_commit, self.folder / "ref")
+            log("resetting the bench databases, Redis db 7 and the vhost notifications_bench")
+            await reset_infrastructure()
+            if measuring:
+                await self.baselines()
+            await self.start_stack()
             await self.seed()
             await self.measure(options.phases)
-            await self.totals()
-            self.memory()
+            if measuring:
+                await self.totals()
+                self.memory()
             self.results["samples"] = self.monitor.samples if self.monitor else []
         finally:
             await self.close()
@@ -531,10 +578,16 @@ class Bench:
         return summary_of(self.results)
 
     async def measure(self, phases: tuple[str, ...]) -> None:
-        """The chosen phases, in run order; the workers run from the drain on (started if it is skipped)."""
+        """The chosen phases, in run order (the A/B first); the workers run from the drain on (started if it is
+        skipped)."""
+        if COMPARE in phases:
+            await self.compare_gateways()
+        if not set(phases) & set(PHASES):
+            return
         send_rate = 500.0
         if "saturation" in phases:
-            send_rate = (await self.saturation("saturation_workers_stopped"))["accepted_per_second"]
+            found = self.results["saturation_workers_stopped"] = await self.saturation("saturation_workers_stopped")
+            send_rate = found["accepted_per_second"]
         elif "rates" in phases:
             await self.warm_up("email")
         if "rates" in phases:
@@ -546,7 +599,7 @@ class Bench:
         else:
             await self.start_workers()
         if "running" in phases:
-            await self.saturation("saturation_workers_running")
+            self.results["saturation_workers_running"] = await self.saturation("saturation_workers_running")
         if "rates" in phases:
             await self.fixed_rates("latency_workers_running", workers_running=True)
         if "mixed" in phases:
@@ -585,19 +638,36 @@ def parse(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--users", type=int, default=None)
     parser.add_argument(
-        "--phases", default=",".join(PHASES), help=f"comma-separated phases to run (default all: {','.join(PHASES)})"
+        "--phases",
+        default=",".join(PHASES),
+        help=f"comma-separated phases to run (default all: {','.join(PHASES)}); --compare adds {COMPARE}",
     )
     parser.add_argument("--note", default="", help="a label kept in the JSON and the table")
+    parser.add_argument(
+        "--compare", metavar="REF", help="A/B phase: saturation with REF's gateway against the working tree's"
+    )
+    parser.add_argument("--compare-rounds", type=int, default=3, help="rounds of each side in the A/B (default 3)")
     args = parser.parse_args(argv)
-    phases = tuple(phase for phase in PHASES if phase in args.phases.split(","))
-    if unknown := set(args.phases.split(",")) - set(PHASES):
+    named = set(args.phases.split(",")) | ({COMPARE} if args.compare else set())
+    if unknown := named - {*PHASES, COMPARE}:
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    if COMPARE in named and not args.compare:
+        parser.error(f"--phases {COMPARE} needs --compare REF")
+    if args.compare_rounds < 1:
+        parser.error("--compare-rounds must be at least 1")
     changes: dict[str, Any] = {
-        "phases": phases,
+        "phases": tuple(phase for phase in (COMPARE, *PHASES) if phase in named),
         "profile": not args.no_profile,
         "gateway_workers": args.gateway_workers,
         "note": args.note,
+        "compare_rounds": args.compare_rounds,
     }
+    if args.compare:
+        try:
+            changes["compare_commit"] = checkout.resolve(args.compare)
+        except ValueError as error:
+            parser.error(str(error))
+        changes["compare"] = args.compare
     if args.users:
         changes["users"] = args.users
     return Options.quick(**changes) if args.quick else Options(**changes)
@@ -611,11 +681,12 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     table = render_table(results)
-    name = f"bench-{stamp}" if options.phases == PHASES else f"partial-{stamp}"
+    whole = set(PHASES) <= set(options.phases)
+    name = f"bench-{stamp}" if whole else f"partial-{stamp}"
     document = json.dumps(results, indent=1, default=str) + "\n"
     (RESULTS / f"{name}.json").write_text(document)
-    if options.phases == PHASES:  # latest.* always holds a whole run
+    if whole:  # latest.* always holds a whole run
         (RESULTS / "latest.json").write_text(document)
         (RESULTS / "latest.md").write_text(table + "\n")
     print(table)
-    log(f"results: bench/results/{name}.json" + (", bench/results/latest.md" if options.phases == PHASES else ""))
+    log(f"results: bench/results/{name}.json" + (", bench/results/latest.md" if whole else ""))

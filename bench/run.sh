@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: install wrk when missing (Debian package), check the infrastructure, then run the bench.
-# Arguments go to `python -m bench` (--quick, --no-profile, --gateway-workers N, --note TEXT).
+# Arguments go to `python -m bench` (--quick, --no-profile, --gateway-workers N, --note TEXT, --compare REF, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v wrk >/dev/null; then
