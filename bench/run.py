@@ -683,10 +683,8 @@ def main(argv: list[str] | None = None) -> None:
     table = render_table(results)
     whole = set(PHASES) <= set(options.phases)
     name = f"bench-{stamp}" if whole else f"partial-{stamp}"
-    document = json.dumps(results, indent=1, default=str) + "\n"
-    (RESULTS / f"{name}.json").write_text(document)
-    if whole:  # latest.* always holds a whole run
-        (RESULTS / "latest.json").write_text(document)
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    if whole:  # latest.md always holds a whole run
         (RESULTS / "latest.md").write_text(table + "\n")
     print(table)
     log(f"results: bench/results/{name}.json" + (", bench/results/latest.md" if whole else ""))
