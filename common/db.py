@@ -1,11 +1,13 @@
-"""PostgreSQL: async engines and sessions, and creating a service's database when it is missing."""
+"""PostgreSQL: async engines and sessions, creating a service's database when it is missing, and the CHECK
+that keeps a text column to the values of one of our enums."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 import asyncpg
+from sqlalchemy import CheckConstraint
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -39,6 +41,12 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """A session inside one transaction, committed on success and rolled back on error."""
     async with factory() as session, session.begin():
         yield session
+
+
+def one_of(column: str, values: Iterable[str], *, name: str) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of ``values``: written from the enum the code uses, so both agree."""
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)
 
 
 async def ensure_database(url: str) -> bool:

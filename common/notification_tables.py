@@ -12,7 +12,6 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
@@ -26,6 +25,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from common.channels import Channel
+from common.db import one_of
 
 ROWS_LOCKED_IN_ID_ORDER = (
     "locked AS MATERIALIZED (SELECT id FROM notification_statuses WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)"
@@ -46,11 +48,6 @@ class Status(StrEnum):
 
 
 metadata = MetaData()
-
-
-def _status_check(column: str) -> CheckConstraint:
-    allowed = ", ".join(f"'{status.value}'" for status in Status)
-    return CheckConstraint(f"{column} IN ({allowed})", name=f"ck_{column}_known")
 
 
 notification_statuses = Table(
@@ -77,8 +74,8 @@ notification_statuses = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
-    CheckConstraint("channel IN ('email', 'push')", name="ck_channel_known"),
-    _status_check("status"),
+    one_of("channel", Channel, name="ck_channel_known"),
+    one_of("status", Status, name="ck_status_known"),
     Index("ix_notification_statuses_user_id_id", "user_id", "id"),
     Index("ix_notification_statuses_status_id", "status", "id"),
     Index(
@@ -102,7 +99,7 @@ notification_events = Table(
     Column("status", Text, nullable=False),
     Column("attempt", Integer, nullable=False, server_default="0"),
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    _status_check("status"),
+    one_of("status", Status, name="ck_status_known"),
     Index("ix_notification_events_notification_id_id", "notification_id", "id"),
 )
 

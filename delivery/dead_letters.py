@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from common.channels import Channel
 from common.envelope import EnvelopeError, decode_envelope
 from notification.v1 import notification_pb2 as pb
-
-ROUTING_KEYS = {pb.CHANNEL_EMAIL: "email", pb.CHANNEL_PUSH: "push"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,14 @@ def _death_routing_key(headers: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _channel_routing_key(envelope: pb.MessageEnvelope) -> str | None:
+    """The work queue's routing key of the envelope's channel; None for a channel this code does not know."""
+    try:
+        return Channel.from_proto(envelope.channel)
+    except ValueError:
+        return None
+
+
 def read_dead_letter(body: bytes, headers: Mapping[str, Any] | None, message_id: str | None) -> DeadLetter:
     """The :class:`DeadLetter` of a DLQ message's body, headers and ``message_id`` property."""
     headers = headers or {}
@@ -61,7 +68,7 @@ def read_dead_letter(body: bytes, headers: Mapping[str, Any] | None, message_id:
         envelope, problem = None, str(error)
     routing_key = _text(headers.get("x-original-routing-key")) or _death_routing_key(headers)
     if envelope is not None:
-        routing_key = routing_key or ROUTING_KEYS.get(envelope.channel)
+        routing_key = routing_key or _channel_routing_key(envelope)
     attempts = headers.get("x-attempts")
     reason = _text(headers.get("x-failure-reason"))
     if reason is None and "x-death" in headers:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from common.channels import Channel
 from notification.v1 import notification_pb2 as pb
 
 
@@ -63,8 +64,8 @@ class PermanentError(DeliveryError):
 class Deliverer(Protocol):
     """A channel's delivery code: one provider, its connection(s), its error classification."""
 
-    channel: str
-    """``email`` or ``push``: the queue it consumes and the label of its metrics."""
+    channel: Channel
+    """The queue it consumes and the label of its metrics."""
 
     async def deliver(self, envelope: pb.MessageEnvelope) -> Delivered:
         """Send ``envelope``; raise :class:`TransientError` or :class:`PermanentError` when it did not go."""

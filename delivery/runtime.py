@@ -35,6 +35,7 @@ from redis.asyncio import Redis
 from common.amqp.connection import close_after_acks, connect
 from common.amqp.publisher import Publisher, protobuf_message
 from common.amqp.topology import retry_routing_key, work_queue
+from common.channels import Channel
 from common.envelope import EnvelopeError, decode_envelope
 from common.ids import parse_uuid
 from common.log import request_id_var
@@ -50,7 +51,6 @@ from notification.v1 import notification_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
-CHANNELS = {"email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
 REQUEUE_PAUSE_SECONDS = 1.0
 """How long a message whose handling failed (database or broker down) waits before it is requeued."""
 WRITE_PATIENCE_SECONDS = 30.0
@@ -69,18 +69,18 @@ class WorkerRuntime:
     """
 
     def __init__(self, settings: WorkerSettings, deliverer: Deliverer, *, name: str | None = None) -> None:
-        if deliverer.channel not in CHANNELS:
-            raise ValueError(f"unknown channel {deliverer.channel!r}")
+        try:
+            self.channel = Channel(deliverer.channel)
+        except ValueError:
+            raise ValueError(f"unknown channel {deliverer.channel!r}") from None
         self.settings = settings
         self.deliverer = deliverer
-        self.channel = deliverer.channel
         self.policy = RetryPolicy(settings.max_attempts, scale=settings.retry_delay_scale)
         self.breaker = CircuitBreaker(
             self.channel, threshold=settings.breaker_threshold, pause_seconds=settings.breaker_pause_seconds
         )
         self.metrics = ChannelMetrics(self.channel, lambda: float(self.breaker.state))
         self._name = name or f"{self.channel}_worker"
-        self._channel_enum = CHANNELS[self.channel]
         self._store: StatusStore | None = None
         self._redis: Redis | None = None
         self._limiter: RateLimiter | None = None
@@ -232,7 +232,7 @@ class WorkerRuntime:
 
     def _decode(self, body: bytes) -> pb.MessageEnvelope:
         envelope = decode_envelope(body)
-        if envelope.channel != self._channel_enum:
+        if envelope.channel != self.channel.proto:
             raise EnvelopeError(f"a {pb.Channel.Name(envelope.channel)} envelope on {work_queue(self.channel)}")
         if parse_uuid(envelope.notification_id) is None:
             raise EnvelopeError("notification_id is not a UUID")

@@ -11,6 +11,7 @@ pool, and classifies what the server said (DESIGN §3).
 
 from __future__ import annotations
 
+from common.channels import Channel
 from delivery.outcome import Delivered, DeliveryError, PermanentError, TransientError
 from email_worker.message import build_email, from_header, message_id, sender_address
 from email_worker.settings import EmailWorkerSettings
@@ -33,7 +34,7 @@ def classify(error: SmtpRefused | SmtpUnavailable, recipient: str) -> DeliveryEr
 class EmailDeliverer:
     """Delivers email envelopes through an :class:`SmtpSender`."""
 
-    channel = "email"
+    channel = Channel.EMAIL
 
     def __init__(self, sender: SmtpSender, settings: EmailWorkerSettings) -> None:
         self._sender = sender

@@ -8,12 +8,11 @@ from typing import Any
 
 from google.protobuf import struct_pb2, timestamp_pb2
 
+from common.channels import Channel
 from gateway.errors import ProblemError
 from gateway.schemas.text import is_unicode
 from notification.v1 import notification_pb2 as pb
 
-CHANNEL_OF = {"email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
-CHANNEL_NAME = {value: name for name, value in CHANNEL_OF.items()}
 PLATFORM_OF = {"android": pb.PLATFORM_ANDROID, "ios": pb.PLATFORM_IOS, "web": pb.PLATFORM_WEB}
 PLATFORM_NAME = {value: name for name, value in PLATFORM_OF.items()}
 
@@ -23,6 +22,14 @@ def timestamp(value: timestamp_pb2.Timestamp) -> datetime | None:
     if value.seconds == 0 and value.nanos == 0:
         return None
     return value.ToDatetime(tzinfo=UTC)
+
+
+def _channel_name(value: pb.Channel) -> str:
+    """The REST name of a template's channel (``email`` for one this gateway does not know)."""
+    try:
+        return Channel.from_proto(value)
+    except ValueError:
+        return Channel.EMAIL
 
 
 def device_body(device: pb.Device) -> dict[str, Any]:
@@ -53,7 +60,7 @@ def user_body(user: pb.User) -> dict[str, Any]:
 def template_body(template: pb.Template) -> dict[str, Any]:
     return {
         "slug": template.slug,
-        "channel": CHANNEL_NAME.get(template.channel, "email"),
+        "channel": _channel_name(template.channel),
         "locale": template.locale,
         "version": template.version,
         "active_version": template.active_version,

@@ -10,6 +10,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
 from common.amqp.topology import EVENTS_EXCHANGE
+from common.channels import Channel
 from gateway.profiles import ProfileCache
 from gateway.template_cache import TemplateCache
 from notification.v1 import notification_pb2 as pb
@@ -18,7 +19,6 @@ logger = logging.getLogger(__name__)
 
 USER_CHANGED = pb.UserChanged.DESCRIPTOR.full_name
 TEMPLATE_CHANGED = pb.TemplateChanged.DESCRIPTOR.full_name
-CHANNEL_NAME = {pb.CHANNEL_EMAIL: "email", pb.CHANNEL_PUSH: "push"}
 
 
 async def subscribe_to_changes(
@@ -40,7 +40,7 @@ async def subscribe_to_changes(
         elif message.type == TEMPLATE_CHANGED and templates is not None:
             try:
                 event = pb.TemplateChanged.FromString(message.body)
-                templates.evict(event.slug, CHANNEL_NAME[event.channel])
+                templates.evict(event.slug, Channel.from_proto(event.channel))
             except Exception:
                 logger.warning("unreadable TemplateChanged event; dropping every cached template", exc_info=True)
                 templates.clear()

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from common.channels import Channel
 from common.ids import new_notification_id
 from common.notification_tables import Status
 from gateway.convert import check_variables
@@ -35,7 +36,6 @@ from templating import (
 
 logger = logging.getLogger(__name__)
 
-CHANNELS = {"email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
 PRIORITIES = {"low": pb.PRIORITY_LOW, "normal": pb.PRIORITY_NORMAL, "high": pb.PRIORITY_HIGH}
 
 
@@ -52,7 +52,7 @@ def skip_reason(channel: str, profile: pb.NotificationProfile) -> str | None:
     """Why the user cannot get this notification on ``channel`` (before suppressions), or None."""
     if not getattr(profile.preferences, channel):
         return "channel_disabled"
-    if channel == "push" and not profile.device_tokens:
+    if channel == Channel.PUSH and not profile.device_tokens:
         return "no_device"
     return None
 
@@ -66,10 +66,11 @@ def build_envelope(
     created_at: datetime,
 ) -> pb.MessageEnvelope:
     """The self-contained message a worker delivers."""
+    channel = Channel(request.channel)
     envelope = pb.MessageEnvelope(
         notification_id=str(notification_id),
         correlation_id=request_id or "",
-        channel=CHANNELS[request.channel],
+        channel=channel.proto,
         priority=PRIORITIES[request.priority],
         user_id=str(request.user_id),
         template=pb.TemplateRef(slug=request.template, version=rendered.version, locale=rendered.locale),
@@ -78,7 +79,7 @@ def build_envelope(
     envelope.created_at.FromDatetime(created_at)
     if request.expires_at is not None:
         envelope.expires_at.FromDatetime(request.expires_at)
-    if request.channel == "email":
+    if channel == Channel.EMAIL:
         envelope.email_recipient.address = profile.email
         envelope.email_recipient.name = profile.name
         envelope.email.CopyFrom(rendered.email)
@@ -162,7 +163,7 @@ class NotificationSender:
                 envelope=message.body if message else None,
                 expires_at=request.expires_at,
                 created_at=created_at,
-                email_address=profile.email if request.channel == "email" else None,
+                email_address=profile.email if Channel(request.channel) == Channel.EMAIL else None,
             )
         )
         if status == Status.SKIPPED or message is None:

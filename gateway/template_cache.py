@@ -15,11 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from common.channels import Channel
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from templating import template_parts
-
-CHANNEL_OF = {"email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +69,7 @@ class TemplateCache:
             self._entries.pop(key, None)
         evictions = self._evictions
         reply = await self._templates.GetTemplate(
-            pb.GetTemplateRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale, fallback=True),
+            pb.GetTemplateRequest(slug=slug, channel=Channel(channel).proto, locale=locale, fallback=True),
             timeout=self._timeout,
         )
         found = TemplateVersion.of(reply.template)

@@ -10,6 +10,7 @@ import google.auth.exceptions
 from firebase_admin import exceptions
 from prometheus_client import Counter
 
+from common.channels import Channel
 from delivery.outcome import Delivered, PermanentError, TransientError
 from notification.v1 import notification_pb2 as pb
 from push_worker.devices import DeviceRegistry
@@ -38,7 +39,7 @@ class PushDeliverer:
     permanent (``invalid_argument``); and when every token is dead it is permanent (``no_live_device``).
     """
 
-    channel = "push"
+    channel = Channel.PUSH
 
     def __init__(self, fcm: FcmClient, devices: DeviceRegistry) -> None:
         self._fcm = fcm

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from common.channels import Channel
 from notification.v1 import notification_pb2 as pb
 from template_svc.repository import TemplateVersion
-from template_svc.validation import CHANNEL_ENUMS
 
 
 def timestamp(moment: datetime) -> Timestamp:
@@ -30,7 +30,7 @@ def template_message(record: TemplateVersion) -> pb.Template:
     content = record.content
     return pb.Template(
         slug=record.key.slug,
-        channel=CHANNEL_ENUMS[record.key.channel],
+        channel=Channel(record.key.channel).proto,
         locale=record.key.locale,
         version=record.version,
         active_version=record.active_version,

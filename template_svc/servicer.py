@@ -7,6 +7,7 @@ from grpc.aio import ServicerContext
 
 from common.amqp.events import publish_change
 from common.amqp.publisher import Publisher
+from common.channels import Channel
 from common.grpc.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
@@ -63,7 +64,7 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
     async def _changed(self, key: TemplateKey, active_version: int, kind: pb.ChangeKind) -> None:
         event = pb.TemplateChanged(
             slug=key.slug,
-            channel=validation.CHANNEL_ENUMS[key.channel],
+            channel=Channel(key.channel).proto,
             locale=key.locale,
             active_version=active_version,
             kind=kind,

@@ -24,8 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-CHANNELS = ("email", "push")
-"""The channels a template may be for, as stored."""
+from common.channels import Channel
+from common.db import one_of
 
 metadata = MetaData()
 
@@ -41,7 +41,7 @@ templates = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("slug", "channel", "locale", name="uq_templates_slug_channel_locale"),
-    CheckConstraint("channel IN ('email', 'push')", name="ck_templates_channel_known"),
+    one_of("channel", Channel, name="ck_templates_channel_known"),
     CheckConstraint("active_version BETWEEN 1 AND latest_version", name="ck_templates_active_version_handed_out"),
     ForeignKeyConstraint(
         ["id", "active_version"],

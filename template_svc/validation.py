@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Protocol
 
+from common.channels import Channel
 from common.grpc.errors import FieldViolation, InvalidArgument
 from notification.v1 import notification_pb2 as pb
 from template_svc.locales import normalize_locale
@@ -20,12 +21,9 @@ RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type", "collaps
 RESERVED_DATA_PREFIXES = ("google", "gcm")
 """FCM refuses these data keys (its HTTP v1 API reserves them)."""
 
-CHANNEL_NAMES = {pb.CHANNEL_EMAIL: "email", pb.CHANNEL_PUSH: "push"}
-CHANNEL_ENUMS = {name: value for value, name in CHANNEL_NAMES.items()}
-
-_PARTS_OF_CHANNEL = {
-    "email": {"required": ("subject", "body"), "unused": ("title", "data")},
-    "push": {"required": ("title", "body"), "unused": ("subject", "html_body")},
+_PARTS_OF_CHANNEL: dict[str, dict[str, tuple[str, ...]]] = {
+    Channel.EMAIL: {"required": ("subject", "body"), "unused": ("title", "data")},
+    Channel.PUSH: {"required": ("title", "body"), "unused": ("subject", "html_body")},
 }
 
 
@@ -41,16 +39,16 @@ def slug(value: str) -> str:
     return value
 
 
-def channel(value: int) -> str:
-    """The stored name of a channel that is set."""
+def channel(value: int) -> Channel:
+    """The channel of a request that names one."""
     try:
-        return CHANNEL_NAMES[value]  # type: ignore[index]
-    except KeyError:
+        return Channel.from_proto(value)
+    except ValueError:
         raise InvalidArgument.field("channel", "must be CHANNEL_EMAIL or CHANNEL_PUSH") from None
 
 
-def optional_channel(value: int) -> str | None:
-    """The stored name of a channel filter; None for CHANNEL_UNSPECIFIED (every channel)."""
+def optional_channel(value: int) -> Channel | None:
+    """The channel of a filter; None for CHANNEL_UNSPECIFIED (every channel)."""
     return None if value == pb.CHANNEL_UNSPECIFIED else channel(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from common.channels import Channel
 from notification.v1 import notification_pb2 as pb
 
 
@@ -24,7 +25,7 @@ def rendered_response(
     """The ``RenderTemplateResponse`` of a template of ``channel`` (``email``/``push``) rendered to ``rendered``
     (by part, as :func:`template_parts` names them)."""
     response = pb.RenderTemplateResponse(locale=locale, version=version)
-    if channel == "email":
+    if channel == Channel.EMAIL:
         response.email.subject = rendered.get("subject", "")
         response.email.text_body = rendered.get("body", "")
         response.email.html_body = rendered.get("html_body", "")

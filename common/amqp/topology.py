@@ -8,6 +8,8 @@ from typing import Any, Literal
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange
 
+from common.channels import Channel
+
 QueueType = Literal["quorum", "classic"]
 
 DIRECT_EXCHANGE = "notifications.direct"
@@ -16,7 +18,6 @@ DEAD_LETTER_EXCHANGE = "notifications.dlx"
 EVENTS_EXCHANGE = "notifications.events"
 FAILED_QUEUE = "failed.queue"
 
-CHANNELS = ("email", "push")
 RETRY_DELAYS_SECONDS = (5, 30, 120, 300, 600)
 """The fixed retry ladder: changing a step would make RabbitMQ refuse to redeclare its queue."""
 
@@ -70,7 +71,8 @@ class QueueSpec:
 def queue_specs() -> list[QueueSpec]:
     """Every queue of docs/design.md §3's table: the DLQ, the work queues and the retry ladder of each channel."""
     specs = [QueueSpec(FAILED_QUEUE, {}, ((DEAD_LETTER_EXCHANGE, ""),))]
-    for name in CHANNELS:
+    for channel in Channel:
+        name = channel.value
         specs.append(
             QueueSpec(work_queue(name), {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE}, ((DIRECT_EXCHANGE, name),))
         )

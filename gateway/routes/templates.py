@@ -9,12 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from gateway.convert import CHANNEL_OF, rendered_body, template_body, variables_struct
+from common.channels import Channel
+from gateway.convert import rendered_body, template_body, variables_struct
 from gateway.deps import ApplicationDep, ResourcesDep
 from gateway.errors import ProblemError
 from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, WITH_BODY, problems
-from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, Channel
+from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, ChannelName
 from gateway.schemas.templates import (
     RenderedTemplate,
     RenderRequest,
@@ -30,7 +31,7 @@ from notification.v1 import notification_pb2 as pb
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
 Slug = Annotated[str, Path(max_length=64, pattern=SLUG_PATTERN, description="The template's slug.")]
-ChannelQuery = Annotated[Channel, Query(description="The template's channel.")]
+ChannelQuery = Annotated[ChannelName, Query(description="The template's channel.")]
 LocaleQuery = Annotated[str, Query(max_length=35, pattern=LOCALE_PATTERN, description="The template's locale.")]
 Version = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -49,7 +50,7 @@ def _changing(resources: Resources, slug: str, channel: str) -> Iterator[None]:
 def _content(body: TemplateContent) -> dict[str, Any]:
     """The proto fields of a template's content."""
     return {
-        "channel": CHANNEL_OF[body.channel],
+        "channel": Channel(body.channel).proto,
         "locale": body.locale,
         "subject": body.subject or "",
         "body": body.body,
@@ -87,14 +88,16 @@ async def create_template(body: TemplateCreate, caller: ApplicationDep, resource
 async def list_templates(
     caller: ApplicationDep,
     resources: ResourcesDep,
-    channel: Annotated[Channel | None, Query(description="Only templates of this channel.")] = None,
+    channel: Annotated[ChannelName | None, Query(description="Only templates of this channel.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")] = None,
 ) -> dict[str, Any]:
     """The active version of every template, one page at a time."""
     reply = await resources.backends.templates.ListTemplates(
         pb.ListTemplatesRequest(
-            channel=CHANNEL_OF[channel] if channel else pb.CHANNEL_UNSPECIFIED, page_size=limit, page_token=cursor or ""
+            channel=Channel(channel).proto if channel else pb.CHANNEL_UNSPECIFIED,
+            page_size=limit,
+            page_token=cursor or "",
         ),
         timeout=resources.backends.timeout,
     )
@@ -112,7 +115,7 @@ async def get_template(
 ) -> dict[str, Any]:
     """The active version of a template, or the version asked for."""
     reply = await resources.backends.templates.GetTemplate(
-        pb.GetTemplateRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale, version=version or 0),
+        pb.GetTemplateRequest(slug=slug, channel=Channel(channel).proto, locale=locale, version=version or 0),
         timeout=resources.backends.timeout,
     )
     return template_body(reply.template)
@@ -144,7 +147,7 @@ async def delete_template(
     """Delete every version of a template."""
     with _changing(resources, slug, channel):
         await resources.backends.templates.DeleteTemplate(
-            pb.DeleteTemplateRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale),
+            pb.DeleteTemplateRequest(slug=slug, channel=Channel(channel).proto, locale=locale),
             timeout=resources.backends.timeout,
         )
     return Response(status_code=204)
@@ -161,7 +164,7 @@ async def list_versions(
 ) -> dict[str, Any]:
     """Every version, oldest first."""
     reply = await resources.backends.templates.ListTemplateVersions(
-        pb.ListTemplateVersionsRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale),
+        pb.ListTemplateVersionsRequest(slug=slug, channel=Channel(channel).proto, locale=locale),
         timeout=resources.backends.timeout,
     )
     return {"items": [template_body(t) for t in reply.versions]}
@@ -184,7 +187,9 @@ async def activate_version(
     """Roll back or forward to an existing version."""
     with _changing(resources, slug, channel):
         reply = await resources.backends.templates.ActivateTemplateVersion(
-            pb.ActivateTemplateVersionRequest(slug=slug, channel=CHANNEL_OF[channel], locale=locale, version=version),
+            pb.ActivateTemplateVersionRequest(
+                slug=slug, channel=Channel(channel).proto, locale=locale, version=version
+            ),
             timeout=resources.backends.timeout,
         )
     return template_body(reply.template)
@@ -210,7 +215,7 @@ async def render_template(
     reply = await resources.backends.templates.RenderTemplate(
         pb.RenderTemplateRequest(
             slug=slug,
-            channel=CHANNEL_OF[body.channel],
+            channel=Channel(body.channel).proto,
             locale=body.locale or "",
             version=body.version or 0,
             variables=variables,

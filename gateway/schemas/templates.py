@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, Channel
+from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, ChannelName
 from gateway.schemas.text import storable_map
 
 TEMPLATE_EXAMPLE: dict[str, Any] = {
@@ -31,7 +31,7 @@ class TemplateContent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    channel: Channel
+    channel: ChannelName
     locale: str = Field(default="en", max_length=35, pattern=LOCALE_PATTERN)
     subject: str | None = Field(default=None, max_length=2000)
     body: str = Field(max_length=60000)
@@ -85,7 +85,7 @@ class Template(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [TEMPLATE_EXAMPLE]})
 
     slug: str
-    channel: Channel
+    channel: ChannelName
     locale: str
     version: int
     active_version: int
@@ -133,7 +133,7 @@ class RenderRequest(BaseModel):
         },
     )
 
-    channel: Channel
+    channel: ChannelName
     locale: str | None = Field(default=None, max_length=35, pattern=LOCALE_PATTERN)
     variables: dict[str, Any] = Field(default_factory=dict)
     version: int | None = Field(default=None, ge=1, le=2_147_483_647)
@@ -173,7 +173,7 @@ class RenderedTemplate(BaseModel):
         }
     )
 
-    channel: Channel
+    channel: ChannelName
     locale: str = Field(description="The locale rendered, after fallback.")
     version: int
     email: RenderedEmail | None
