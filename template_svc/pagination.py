@@ -3,37 +3,42 @@ previous page, so each page is a keyset read on the unique index, never an offse
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 
+from common.page_tokens import PageTokens
 from template_svc.repository import TemplateKey
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 _VERSION = "t1"
-_NOT_OURS = "is not a page token this service issued"
+
+
+def _pack(last: TemplateKey) -> bytes:
+    """The key as a compact JSON list behind the format's tag."""
+    return json.dumps([_VERSION, last.slug, last.channel, last.locale], separators=(",", ":")).encode()
+
+
+def _unpack(raw: bytes) -> TemplateKey:
+    """The key :func:`_pack` wrote; ValueError for any other bytes."""
+    decoded = json.loads(raw)
+    if not (isinstance(decoded, list) and len(decoded) == 4 and decoded[0] == _VERSION):
+        raise ValueError("not a t1 template page token")
+    if not all(isinstance(part, str) for part in decoded[1:]):
+        raise ValueError("not a t1 template page token")
+    return TemplateKey(decoded[1], decoded[2], decoded[3])
+
+
+_TOKENS = PageTokens(pack=_pack, unpack=_unpack)
 
 
 def encode_page_token(last: TemplateKey) -> str:
     """The token of the page after the one that ended with ``last``."""
-    raw = json.dumps([_VERSION, last.slug, last.channel, last.locale], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _TOKENS.encode(last)
 
 
 def decode_page_token(token: str) -> TemplateKey | None:
     """Where the page starts after: None for the first page; ValueError for a token we did not issue."""
-    if not token:
-        return None
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        raise ValueError(_NOT_OURS) from None
-    if not (isinstance(decoded, list) and len(decoded) == 4 and decoded[0] == _VERSION):
-        raise ValueError(_NOT_OURS)
-    if not all(isinstance(part, str) for part in decoded[1:]):
-        raise ValueError(_NOT_OURS)
-    return TemplateKey(decoded[1], decoded[2], decoded[3])
+    return _TOKENS.decode(token) if token else None
 
 
 def page_size(requested: int) -> int:

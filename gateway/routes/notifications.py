@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -15,6 +13,7 @@ from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
 from common.log import request_id_var
+from common.page_tokens import InvalidPageToken, PageTokens
 from gateway.auth import Caller
 from gateway.deps import ApplicationDep, ResourcesDep
 from gateway.errors import ProblemError, rpc_problem
@@ -158,15 +157,20 @@ async def _release(resources: Resources, claim: IdempotencyClaim) -> None:
         logger.warning("could not release an idempotency claim; it expires on its own", exc_info=True)
 
 
+_CURSORS = PageTokens[uuid.UUID](pack=lambda last_id: last_id.bytes, unpack=lambda raw: uuid.UUID(bytes=raw))
+"""A cursor is the last notification id of the page before, its 16 bytes as they are."""
+
+
 def encode_cursor(notification_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(notification_id.bytes).rstrip(b"=").decode()
+    """The ``next_cursor`` of a page that ended with ``notification_id``."""
+    return _CURSORS.encode(notification_id)
 
 
 def decode_cursor(cursor: str) -> uuid.UUID:
+    """The id a page starts before; 422 naming ``cursor`` for one this API did not return."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return uuid.UUID(bytes=raw)
-    except (binascii.Error, ValueError):
+        return _CURSORS.decode(cursor)
+    except InvalidPageToken:
         raise ProblemError.field("cursor", "is not a cursor this API returned") from None
 
 

@@ -67,8 +67,14 @@ def test_page_tokens_round_trip_and_refuse_anything_else() -> None:
     assert pagination.decode_page_token(token) == last
     assert pagination.decode_page_token("") is None
     for bad in ("!!!", "AAAA", "é", pagination.encode_page_token(last)[:-2], str(last)):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"^is not a page token this service issued$"):
             pagination.decode_page_token(bad)
+
+
+def test_page_tokens_issued_before_the_shared_helper_still_decode() -> None:
+    issued, last = "AQGS9dR7HnzDmlE_DSuOShA", uuid.UUID("0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10")
+    assert pagination.decode_page_token(issued) == last
+    assert pagination.encode_page_token(last) == issued
 
 
 @pytest.mark.parametrize(("requested", "size"), [(0, 20), (1, 1), (100, 100), (101, 100), (10_000, 100)])
