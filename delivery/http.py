@@ -22,8 +22,9 @@ PROBLEM_JSON = "application/problem+json"
 INTERNAL_KEY_HEADER = "X-Internal-API-Key"
 
 
-class ProblemError(Exception):
-    """Answered as a problem+json body with ``status``; ``extra`` adds members (e.g. an SMTP reply)."""
+class HttpProblem(Exception):
+    """An error a worker's HTTP route answers as a problem+json body with ``status``; ``extra`` adds members
+    (e.g. an SMTP reply); the gateway's own errors are ``gateway.errors.ProblemError``."""
 
     def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -52,7 +53,7 @@ def internal_key_check(expected: str) -> Callable[..., Awaitable[None]]:
 
     async def check(key: str | None = Header(default=None, alias=INTERNAL_KEY_HEADER)) -> None:
         if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
-            raise ProblemError(401, "Unauthorized", f"a valid {INTERNAL_KEY_HEADER} header is required")
+            raise HttpProblem(401, "Unauthorized", f"a valid {INTERNAL_KEY_HEADER} header is required")
 
     return check
 
@@ -61,8 +62,8 @@ def worker_app(*, service: str, readiness: Readiness, routers: Sequence[APIRoute
     """The worker's FastAPI app: the standard endpoints, then ``routers``."""
     app = FastAPI(title=service, docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.exception_handler(ProblemError)
-    async def _problem(request: Request, error: ProblemError) -> JSONResponse:
+    @app.exception_handler(HttpProblem)
+    async def _problem(request: Request, error: HttpProblem) -> JSONResponse:
         return problem_response(request, error.status, error.title, error.detail, **error.extra)
 
     @app.exception_handler(RequestValidationError)

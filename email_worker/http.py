@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from common.ids import new_notification_id
-from delivery.http import ProblemError, internal_key_check
+from delivery.http import HttpProblem, internal_key_check
 from email_worker.message import build_email, from_header, message_id, sender_address
 from email_worker.settings import EmailWorkerSettings
 from email_worker.smtp import SmtpRefused, SmtpSender, SmtpUnavailable
@@ -54,11 +54,11 @@ def test_email_router(sender: SmtpSender, settings: EmailWorkerSettings) -> APIR
         try:
             email = build_email(envelope, sender=sender_header, domain=settings.message_id_domain)
         except ValueError as error:
-            raise ProblemError(422, "Unprocessable Content", f"cannot build the email: {error}") from None
+            raise HttpProblem(422, "Unprocessable Content", f"cannot build the email: {error}") from None
         try:
             reply = await sender.send(email, sender=sender_address(settings.smtp_from), recipient=request.to)
         except SmtpRefused as error:
-            raise ProblemError(
+            raise HttpProblem(
                 502,
                 "Bad Gateway",
                 f"the SMTP server refused the message: {error.reply}",
@@ -66,9 +66,9 @@ def test_email_router(sender: SmtpSender, settings: EmailWorkerSettings) -> APIR
                 smtp_reply=error.reply.message,
             ) from None
         except SmtpUnavailable as error:
-            raise ProblemError(502, "Bad Gateway", str(error)) from None
+            raise HttpProblem(502, "Bad Gateway", str(error)) from None
         except ValueError as error:
-            raise ProblemError(422, "Unprocessable Content", f"invalid recipient address: {error}") from None
+            raise HttpProblem(422, "Unprocessable Content", f"invalid recipient address: {error}") from None
         return TestEmailReply(
             accepted=True,
             message_id=message_id(envelope.notification_id, settings.message_id_domain),
