@@ -9,18 +9,18 @@ from collections.abc import Callable
 
 from common.log import configure_logging
 from common.migrations import migrate
-from common.settings import DatabaseServiceSettings, ServiceSettings, SettingsError, load_settings
+from common.settings import DatabaseServiceSettings, SettingsError, SettingsT, load_settings
 
 
 def service_main(
     service: str,
-    settings_class: type[ServiceSettings],
+    settings_class: type[SettingsT],
     *,
-    serve: Callable[[ServiceSettings], None],
+    serve: Callable[[SettingsT], None],
     migrations: str | None = None,
 ) -> None:
-    """Parse the command line and run ``serve`` or, when ``migrations`` names the service's Alembic history
-    (``user_svc:migrations``), ``migrate``."""
+    """Parse the command line and run ``serve`` (with ``settings_class``'s settings, so it needs no cast) or,
+    when ``migrations`` names the service's Alembic history (``user_svc:migrations``), ``migrate``."""
     parser = argparse.ArgumentParser(prog=f"python -m {service}")
     commands = ["serve", "migrate"] if migrations else ["serve"]
     parser.add_argument("command", nargs="?", default="serve", choices=commands)
@@ -38,8 +38,3 @@ def service_main(
         print(f"{service}: database migrated")
         return
     serve(settings)
-
-
-def not_yet(settings: ServiceSettings) -> None:
-    """Stands in for a service whose server is not built yet: says so and fails."""
-    raise SystemExit("this service's server is not built yet; only 'migrate' works")

@@ -2,7 +2,6 @@
 No ``migrate`` here: the gateway owns the notifications database."""
 
 from common.cli import service_main
-from common.settings import ServiceSettings
 from delivery.service import run_worker
 from email_worker.deliverer import EmailDeliverer
 from email_worker.http import test_email_router
@@ -10,9 +9,8 @@ from email_worker.settings import EmailWorkerSettings
 from email_worker.smtp import SmtpSender
 
 
-def serve(settings: ServiceSettings) -> None:
+def serve(settings: EmailWorkerSettings) -> None:
     """Run the email worker until SIGTERM."""
-    assert isinstance(settings, EmailWorkerSettings)
     sender = SmtpSender(settings)
     run_worker(
         settings,

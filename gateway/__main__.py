@@ -4,4 +4,4 @@ from common.cli import service_main
 from gateway.serve import serve
 from gateway.settings import GatewaySettings
 
-service_main("gateway", GatewaySettings, serve=serve, migrations="gateway:migrations")  # type: ignore[arg-type]
+service_main("gateway", GatewaySettings, serve=serve, migrations="gateway:migrations")

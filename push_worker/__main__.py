@@ -2,15 +2,13 @@
 /metrics) in one process. No ``migrate`` here: the gateway owns the notifications database."""
 
 from common.cli import service_main
-from common.settings import ServiceSettings
 from delivery.service import run_worker
 from push_worker.deliverer import PushDeliverer
 from push_worker.settings import PushWorkerSettings
 
 
-def serve(settings: ServiceSettings) -> None:
+def serve(settings: PushWorkerSettings) -> None:
     """Run the push worker until SIGTERM."""
-    assert isinstance(settings, PushWorkerSettings)
     run_worker(settings, PushDeliverer.from_settings(settings), service="push_worker")
 
 

@@ -13,7 +13,6 @@ from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
 from common.db import create_engine
 from common.grpc.server import GrpcServer, build_server, serve_service
-from common.settings import ServiceSettings
 from common.waiting import wait_for, where
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
@@ -94,9 +93,8 @@ async def build_template_service(settings: TemplateServiceSettings) -> TemplateS
         raise
 
 
-def serve(settings: ServiceSettings) -> None:
+def serve(settings: TemplateServiceSettings) -> None:
     """Serve ``/metrics`` on ``TEMPLATE_SVC_METRICS_PORT`` and the gRPC service until SIGTERM or SIGINT."""
-    assert isinstance(settings, TemplateServiceSettings)
     serve_service(
         lambda: build_template_service(settings), metrics_host=settings.bind_host, metrics_port=settings.metrics_port
     )

@@ -14,7 +14,6 @@ from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
 from common.db import create_engine
 from common.grpc.server import GrpcServer, build_server, serve_service
-from common.settings import ServiceSettings
 from common.waiting import wait_for, where
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
@@ -94,9 +93,8 @@ async def build_user_service(settings: UserServiceSettings) -> UserService:
         raise
 
 
-def serve(settings: ServiceSettings) -> None:
+def serve(settings: UserServiceSettings) -> None:
     """Serve ``/metrics`` on ``USER_SVC_METRICS_PORT`` and the gRPC service until SIGTERM or SIGINT."""
-    assert isinstance(settings, UserServiceSettings)
     serve_service(
         lambda: build_user_service(settings), metrics_host=settings.bind_host, metrics_port=settings.metrics_port
     )
