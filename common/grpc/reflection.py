@@ -3,6 +3,10 @@
 Generated modules drop the proto's source info, and grpcio-reflection serialises descriptors from the pool,
 so it would too. ``make gen`` writes a descriptor set with source info beside the generated code; this
 servicer answers file requests with those original bytes.
+
+The public API (``enable_server_reflection``) cannot: it serialises with ``FileDescriptor.CopyToProto``,
+which leaves ``source_code_info`` out. So this subclasses the private aio servicer and overrides its file
+lookups; grpcio-reflection is pinned exactly and tests/unit/common/test_reflection.py checks what is used.
 """
 
 from __future__ import annotations
@@ -43,7 +47,6 @@ def _contract() -> tuple[descriptor_pool.DescriptorPool, dict[str, bytes]]:
     for file in descriptor_set.file:
         pool.Add(file)
         documented[file.name] = file.SerializeToString()
-    # BadRequest too, so grpcurl decodes the field violations in our error details.
     # BadRequest too, so grpcurl decodes the field violations in our error details.
     for module in (health_pb2, reflection_pb2, error_details_pb2):
         _add_with_dependencies(pool, module.DESCRIPTOR)
