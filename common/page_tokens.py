@@ -10,6 +10,9 @@ from typing import Generic, TypeVar
 
 K = TypeVar("K")
 
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
 
 class InvalidPageToken(ValueError):
     """A token no listing of ours issued: not base64, or bytes its key does not unpack from."""
@@ -36,3 +39,13 @@ class PageTokens(Generic[K]):
             return self.unpack(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         except ValueError:  # binascii.Error, non-ASCII text and the key's own refusals are all ValueErrors
             raise InvalidPageToken() from None
+
+
+def page_size(requested: int) -> int:
+    """The size of a page a gRPC listing returns: 0 means the default, above the maximum is capped, below 0 is a
+    ValueError."""
+    if requested < 0:
+        raise ValueError("must not be negative")
+    if requested == 0:
+        return DEFAULT_PAGE_SIZE
+    return min(requested, MAX_PAGE_SIZE)

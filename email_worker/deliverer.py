@@ -1,5 +1,5 @@
 """The email channel's :class:`~delivery.outcome.Deliverer`: builds the email, sends it through the
-pool, and classifies what the server said (DESIGN §3).
+pool, and classifies what the server said (docs/design.md §3).
 
 - 2xx: delivered; the ``Message-ID`` is the provider message id, the server's reply goes into the history.
 - 4xx and anything that is not an answer (connection refused, dropped, timed out): transient.

@@ -8,8 +8,6 @@ import json
 from common.page_tokens import PageTokens
 from template_svc.repository import TemplateKey
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 _VERSION = "t1"
 
 
@@ -39,12 +37,3 @@ def encode_page_token(last: TemplateKey) -> str:
 def decode_page_token(token: str) -> TemplateKey | None:
     """Where the page starts after: None for the first page; ValueError for a token we did not issue."""
     return _TOKENS.decode(token) if token else None
-
-
-def page_size(requested: int) -> int:
-    """0 means the default; above the maximum is capped; below 0 is a ValueError."""
-    if requested < 0:
-        raise ValueError("must not be negative")
-    if requested == 0:
-        return DEFAULT_PAGE_SIZE
-    return min(requested, MAX_PAGE_SIZE)

@@ -9,12 +9,13 @@ from common.amqp.events import publish_change
 from common.amqp.publisher import Publisher
 from common.channels import Channel
 from common.grpc.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from common.page_tokens import page_size
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from template_svc import validation
 from template_svc.locales import fallback_chain
 from template_svc.messages import now, template_message
-from template_svc.pagination import decode_page_token, encode_page_token, page_size
+from template_svc.pagination import decode_page_token, encode_page_token
 from template_svc.repository import Content, TemplateKey, TemplateRepository, TemplateVersion, VersionMissing
 from templating import (
     TemplateError,

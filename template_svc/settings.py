@@ -1,4 +1,4 @@
-"""template_svc settings (DESIGN §3)."""
+"""template_svc settings (docs/design.md §3)."""
 
 from __future__ import annotations
 

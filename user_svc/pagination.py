@@ -1,5 +1,5 @@
-"""Listing pages: an opaque page token that carries the last id of the previous page (keyset on the
-time-ordered id, so no page is an offset scan), and the page size rules of ``ListUsersRequest``."""
+"""The users listing's page token: it carries the last id of the previous page (keyset on the time-ordered id,
+so no page is an offset scan)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import uuid
 
 from common.page_tokens import PageTokens
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 _VERSION = b"\x01"
 
 
@@ -30,12 +28,3 @@ def encode_page_token(last_id: uuid.UUID) -> str:
 def decode_page_token(token: str) -> uuid.UUID | None:
     """The id after which the page starts: None for the first page; ValueError for a token we did not issue."""
     return _TOKENS.decode(token) if token else None
-
-
-def page_size(requested: int) -> int:
-    """0 means the default; above the maximum is capped; below 0 is a ValueError."""
-    if requested < 0:
-        raise ValueError("must not be negative")
-    if requested == 0:
-        return DEFAULT_PAGE_SIZE
-    return min(requested, MAX_PAGE_SIZE)

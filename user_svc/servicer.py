@@ -11,6 +11,7 @@ import uuid6
 from grpc.aio import ServicerContext
 
 from common.grpc.errors import AlreadyExists, FieldViolation, NotFound, ServiceError
+from common.page_tokens import page_size
 from common.tokens import issue_token
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
@@ -95,7 +96,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
 
     async def ListUsers(self, request: pb.ListUsersRequest, context: ServicerContext) -> pb.ListUsersResponse:
         checks = Checks()
-        size = checks.check("page_size", pagination.page_size, request.page_size)
+        size = checks.check("page_size", page_size, request.page_size)
         after = checks.check("page_token", pagination.decode_page_token, request.page_token)
         checks.done()
         page = await self._repository.list_after(after, size + 1)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.page_tokens import InvalidPageToken, PageTokens
+from common.page_tokens import InvalidPageToken, PageTokens, page_size
 
 
 def _unpack(raw: bytes) -> bytes:
@@ -38,3 +38,13 @@ def test_garbage_is_refused_as_a_foreign_token(garbage: str) -> None:
 
 def test_a_foreign_token_is_a_value_error() -> None:
     assert issubclass(InvalidPageToken, ValueError)  # what the services' field checks catch
+
+
+@pytest.mark.parametrize(("requested", "size"), [(0, 20), (1, 1), (100, 100), (101, 100), (10_000, 100)])
+def test_page_size_defaults_and_caps(requested: int, size: int) -> None:
+    assert page_size(requested) == size
+
+
+def test_a_negative_page_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        page_size(-1)

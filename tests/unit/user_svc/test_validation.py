@@ -77,11 +77,6 @@ def test_page_tokens_issued_before_the_shared_helper_still_decode() -> None:
     assert pagination.encode_page_token(last) == issued
 
 
-@pytest.mark.parametrize(("requested", "size"), [(0, 20), (1, 1), (100, 100), (101, 100), (10_000, 100)])
-def test_page_size(requested: int, size: int) -> None:
-    assert pagination.page_size(requested) == size
-
-
 def test_every_stored_platform_has_an_enum_value_and_back() -> None:
     values = [pb.PLATFORM_ANDROID, pb.PLATFORM_IOS, pb.PLATFORM_WEB]
     assert sorted(messages.platform(value) for value in values) == sorted(PLATFORMS)
