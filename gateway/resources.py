@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
+from gateway.accepting import SendService
 from gateway.auth import Authenticator
 from gateway.backends import Backends
 from gateway.database import create_pool
@@ -60,7 +61,7 @@ class Resources:
     renderer: TemplateRenderer
     publisher: EnvelopePublisher
     stamper: PublishedStamper
-    sender: NotificationSender
+    send_service: SendService
     reconciler: Reconciler
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -107,6 +108,14 @@ class Resources:
                     templates if settings.template_cache_seconds > 0 else None,
                 )
             stamper = PublishedStamper(store, settings.published_flush_seconds)
+            gate = SendGate(
+                redis,
+                key_limit=settings.rate_limit_key_per_minute,
+                user_limit=settings.rate_limit_user_per_minute,
+                window_seconds=settings.rate_limit_window_seconds,
+                idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+                claim_seconds=settings.idempotency_lock_seconds,
+            )
             resources = cls(
                 settings=settings,
                 redis=redis,
@@ -115,14 +124,7 @@ class Resources:
                 backends=backends,
                 store=store,
                 authenticator=Authenticator(settings.api_key_list(), settings.jwt_secret),
-                gate=SendGate(
-                    redis,
-                    key_limit=settings.rate_limit_key_per_minute,
-                    user_limit=settings.rate_limit_user_per_minute,
-                    window_seconds=settings.rate_limit_window_seconds,
-                    idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
-                    claim_seconds=settings.idempotency_lock_seconds,
-                ),
+                gate=gate,
                 login_throttle=LoginThrottle(
                     redis, max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
                 ),
@@ -131,7 +133,9 @@ class Resources:
                 renderer=renderer,
                 publisher=publisher,
                 stamper=stamper,
-                sender=NotificationSender(profiles, templates, renderer, store, publisher, stamper),
+                send_service=SendService(
+                    gate, NotificationSender(profiles, templates, renderer, store, publisher, stamper)
+                ),
                 reconciler=Reconciler(
                     store,
                     publisher,

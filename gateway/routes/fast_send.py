@@ -3,7 +3,7 @@
 The send route is the hot path, and FastAPI's dependency solving, parameter and body validation cost about a
 sixth of the gateway's CPU per send. This route sits in front of the FastAPI one: a request with an API key, a
 well-formed ``Idempotency-Key`` (or none) and a body that validates as :class:`SendRequest` goes straight to
-:func:`gateway.routes.notifications.accept`, the code the FastAPI route runs too; anything else (a bearer token,
+:class:`gateway.accepting.SendService`, as the FastAPI route does; anything else (a bearer token,
 a bad header, a body that does not validate) goes through the app's router again with its body, this route
 stepping aside, so every error is still the one the documented route gives.
 """
@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from gateway.routes.notifications import accept
+from gateway.routes.notifications import accepted_response
 from gateway.schemas.notifications import SendRequest
 
 PATH = "/v1/notifications/send"
@@ -88,4 +88,5 @@ class FastSendRoute(Route):
             return None
         resources: Any = request.app.state.resources
         caller = resources.authenticator.authenticate(api_key, headers.get("authorization"))
-        return await accept(send_request, caller, resources, idempotency_key)
+        accepted = await resources.send_service.accept(send_request, caller.require_application(), idempotency_key)
+        return accepted_response(accepted)

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import grpc
-import orjson
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
-from common.log import request_id_var
 from common.page_tokens import InvalidPageToken, PageTokens
-from gateway.auth import Caller
+from gateway.accepting import Accepted
 from gateway.deps import ApplicationDep, ResourcesDep
-from gateway.errors import ProblemError, rpc_problem
-from gateway.limits import IdempotencyClaim, Verdict, body_hash, canonical_json
+from gateway.errors import ProblemError
 from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
 from gateway.schemas.notifications import (
@@ -29,7 +23,6 @@ from gateway.schemas.notifications import (
     StatusName,
 )
 
-logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
 JSON = "application/json"
@@ -79,10 +72,6 @@ SEND_RESPONSES[409]["headers"] = RETRY_AFTER
 SEND_RESPONSES[429]["headers"] = {**RETRY_AFTER, **RATE_HEADERS}
 
 
-def status_url(notification_id: uuid.UUID) -> str:
-    return f"/v1/notifications/{notification_id}"
-
-
 @router.post(
     "/send",
     status_code=202,
@@ -96,65 +85,14 @@ async def send(
     """Render a template for a user and queue it for delivery. The user's preferences, devices and
     suppressions may make it `skipped` (still 202). A 503 means nothing was accepted: retry with the same
     `Idempotency-Key`."""
-    return await accept(body, caller, resources, idempotency_key)
+    accepted = await resources.send_service.accept(body, caller.require_application(), idempotency_key)
+    return accepted_response(accepted)
 
 
-async def accept(body: SendRequest, caller: Caller, resources: Resources, idempotency_key: str | None) -> Response:
-    """The send itself, once the request is parsed and its caller known: the gate, the send, the stored
-    response. Raises :class:`ProblemError` (the error handlers answer it)."""
-    if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
-        raise ProblemError.field("expires_at", "is in the past")
-    key_id = caller.require_application()
-    fingerprint = ""
-    if idempotency_key is not None:
-        fingerprint = body_hash(canonical_json(body.model_dump(mode="json")))
-    admission = await resources.gate.admit(key_id, str(body.user_id), idempotency_key, fingerprint)
-    headers = admission.headers()
-    if admission.verdict is Verdict.RATE_LIMITED:
-        headers["Retry-After"] = str(admission.retry_after_seconds)
-        raise ProblemError(429, "rate limit reached; retry after Retry-After seconds", headers=headers)
-    if admission.verdict is Verdict.REPLAY:
-        headers["Idempotent-Replayed"] = "true"
-        return Response(admission.stored_response, status_code=202, headers=headers, media_type=JSON)
-    if admission.verdict is Verdict.KEY_REUSED:
-        raise ProblemError(409, "this Idempotency-Key was used with a different body", headers=headers)
-    if admission.verdict is Verdict.IN_FLIGHT:
-        headers["Retry-After"] = "1"
-        raise ProblemError(409, "a request with this Idempotency-Key is still being processed", headers=headers)
-
-    claim = admission.claim
-    try:
-        outcome = await resources.sender.send(body, request_id_var.get())
-    except BaseException as error:
-        if claim is not None:
-            await _release(resources, claim)
-        if isinstance(error, grpc.aio.AioRpcError):
-            error = rpc_problem(error)
-        if isinstance(error, ProblemError):
-            error.headers = {**headers, **error.headers}
-            raise error from None
-        raise
-    payload = orjson.dumps(
-        {
-            "notification_id": str(outcome.notification_id),
-            "status": outcome.status,
-            "status_url": status_url(outcome.notification_id),
-            "reason": outcome.reason,
-        }
-    )
-    if claim is not None:
-        try:
-            await resources.gate.complete(claim, payload)
-        except Exception:
-            logger.warning("could not store the response of Idempotency-Key %r", idempotency_key, exc_info=True)
-    return Response(payload, status_code=202, headers=headers, media_type=JSON)
-
-
-async def _release(resources: Resources, claim: IdempotencyClaim) -> None:
-    try:
-        await resources.gate.release(claim)
-    except Exception:
-        logger.warning("could not release an idempotency claim; it expires on its own", exc_info=True)
+def accepted_response(accepted: Accepted) -> Response:
+    """The 202 of an accepted send."""
+    headers = {**accepted.headers, "Idempotent-Replayed": "true"} if accepted.replayed else accepted.headers
+    return Response(accepted.payload, status_code=202, headers=headers, media_type=JSON)
 
 
 _CURSORS = PageTokens[uuid.UUID](pack=lambda last_id: last_id.bytes, unpack=lambda raw: uuid.UUID(bytes=raw))
