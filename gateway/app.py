@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.constants import REF_TEMPLATE
 
 from common.heap import freeze_startup_heap
 from common.log import configure_logging
@@ -16,7 +17,8 @@ from gateway.errors import install_error_handlers
 from gateway.middleware import EdgeMiddleware
 from gateway.resources import Resources
 from gateway.routes import auth, notifications, operations, templates, users
-from gateway.routes.fast_send import FastSendRoute
+from gateway.routes.docs import component_schema
+from gateway.schemas.notifications import SendRequest
 from gateway.schemas.problems import Problem
 from gateway.settings import GatewaySettings
 
@@ -57,29 +59,28 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_error_handlers(app)
     for module in (notifications, users, auth, templates, operations):
         app.include_router(module.router)
-    _serve_sends_directly(app)
     app.add_middleware(EdgeMiddleware)
-    _document_problems(app)
+    _complete_openapi(app)
     return app
 
 
-def _serve_sends_directly(app: FastAPI) -> None:
-    """Put :class:`FastSendRoute` in front of every route: the documented send route stays in the OpenAPI
-    document and answers everything the fast route hands over."""
-    app.router.routes.insert(0, FastSendRoute())
-
-
-def _document_problems(app: FastAPI) -> None:
-    """Put the Problem schema, which the routes' error responses refer to, into the OpenAPI components."""
+def _complete_openapi(app: FastAPI) -> None:
+    """Put into the OpenAPI document what FastAPI does not collect: the body of the send route, which reads its
+    request itself (its ``openapi_extra`` refers to it), and the Problem schema of every error response."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            definitions = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update(definitions.pop("$defs", {}))
-            components["Problem"] = definitions
+            components = schema.setdefault("components", {})
+            schemas = {**components.get("schemas", {}), SendRequest.__name__: component_schema(SendRequest)}
+            components["schemas"] = dict(sorted(schemas.items()))  # sorted, as FastAPI writes them
+            definitions = Problem.model_json_schema(ref_template=REF_TEMPLATE)
+            components["schemas"].update(definitions.pop("$defs", {}))
+            components["schemas"]["Problem"] = definitions
+            for operations in schema["paths"].values():
+                for operation in operations.values():  # FastAPI appends openapi_extra's keys after responses
+                    operation["responses"] = operation.pop("responses")
             app.openapi_schema = schema
         return app.openapi_schema
 

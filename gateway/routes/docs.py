@@ -1,8 +1,15 @@
-"""The documented error responses of each route, as ``application/problem+json``."""
+"""The documented error responses of each route, as ``application/problem+json``, and the schemas of what
+a route reads itself, written as FastAPI writes the schemas it generates."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.openapi.constants import REF_TEMPLATE
+from fastapi.openapi.models import Schema
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from gateway.schemas.problems import PROBLEM_MEDIA_TYPE
 
@@ -38,3 +45,18 @@ def problems(*codes: int, descriptions: dict[int, str] | None = None) -> dict[in
             entry["headers"] = RETRY_AFTER
         responses[code] = entry
     return responses
+
+
+def parameter_schema(adapter: TypeAdapter[Any], title: str) -> dict[str, Any]:
+    """The schema of a parameter as FastAPI documents it: in pydantic's key order (not sorted), then the title."""
+    mode: JsonSchemaMode = "validation"
+    generator = GenerateJsonSchema(ref_template=REF_TEMPLATE)
+    mapping, _ = generator.generate_definitions([(title, mode, adapter.core_schema)])
+    return {**mapping[(title, mode)], "title": title}
+
+
+def component_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The schema of a model as FastAPI puts it in the components: through its OpenAPI ``Schema``, without nulls."""
+    schema = Schema.model_validate(model.model_json_schema(ref_template=REF_TEMPLATE))
+    found: dict[str, Any] = jsonable_encoder(schema, by_alias=True, exclude_none=True)
+    return found

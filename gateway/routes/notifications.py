@@ -5,20 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from common.page_tokens import InvalidPageToken, PageTokens
-from gateway.accepting import Accepted
 from gateway.deps import ApplicationDep, ResourcesDep
 from gateway.errors import ProblemError
 from gateway.resources import Resources
+from gateway.routes import send_input
 from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
 from gateway.schemas.notifications import (
     NotificationEvents,
     NotificationPage,
     NotificationStatus,
-    SendRequest,
     SendResponse,
     StatusName,
 )
@@ -34,17 +33,6 @@ RATE_HEADERS = {
     "X-RateLimit-Remaining": {"description": "Requests left under that limit.", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "Seconds until that limit is whole again.", "schema": {"type": "integer"}},
 }
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        pattern=r"^[ -~]+$",
-        description="Repeats with the same key and body within 24 h return the first response.",
-    ),
-]
-
 
 SEND_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {
@@ -78,19 +66,15 @@ SEND_RESPONSES[429]["headers"] = {**RETRY_AFTER, **RATE_HEADERS}
     response_model=SendResponse,
     summary="Send a notification",
     responses=SEND_RESPONSES,
+    openapi_extra=send_input.OPENAPI,
 )
-async def send(
-    body: SendRequest, caller: ApplicationDep, resources: ResourcesDep, idempotency_key: IdempotencyKey = None
-) -> Response:
+async def send(request: Request) -> Response:
     """Render a template for a user and queue it for delivery. The user's preferences, devices and
     suppressions may make it `skipped` (still 202). A 503 means nothing was accepted: retry with the same
     `Idempotency-Key`."""
-    accepted = await resources.send_service.accept(body, caller.require_application(), idempotency_key)
-    return accepted_response(accepted)
-
-
-def accepted_response(accepted: Accepted) -> Response:
-    """The 202 of an accepted send."""
+    resources: Resources = request.app.state.resources
+    sent = await send_input.read_send(request, resources.authenticator)
+    accepted = await resources.send_service.accept(sent.body, sent.key_id, sent.idempotency_key)
     headers = {**accepted.headers, "Idempotent-Replayed": "true"} if accepted.replayed else accepted.headers
     return Response(accepted.payload, status_code=202, headers=headers, media_type=JSON)
 
