@@ -14,6 +14,7 @@ from gateway.errors import ProblemError
 from gateway.resources import Resources
 from gateway.routes import send_input
 from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
+from gateway.routes.request_route import RequestRoute
 from gateway.schemas.notifications import (
     NotificationEvents,
     NotificationPage,
@@ -60,14 +61,6 @@ SEND_RESPONSES[409]["headers"] = RETRY_AFTER
 SEND_RESPONSES[429]["headers"] = {**RETRY_AFTER, **RATE_HEADERS}
 
 
-@router.post(
-    "/send",
-    status_code=202,
-    response_model=SendResponse,
-    summary="Send a notification",
-    responses=SEND_RESPONSES,
-    openapi_extra=send_input.OPENAPI,
-)
 async def send(request: Request) -> Response:
     """Render a template for a user and queue it for delivery. The user's preferences, devices and
     suppressions may make it `skipped` (still 202). A 503 means nothing was accepted: retry with the same
@@ -77,6 +70,19 @@ async def send(request: Request) -> Response:
     accepted = await resources.send_service.accept(sent.body, sent.key_id, sent.idempotency_key)
     headers = {**accepted.headers, "Idempotent-Replayed": "true"} if accepted.replayed else accepted.headers
     return Response(accepted.payload, status_code=202, headers=headers, media_type=JSON)
+
+
+router.add_api_route(
+    "/send",
+    send,
+    methods=["POST"],
+    status_code=202,
+    response_model=SendResponse,
+    summary="Send a notification",
+    responses=SEND_RESPONSES,
+    openapi_extra=send_input.OPENAPI,
+    route_class_override=RequestRoute,
+)
 
 
 _CURSORS = PageTokens[uuid.UUID](pack=lambda last_id: last_id.bytes, unpack=lambda raw: uuid.UUID(bytes=raw))
