@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aio_pika.abc import AbstractRobustConnection
@@ -33,13 +32,9 @@ from gateway.store import NotificationStore
 from gateway.template_cache import TemplateCache
 from templating import RenderLimits, TemplateRenderer
 
-logger = logging.getLogger(__name__)
-
 REDIS_RETRY = Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,))
-"""A command on a pooled connection that Redis closed (it restarted) is sent once more on a new connection.
-Without it each stale connection failed one command after a restart: a send answered 503, or worse, an
-idempotency claim was not released and the key answered 409 "in flight" for a minute (found by the chaos
-suite). Timeouts are not retried."""
+"""A command on a pooled connection Redis closed (it restarted) is sent once more on a new one, so no send
+fails on a stale connection and no idempotency claim is left behind. Timeouts are not retried."""
 
 
 @dataclass
@@ -63,28 +58,29 @@ class Resources:
     stamper: PublishedStamper
     send_service: SendService
     reconciler: Reconciler
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, settings: GatewaySettings) -> AsyncIterator[Resources]:
-        """Open everything, start the background tasks, and close it all on exit."""
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5, retry=REDIS_RETRY)
-        backends = Backends.open(settings)
-        db: Any = None
-        amqp: AbstractRobustConnection | None = None
-        resources: Resources | None = None
-        renderer = TemplateRenderer(
-            RenderLimits(
-                max_chars=settings.render_max_output_chars,
-                time_limit=settings.render_timeout_seconds,
-                threads=2,
-                cache_size=max(64, settings.template_cache_size * 4),
+        """Open everything and start the background tasks; on exit, close each in the reverse order of opening."""
+        async with contextlib.AsyncExitStack() as stack:
+            renderer = TemplateRenderer(
+                RenderLimits(
+                    max_chars=settings.render_max_output_chars,
+                    time_limit=settings.render_timeout_seconds,
+                    threads=2,
+                    cache_size=max(64, settings.template_cache_size * 4),
+                )
             )
-        )
-        try:
+            stack.callback(renderer.close)
             db = await create_pool(settings.database_url, settings.db_pool_size)
+            stack.push_async_callback(db.close)
+            redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5, retry=REDIS_RETRY)
+            stack.push_async_callback(redis.aclose)
+            backends = Backends.open(settings)
+            stack.push_async_callback(backends.close)
             amqp = await connect(settings.rabbitmq_url, name="gateway")
+            stack.push_async_callback(amqp.close)
             publisher = EnvelopePublisher(
                 await Publisher.create(amqp, settings.rabbitmq_queue_type), settings.publish_timeout_seconds
             )
@@ -95,6 +91,7 @@ class Resources:
                 ttl_seconds=settings.profile_cache_seconds,
                 size=settings.profile_cache_size,
             )
+            stack.push_async_callback(profiles.close)
             templates = TemplateCache(
                 backends.templates,
                 timeout=backends.timeout,
@@ -144,33 +141,19 @@ class Resources:
                     batch_size=settings.reconciler_batch_size,
                 ),
             )
-            resources.tasks.append(asyncio.create_task(stamper.run(), name="published-stamper"))
+            tasks = [asyncio.create_task(stamper.run(), name="published-stamper")]
             if settings.reconciler_interval_seconds > 0:
-                resources.tasks.append(asyncio.create_task(resources.reconciler.run(), name="reconciler"))
+                tasks.append(asyncio.create_task(resources.reconciler.run(), name="reconciler"))
+            stack.push_async_callback(_stop, tasks)
+            # Registered last, so closed first: late confirms still stamp their rows in the stamper's last flush.
+            stack.push_async_callback(publisher.close)
             yield resources
-        finally:
-            await cls._close(resources, redis, db, amqp, backends)
-            renderer.close()
 
-    @staticmethod
-    async def _close(
-        resources: Resources | None,
-        redis: Redis,
-        db: Any,
-        amqp: AbstractRobustConnection | None,
-        backends: Backends,
-    ) -> None:
-        if resources is not None:
-            await resources.publisher.close()  # late confirms still stamp their rows in the last flush
-            for task in resources.tasks:
-                task.cancel()
-            for task in resources.tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await resources.profiles.close()
-        if amqp is not None:
-            await amqp.close()
-        await backends.close()
-        await redis.aclose()
-        if db is not None:
-            await db.close()
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the background tasks and wait for them to end."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
