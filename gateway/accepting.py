@@ -1,5 +1,6 @@
-"""The send use case once the request is read and its caller known (DESIGN §1): the gate, the send, the stored
-response. It answers with a value and raises :class:`ProblemError` for a refusal, so the route alone speaks HTTP."""
+"""The send use case once the request is read and its caller known (docs/design.md §1): the gate, the send, the
+stored response. It answers with a value and raises :class:`ProblemError` for a refusal, so the route alone speaks
+HTTP."""
 
 from __future__ import annotations
 
