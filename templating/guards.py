@@ -2,8 +2,10 @@
 
 Template authors are not trusted: ``'a' * 10**9``, ``'%0999999999d' % 1`` or ``s.center(10**9)`` would each
 allocate gigabytes inside one C call, where no time limit can stop them. Every operation that can grow a value
-faster than the template's own size is checked here first, against the same limit as the output, and refused
-with :class:`LimitExceeded` when it would pass it.
+by its arguments is checked here first, against the same limit as the output, and refused with
+:class:`LimitExceeded` when it would pass it; every value a call or filter returns, and every block a template
+captures, is checked as it is built, so that a chain of steps that each grow a value by a small factor is
+refused at the step that passes the limit, before the next one can multiply it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, MappingView
 from typing import Any, cast
 
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import Undefined
 from jinja2.utils import Namespace
 
 DEFAULT_MAX_CHARS = 256 * 1024
@@ -101,7 +104,7 @@ def _iterate(value: Any) -> Iterator[Any] | None:
 
 
 def _leaf_weight(value: Any) -> int:
-    if isinstance(value, str | bytes | bytearray):
+    if isinstance(value, str):
         return len(value)
     if isinstance(value, bool) or value is None:
         return 5
@@ -135,10 +138,70 @@ def weight(value: Any, limit: int) -> int:
 
 
 def ensure_weight_fits(value: Any, limit: int, what: str) -> None:
-    """Refuse printing ``value`` when it would print more than ``limit`` characters (a string, number or None
-    is taken as it is)."""
-    if not (isinstance(value, str | int | float) or value is None):
+    """Refuse ``value`` when it would print more than ``limit`` characters."""
+    ensure_fits(weight(value, limit), limit, what)
+
+
+def ensure_printable(value: Any, limit: int, what: str) -> None:
+    """Refuse turning a function or method into text (its text is an address, never content), or a value that
+    would print more than ``limit`` characters."""
+    if isinstance(value, str):
+        ensure_fits(len(value), limit, what)
+    elif callable(value) and not isinstance(value, Undefined):  # an Undefined raises its own error when printed
+        raise SecurityError(f"{what}: a function or method is not allowed here (call it)")
+    else:
+        ensure_weight_fits(value, limit, what)
+
+
+def bounded_items(items: Iterator[Any], limit: int, what: str) -> Iterator[Any]:
+    """``items``, refused once the items produced so far would print more than ``limit`` characters together:
+    a lazy sequence (``map``, ``select``, ``batch``) can be turned into a list or joined in one step."""
+    total = 0
+    for count, item in enumerate(items):
+        if not count & 63:
+            check_deadline()
+        total += weight(item, limit - total) + 2
+        ensure_fits(total, limit, what)
+        yield item
+
+
+def bounded_result(value: Any, limit: int, what: str) -> Any:
+    """``value`` (what a call or filter returned) unless it would print past ``limit``; a lazy sequence is
+    returned bounded by :func:`bounded_items`, so the next step cannot build it past the limit either."""
+    if isinstance(value, str):
+        ensure_fits(len(value), limit, what)
+    elif isinstance(value, Iterator):
+        return bounded_items(value, limit, what)
+    else:
         ensure_fits(weight(value, limit), limit, what)
+    return value
+
+
+class BoundedBuffer(list[Any]):
+    """Where a macro, ``caller()``, ``{% set %}`` block, ``{% filter %}`` block or recursive loop captures its
+    output (and where ``self.<block>()`` joins a block's): refuses the chunk that would take it past the limit,
+    before the text is joined, so a block's text is never larger than a rendered part may be."""
+
+    __slots__ = ("limit", "size")
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.size = 0
+
+    def append(self, chunk: Any) -> None:
+        if isinstance(chunk, str):
+            if not chunk:
+                return  # joins the same, and a loop printing nothing would otherwise grow the list
+            self.size += len(chunk)
+        else:
+            self.size += weight(chunk, self.limit - self.size)
+        ensure_fits(self.size, self.limit, "capturing a block's output (macro, caller(), set, filter or block)")
+        super().append(chunk)
+
+    def extend(self, chunks: Iterable[Any]) -> None:
+        for chunk in chunks:
+            self.append(chunk)
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -149,7 +212,7 @@ def checked_multiply(left: Any, right: Any, limit: int) -> Any:
     """``left * right`` unless it would repeat a sequence past ``limit`` or build a huge integer."""
     if isinstance(left, int) and not isinstance(right, int):
         left, right = right, left
-    if isinstance(right, int) and isinstance(left, str | bytes | list | tuple):
+    if isinstance(right, int) and isinstance(left, str | list | tuple):
         ensure_fits(weight(left, limit) * max(right, 0), limit, "repeating a sequence with *")
     elif isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
         raise LimitExceeded(f"the product would have more than {MAX_INT_BITS} bits")
@@ -166,7 +229,7 @@ def checked_power(base: Any, exponent: Any) -> Any:
 
 def checked_add(left: Any, right: Any, limit: int) -> Any:
     """``left + right`` unless it would concatenate sequences past ``limit``."""
-    if isinstance(left, str | bytes | list | tuple) and isinstance(right, str | bytes | list | tuple):
+    if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
         ensure_fits(weight(left, limit) + weight(right, limit), limit, "concatenating with +")
     return left + right
 
@@ -222,11 +285,11 @@ def ensure_format_fits(template: str, args: tuple[Any, ...], kwargs: Mapping[str
         ensure_fits(len(template) + fields * widest, limit, "str.format")
 
 
-def replaced_size(text: str | bytes | bytearray, old: Any, new: Any, count: Any) -> int:
+def replaced_size(text: str, old: Any, new: Any, count: Any) -> int:
     """How long ``text.replace(old, new, count)`` would be."""
-    if not isinstance(old, str | bytes) or not isinstance(new, str | bytes):
+    if not isinstance(old, str) or not isinstance(new, str):
         return len(text)
-    hits = len(text) + 1 if not old else text.count(old)  # type: ignore[arg-type]
+    hits = len(text) + 1 if not old else text.count(old)
     if isinstance(count, int) and count >= 0:
         hits = min(hits, count)
     return len(text) + hits * max(len(new) - len(old), 0)
@@ -242,33 +305,21 @@ def argument(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name:
 def ensure_method_fits(
     receiver: Any, method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], limit: int
 ) -> None:
-    """Refuse a call of a string, bytes or int method that would build a result past ``limit``."""
-    if isinstance(receiver, str | bytes | bytearray):
-        size = len(receiver)
-        if method in ("center", "ljust", "rjust", "zfill"):
-            ensure_fits(_int(argument(args, kwargs, 0, "width", 0)), limit, f"{method}()")
-        elif method == "expandtabs":
-            tabsize = _int(argument(args, kwargs, 0, "tabsize", 8), 8)
-            tabs = receiver.count("\t" if isinstance(receiver, str) else b"\t")  # type: ignore[arg-type]
-            ensure_fits(size + tabs * max(tabsize, 0), limit, "expandtabs()")
-        elif method == "replace":
-            old, new = argument(args, kwargs, 0, "old", ""), argument(args, kwargs, 1, "new", "")
-            ensure_fits(replaced_size(receiver, old, new, argument(args, kwargs, 2, "count", -1)), limit, "replace()")
-        elif method == "translate":
-            table = argument(args, kwargs, 0, "table", None)
-            longest = (
-                max((len(v) for v in table.values() if isinstance(v, str | bytes)), default=1)
-                if isinstance(table, Mapping)
-                else 1
-            )
-            ensure_fits(size * max(longest, 1), limit, "translate()")
-    elif isinstance(receiver, int) and method == "to_bytes":
-        ensure_fits(_int(argument(args, kwargs, 0, "length", 1), 1), limit, "to_bytes()")
+    """Refuse a call of a string method that would build a result past ``limit`` (the methods that grow a
+    string by their arguments; every other one a template may call grows it by a small factor at most, which
+    the check of its result catches)."""
+    if not isinstance(receiver, str):
+        return
+    if method in ("center", "ljust", "rjust", "zfill"):
+        ensure_fits(_int(argument(args, kwargs, 0, "width", 0)), limit, f"{method}()")
+    elif method == "replace":
+        old, new = argument(args, kwargs, 0, "old", ""), argument(args, kwargs, 1, "new", "")
+        ensure_fits(replaced_size(receiver, old, new, argument(args, kwargs, 2, "count", -1)), limit, "replace()")
 
 
 def ensure_join_fits(separator: Any, items: list[Any], limit: int, what: str) -> None:
     """Refuse joining ``items`` with ``separator`` when the result would pass ``limit``."""
-    total = len(separator) * max(len(items) - 1, 0) if isinstance(separator, str | bytes) else 0
+    total = len(separator) * max(len(items) - 1, 0) if isinstance(separator, str) else 0
     for item in items:
         total += weight(item, limit)
         ensure_fits(total, limit, what)

@@ -288,8 +288,9 @@ class TemplateRenderer:
             compiled = _Compiled(environment.from_string(tree), _straight_line(tree, source))
         except TemplateSyntaxError as error:
             raise CompileError(part, error.lineno, error.message or str(error)) from None
-        except (RecursionError, MemoryError) as error:
-            raise CompileError(part, None, f"too complex to compile ({type(error).__name__})") from None
+        except (RecursionError, MemoryError, SyntaxError) as error:  # Python's own limits (20 nested loops)
+            reason = error.msg if isinstance(error, SyntaxError) else type(error).__name__
+            raise CompileError(part, None, f"too complex to compile ({reason})") from None
         with self._lock:
             self.compiles += 1
             self._cache[key] = compiled
@@ -309,6 +310,8 @@ class TemplateRenderer:
         stream = cast(Generator[str, None, None], template.generate(context))
         try:
             for chunk in stream:
+                if not chunk:
+                    continue  # a loop printing nothing must not grow the list
                 size += len(chunk)
                 if size > limit:
                     raise OutputTooLarge(part, limit)

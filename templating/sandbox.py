@@ -1,24 +1,27 @@
 """The Jinja2 environment templates are compiled in: an immutable sandbox with strict undefined variables, whose
-every hook (operators, attribute and item access, calls, ``~``, printing, namespace assignment, and each
-iteration of a ``{% for %}`` loop) checks the render's deadline and refuses results past the size limit before
-they are built."""
+every hook (operators, attribute and item access, calls, filters, ``~``, printing, namespace assignment, captured
+blocks, and each iteration of a ``{% for %}`` loop) checks the render's deadline and refuses values past the size
+limit; strings and numbers offer only the attributes of :mod:`templating.allowed`."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
-from jinja2.exceptions import UndefinedError
-from jinja2.runtime import Context
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace, missing
 
+from templating.allowed import allowed_attribute
 from templating.guards import (
+    BoundedBuffer,
     LimitExceeded,
     argument,
+    bounded_result,
     check_deadline,
     checked_add,
     checked_multiply,
@@ -27,6 +30,7 @@ from templating.guards import (
     ensure_format_fits,
     ensure_join_fits,
     ensure_method_fits,
+    ensure_printable,
     ensure_printf_fits,
     ensure_weight_fits,
     guarded_iteration,
@@ -69,7 +73,12 @@ class _StrictUndefined(StrictUndefined):
 
 
 class _GuardedCodeGenerator(CodeGenerator):
-    """Compiles ``a ~ b`` so that each operand and the result go through ``environment.bounded``."""
+    """Compiles ``a ~ b`` so that each operand and the result go through ``environment.bounded``, and captures
+    every block's output (macro, ``caller()``, set, filter, recursive loop) in a :class:`BoundedBuffer`."""
+
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.capture_buffer()")
 
     @optimizeconst
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
@@ -236,8 +245,8 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         self.max_chars = max_chars
         del self.globals["lipsum"]
         self.globals["namespace"] = type("namespace", (_BoundedNamespace,), {"limit": max_chars})
-        for name, bound in _FILTER_BOUNDS.items():
-            self.filters[name] = self._guard_filter(self.filters[name], bound)
+        for name, original in self.filters.items():
+            self.filters[name] = self._guard_filter(name, original, _FILTER_BOUNDS.get(name))
         self.filters[LOOP_GUARD_FILTER] = guarded_iteration
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
@@ -248,26 +257,59 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
             loop.iter = nodes.Filter(loop.iter, LOOP_GUARD_FILTER, [], [], None, None, lineno=loop.lineno)
         return tree
 
-    def _guard_filter(self, original: Callable[..., Any], bound: Bound) -> Callable[..., Any]:
+    def _guard_filter(self, name: str, original: Callable[..., Any], bound: Bound | None) -> Callable[..., Any]:
+        """``original`` checking the deadline, its arguments against ``bound`` (if the filter grows a value by
+        its arguments) and its result against the limit."""
         lead = 1 if getattr(original, "jinja_pass_arg", None) is not None else 0
         limit = self.max_chars
+        what = f"the {name} filter"
 
         @functools.wraps(original)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             check_deadline()
-            return original(*args[:lead], *bound(limit, args[lead:], kwargs), **kwargs)
+            if bound is not None:
+                args = (*args[:lead], *bound(limit, args[lead:], kwargs))
+            return bounded_result(original(*args, **kwargs), limit, what)
 
         return guarded
 
     def _finalize(self, value: Any) -> Any:
         check_deadline()
-        ensure_weight_fits(value, self.max_chars, "printing a value")
+        ensure_printable(value, self.max_chars, "printing a value")
         return value
 
     def bounded(self, value: Any) -> Any:
-        """``value`` unless it would print past the limit (each ``~`` operand and result)."""
-        ensure_fits(weight(value, self.max_chars), self.max_chars, "concatenating with ~")
+        """``value`` unless it would print past the limit, or is a function (each ``~`` operand and result)."""
+        ensure_printable(value, self.max_chars, "concatenating with ~")
         return value
+
+    def capture_buffer(self) -> BoundedBuffer:
+        """A new buffer for a block's output (the compiled code of every captured block calls this)."""
+        return BoundedBuffer(self.max_chars)
+
+    def concat(self, chunks: Iterable[Any]) -> str:
+        """Join a block's output, refused once it passes the limit (a buffer is bounded as it fills; a block
+        rendered again with ``self.<block>()`` is joined from a generator)."""
+        if not isinstance(chunks, BoundedBuffer):
+            bounded = self.capture_buffer()
+            bounded.extend(chunks)
+            chunks = bounded
+        return "".join(chunks)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """Strings and numbers by the allow-list of :mod:`templating.allowed` (bytes: nothing); every other
+        object by the sandbox's own rules."""
+        allowed = allowed_attribute(obj, attr)
+        if allowed is not None:
+            return allowed
+        return super().is_safe_attribute(obj, attr, value)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        """What a refused attribute becomes: an error naming it when used (``str.encode is not allowed``)."""
+        if attribute.startswith("_") or allowed_attribute(obj, attribute) is None:
+            return super().unsafe_undefined(obj, attribute)
+        message = f"{type(obj).__name__}.{attribute} is not allowed in templates"
+        return self.undefined(message, obj=obj, name=attribute, exc=SecurityError)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         check_deadline()
@@ -311,13 +353,14 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         check_deadline()
         receiver = getattr(__obj, "__self__", None)
         method = getattr(__obj, "__name__", "")
-        if method == "join" and isinstance(receiver, str | bytes) and args:
+        if method == "join" and isinstance(receiver, str) and args:
             items = list(args[0])
             ensure_join_fits(receiver, items, __self.max_chars, "join()")
             args = (items, *args[1:])
         else:
             ensure_method_fits(receiver, method, args, kwargs, __self.max_chars)
-        return super().call(__context, __obj, *args, **kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        return bounded_result(result, __self.max_chars, f"{method}()" if method else "a call")
 
 
 __all__ = ["LimitExceeded", "LimitedSandbox", "MissingName"]
