@@ -25,10 +25,14 @@ def plain_url(url: str) -> str:
 def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
     """An async engine on ``url`` with a pool that checks connections before use.
 
-    ``pre_ping=False`` saves the check (up to three round trips per checkout: BEGIN, ping, ROLLBACK) on a hot
-    path; a connection that died with the server then fails one call, which invalidates the pool.
+    Its errors never quote the statement's parameters (``hide_parameters``): they hold password hashes and
+    email addresses, and an unexpected database error is logged whole. ``pre_ping=False`` saves the check (up
+    to three round trips per checkout: BEGIN, ping, ROLLBACK) on a hot path; a connection that died with the
+    server then fails one call, which invalidates the pool.
     """
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
+    return create_async_engine(
+        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, hide_parameters=True
+    )
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

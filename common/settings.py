@@ -15,7 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_INTERNAL_API_KEY = "dev-internal-key"
 DEV_JWT_SECRET = "dev-jwt-secret-change-me-in-production"  # noqa: S105
 DEV_GATEWAY_API_KEY = "dev-api-key"
-DEV_SECRETS = frozenset({DEV_INTERNAL_API_KEY, DEV_JWT_SECRET, DEV_GATEWAY_API_KEY})
+DEV_EMAIL_TEST_KEY = "dev-email-test-key"
+DEV_SECRETS = frozenset({DEV_INTERNAL_API_KEY, DEV_JWT_SECRET, DEV_GATEWAY_API_KEY, DEV_EMAIL_TEST_KEY})
+MIN_SIGNING_SECRET_BYTES = 32
+"""HS256 keys shorter than its 32-byte output can be brute-forced offline from any one token."""
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
@@ -43,6 +46,11 @@ def internal_key_field(specific_variable: str | None = None) -> Any:
     """The internal gRPC key: the per-service variable first (when there is one), then ``INTERNAL_API_KEY``."""
     names = [specific_variable, "INTERNAL_API_KEY"] if specific_variable else ["INTERNAL_API_KEY"]
     return Field(default=DEV_INTERNAL_API_KEY, validation_alias=AliasChoices(*names))
+
+
+def jwt_secret_field() -> Any:
+    """``JWT_SECRET``: the key user tokens are signed with (user_svc) and verified with (gateway)."""
+    return Field(default=DEV_JWT_SECRET, validation_alias="JWT_SECRET")
 
 
 def check_postgres_url(value: str) -> str:
@@ -84,12 +92,22 @@ class ServiceSettings(BaseSettings):
         """The secret settings by variable name; production refuses any that is empty or a dev value."""
         return {}
 
+    def signing_secrets(self) -> dict[str, str]:
+        """The secrets that sign tokens, by variable name; production also refuses one shorter than
+        :data:`MIN_SIGNING_SECRET_BYTES`."""
+        return {}
+
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> ServiceSettings:
         if self.app_env is AppEnv.PRODUCTION:
             for variable, value in self.secrets().items():
                 if not value or value in DEV_SECRETS:
                     raise ValueError(f"{variable} must be set to a real secret when APP_ENV=production")
+            for variable, value in self.signing_secrets().items():
+                if len(value.encode()) < MIN_SIGNING_SECRET_BYTES:
+                    raise ValueError(
+                        f"{variable} must be at least {MIN_SIGNING_SECRET_BYTES} bytes when APP_ENV=production"
+                    )
         return self
 
 

@@ -19,7 +19,6 @@ from common.metrics import exposition
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
 PROBLEM_JSON = "application/problem+json"
-INTERNAL_KEY_HEADER = "X-Internal-API-Key"
 
 
 class HttpProblem(Exception):
@@ -48,12 +47,12 @@ def problem_response(request: Request, status: int, title: str, detail: str, **e
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def internal_key_check(expected: str) -> Callable[..., Awaitable[None]]:
-    """A FastAPI dependency that requires ``X-Internal-API-Key`` to equal ``expected`` (constant time)."""
+def key_check(header: str, expected: str) -> Callable[..., Awaitable[None]]:
+    """A FastAPI dependency that requires the request header ``header`` to equal ``expected`` (constant time)."""
 
-    async def check(key: str | None = Header(default=None, alias=INTERNAL_KEY_HEADER)) -> None:
+    async def check(key: str | None = Header(default=None, alias=header)) -> None:
         if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
-            raise HttpProblem(401, "Unauthorized", f"a valid {INTERNAL_KEY_HEADER} header is required")
+            raise HttpProblem(401, "Unauthorized", f"a valid {header} header is required")
 
     return check
 

@@ -1,6 +1,7 @@
 """``POST /test-email`` (the original system's): send one message straight through the configured SMTP
 server, bypassing the queue, and answer with the server's reply, so an operator can check the SMTP settings.
-Requires ``X-Internal-API-Key``."""
+It takes its own operator key (``EMAIL_WORKER_TEST_KEY``, header ``X-Test-Key``), never the mesh-wide internal
+key, and is not served at all (404) while that key is unset (docs/operations.md, Security)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from common.ids import new_notification_id
-from delivery.http import HttpProblem, internal_key_check
+from delivery.http import HttpProblem, key_check
 from email_worker.message import build_email, from_header, message_id, sender_address
 from email_worker.settings import EmailWorkerSettings
 from email_worker.smtp import SmtpRefused, SmtpSender, SmtpUnavailable
@@ -16,6 +17,7 @@ from notification.v1 import notification_pb2 as pb
 
 ADDRESS_PATTERN = r"^[^@\s<>]+@[^@\s<>]+$"
 NO_LINE_BREAKS = r"^[^\r\n]*$"
+TEST_KEY_HEADER = "X-Test-Key"
 
 
 class TestEmailRequest(BaseModel):
@@ -37,9 +39,11 @@ class TestEmailReply(BaseModel):
 
 
 def test_email_router(sender: SmtpSender, settings: EmailWorkerSettings) -> APIRouter:
-    """The router with ``POST /test-email`` sending through ``sender``."""
+    """The router with ``POST /test-email`` sending through ``sender``; empty when no test key is set."""
     router = APIRouter()
-    require_key = internal_key_check(settings.internal_api_key)
+    if not settings.test_key:
+        return router
+    require_key = key_check(TEST_KEY_HEADER, settings.test_key)
     sender_header = from_header(settings.smtp_from)
 
     @router.post("/test-email", dependencies=[Depends(require_key)])

@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from common.settings import internal_key_field
 from delivery.settings import WorkerSettings, worker_config
 
 
@@ -26,7 +25,8 @@ class EmailWorkerSettings(WorkerSettings):
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     smtp_pool_size: int = Field(default=8, ge=1)
     message_id_domain: str = Field(default="notifications.local")
-    internal_api_key: str = internal_key_field()
+    test_key: str = Field(default="")
+    """The operator key ``POST /test-email`` wants in ``X-Test-Key``; unset, the endpoint is off (404)."""
 
     @field_validator("smtp_tls", mode="before")
     @classmethod
@@ -34,4 +34,4 @@ class EmailWorkerSettings(WorkerSettings):
         return value.lower() if isinstance(value, str) else value
 
     def secrets(self) -> dict[str, str]:
-        return {"INTERNAL_API_KEY": self.internal_api_key}
+        return {"EMAIL_WORKER_TEST_KEY": self.test_key} if self.test_key else {}

@@ -6,10 +6,10 @@ from pydantic import Field
 
 from common.settings import (
     DEV_GATEWAY_API_KEY,
-    DEV_JWT_SECRET,
     DatabaseServiceSettings,
     database_url_field,
     internal_key_field,
+    jwt_secret_field,
 )
 
 
@@ -20,7 +20,7 @@ class GatewaySettings(DatabaseServiceSettings):
     port: int = Field(default=8080, ge=0, le=65535, validation_alias="GATEWAY_PORT")
     workers: int = Field(default=1, ge=1, validation_alias="GATEWAY_WORKERS")
     api_keys: str = Field(default=DEV_GATEWAY_API_KEY, validation_alias="GATEWAY_API_KEYS")
-    jwt_secret: str = Field(default=DEV_JWT_SECRET, validation_alias="JWT_SECRET")
+    jwt_secret: str = jwt_secret_field()
     user_service_url: str = Field(default="127.0.0.1:50051", validation_alias="USER_SERVICE_URL")
     template_service_url: str = Field(default="127.0.0.1:50052", validation_alias="TEMPLATE_SERVICE_URL")
     user_service_internal_api_key: str = internal_key_field("USER_SERVICE_INTERNAL_API_KEY")
@@ -81,3 +81,6 @@ class GatewaySettings(DatabaseServiceSettings):
         }
         secrets.update({f"GATEWAY_API_KEYS[{index}]": key for index, key in enumerate(keys)})
         return secrets
+
+    def signing_secrets(self) -> dict[str, str]:
+        return {"JWT_SECRET": self.jwt_secret}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from common.settings import DEV_JWT_SECRET, DatabaseServiceSettings, database_url_field, internal_key_field
+from common.settings import DatabaseServiceSettings, database_url_field, internal_key_field, jwt_secret_field
 from common.tokens import parse_duration
 
 
@@ -15,7 +15,7 @@ class UserServiceSettings(DatabaseServiceSettings):
     port: int = Field(default=50051, validation_alias="USER_SVC_PORT")
     metrics_port: int = Field(default=9151, validation_alias="USER_SVC_METRICS_PORT")
     internal_api_key: str = internal_key_field("USER_SERVICE_INTERNAL_API_KEY")
-    jwt_secret: str = Field(default=DEV_JWT_SECRET, validation_alias="JWT_SECRET")
+    jwt_secret: str = jwt_secret_field()
     jwt_expires_in: str = Field(default="3600", validation_alias="JWT_EXPIRES_IN")
     default_locale: str = Field(default="en", min_length=2, validation_alias="USER_SVC_DEFAULT_LOCALE")
     profile_cache_ttl_seconds: int = Field(default=60, ge=1, validation_alias="USER_SVC_PROFILE_CACHE_TTL")
@@ -35,3 +35,6 @@ class UserServiceSettings(DatabaseServiceSettings):
 
     def secrets(self) -> dict[str, str]:
         return {"INTERNAL_API_KEY": self.internal_api_key, "JWT_SECRET": self.jwt_secret}
+
+    def signing_secrets(self) -> dict[str, str]:
+        return {"JWT_SECRET": self.jwt_secret}

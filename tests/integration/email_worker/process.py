@@ -17,7 +17,7 @@ from devstack.stack import free_port
 from tests.integration.delivery.support import FAST_RETRIES
 from tests.support.smtp_sink import RunningSmtpSink
 
-INTERNAL_KEY = "test-internal-key"
+TEST_KEY = "test-email-operator-key"
 
 
 @dataclass
@@ -45,7 +45,7 @@ async def worker_process(sink: RunningSmtpSink, log: Path, **environment: str) -
         "SMTP_PORT": str(sink.smtp_port),
         "EMAIL_WORKER_PORT": str(port),
         "EMAIL_WORKER_RETRY_DELAY_SCALE": str(FAST_RETRIES),
-        "INTERNAL_API_KEY": INTERNAL_KEY,
+        "EMAIL_WORKER_TEST_KEY": TEST_KEY,
         **environment,
     }
     with log.open("wb") as output:

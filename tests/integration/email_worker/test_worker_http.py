@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.integration.email_worker.process import INTERNAL_KEY, WorkerProcess, worker_process
+from tests.integration.email_worker.process import TEST_KEY, WorkerProcess, worker_process
 from tests.support.smtp_sink import RunningSmtpSink, running_smtp_sink
 
 
@@ -35,9 +35,9 @@ async def test_the_http_side_answers_index_health_readiness_and_metrics(worker: 
     assert 'notifications_in_flight{channel="email"}' in metrics
 
 
-async def test_test_email_needs_the_internal_key(worker: WorkerProcess, http_sink: RunningSmtpSink) -> None:
+async def test_test_email_needs_the_test_key(worker: WorkerProcess, http_sink: RunningSmtpSink) -> None:
     body = {"to": "ops@example.com"}
-    for headers in ({}, {"X-Internal-API-Key": "wrong"}):
+    for headers in ({}, {"X-Test-Key": "wrong"}):
         response = await worker.http.post("/test-email", json=body, headers=headers)
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
@@ -53,7 +53,7 @@ async def test_test_email_sends_through_smtp_and_answers_with_the_reply(
     response = await worker.http.post(
         "/test-email",
         json={"to": "ops@example.com", "subject": "SMTP check", "html": "<p>ok</p>"},
-        headers={"X-Internal-API-Key": INTERNAL_KEY},
+        headers={"X-Test-Key": TEST_KEY},
     )
     assert response.status_code == 200, response.text
     reply = response.json()
@@ -67,7 +67,7 @@ async def test_test_email_sends_through_smtp_and_answers_with_the_reply(
 
 
 async def test_test_email_reports_a_refusal_and_a_bad_body(worker: WorkerProcess) -> None:
-    headers = {"X-Internal-API-Key": INTERNAL_KEY}
+    headers = {"X-Test-Key": TEST_KEY}
     refused = await worker.http.post("/test-email", json={"to": "bounce-553@example.com"}, headers=headers)
     assert refused.status_code == 502
     assert refused.headers["content-type"] == "application/problem+json"

@@ -23,6 +23,7 @@ class StackSecrets:
     api_key: str
     jwt_secret: str
     internal_key: str
+    email_test_key: str
     smtp_username: str
     smtp_password: str
     user_password: str
@@ -36,6 +37,7 @@ class StackSecrets:
             api_key=token("sec-api-key"),
             jwt_secret=f"sec-jwt-secret-{secrets.token_hex(32)}",
             internal_key=token("sec-internal-key"),
+            email_test_key=token("sec-email-test-key"),
             smtp_username="mailer",
             smtp_password=token("sec-smtp-password"),
             user_password=token("sec-user-password"),
@@ -46,6 +48,7 @@ class StackSecrets:
             "GATEWAY_API_KEYS": self.api_key,
             "JWT_SECRET": self.jwt_secret,
             "INTERNAL_API_KEY": self.internal_key,
+            "EMAIL_WORKER_TEST_KEY": self.email_test_key,
             "SMTP_USERNAME": self.smtp_username,
             "SMTP_PASSWORD": self.smtp_password,
             "LOG_LEVEL": "DEBUG",

@@ -111,14 +111,15 @@ async def exercise_deliveries(secured: SecuredStack, answers: Answers) -> None:
 
 
 async def exercise_internal_key(secured: SecuredStack, answers: Answers) -> None:
-    """The worker's internal-key endpoint and the gRPC services, with a wrong key and the right one."""
+    """The worker's operator-key endpoint and the gRPC services, with a wrong key and the right one."""
     worker = secured.stack.url("email_worker")
     key = secured.secrets.internal_key
+    test_key = secured.secrets.email_test_key
     body = {"to": "ops@example.com", "subject": "check"}
     async with httpx.AsyncClient(base_url=worker, timeout=10) as http:
-        refused = answers.keep(await http.post("/test-email", json=body, headers={"X-Internal-API-Key": key[:-1]}))
+        refused = answers.keep(await http.post("/test-email", json=body, headers={"X-Test-Key": test_key[:-1]}))
         assert refused.status_code == 401, refused.text
-        sent = answers.keep(await http.post("/test-email", json=body, headers={"X-Internal-API-Key": key}))
+        sent = answers.keep(await http.post("/test-email", json=body, headers={"X-Test-Key": test_key}))
         assert sent.status_code == 200, sent.text
     target = f"{HOST}:{secured.stack.environment['USER_SVC_PORT']}"
     async with grpc.aio.insecure_channel(target) as channel:
@@ -159,6 +160,7 @@ async def test_no_secret_reaches_a_log_line_or_a_response(secured: SecuredStack)
         "GATEWAY_API_KEYS": secured.secrets.api_key,
         "JWT_SECRET": secured.secrets.jwt_secret,
         "INTERNAL_API_KEY": secured.secrets.internal_key,
+        "EMAIL_WORKER_TEST_KEY": secured.secrets.email_test_key,
         "SMTP_PASSWORD": secured.secrets.smtp_password,
         "a user's password": secured.secrets.user_password,
         **{f"service-account key line {n}": line for n, line in enumerate(key_lines)},

@@ -64,7 +64,7 @@ def test_production_refuses_an_empty_secret(monkeypatch: pytest.MonkeyPatch) -> 
 def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
-    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret")
+    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,key-two")
     assert load_settings(GatewaySettings).api_keys == "key-one,key-two"
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,dev-api-key")
