@@ -21,6 +21,8 @@ class Caller:
     key_id: str | None = None
     """A stable, non-secret name of the API key (a hash prefix): the scope of its limits and idempotency keys."""
     user_id: uuid.UUID | None = None
+    token_version: int = 0
+    """The ``ver`` claim of a user token; valid only while it is the user's current token version."""
 
     @property
     def is_application(self) -> bool:
@@ -36,6 +38,11 @@ class Caller:
         """403 unless the caller is an application or the user ``user_id`` itself."""
         if self.key_id is None and self.user_id != user_id:
             raise ProblemError(403, "a user token may only touch its own user")
+
+
+def invalid_token() -> ProblemError:
+    """The 401 of a bearer token that is not (or no longer) valid."""
+    return ProblemError(401, "the bearer token is not valid or has expired", headers=UNAUTHENTICATED)
 
 
 def key_id(api_key: str) -> str:
@@ -62,13 +69,14 @@ class Authenticator:
         return Caller(key_id=found)
 
     def user(self, token: str) -> Caller:
-        """The user a bearer token names; 401 when it is invalid or expired."""
+        """The user a bearer token names; 401 when it is invalid or expired (whether it was revoked since is
+        :class:`gateway.user_access.UserAccess`'s to check)."""
         try:
-            subject = verify_token(token, self._jwt_secret)
-            user_id = uuid.UUID(subject)
+            claims = verify_token(token, self._jwt_secret)
+            user_id = uuid.UUID(claims.user_id)
         except (InvalidToken, ValueError):
-            raise ProblemError(401, "the bearer token is not valid or has expired", headers=UNAUTHENTICATED) from None
-        return Caller(user_id=user_id)
+            raise invalid_token() from None
+        return Caller(user_id=user_id, token_version=claims.version)
 
     def authenticate(self, api_key: str | None, authorization: str | None) -> Caller:
         """The caller of a request from its ``X-API-Key`` and ``Authorization`` headers; 401 without either."""

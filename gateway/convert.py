@@ -52,6 +52,7 @@ def user_body(user: pb.User) -> dict[str, Any]:
         "locale": user.locale,
         "preferences": preferences_body(user.preferences),
         "devices": [device_body(device) for device in user.devices],
+        "pending_email": user.pending_email or None,
         "created_at": timestamp(user.created_at),
         "updated_at": timestamp(user.updated_at),
     }

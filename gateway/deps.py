@@ -32,9 +32,11 @@ async def any_caller(
     api_key: Annotated[str | None, Security(api_key_scheme)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> Caller:
-    """An application or a user; 401 for neither."""
-    authenticator = request.app.state.resources.authenticator
-    return authenticator.authenticate(api_key, f"Bearer {bearer.credentials}" if bearer else None)
+    """An application, or a user whose token is still current and within its rate limit; 401 for neither."""
+    resources: Resources = request.app.state.resources
+    caller = resources.authenticator.authenticate(api_key, f"Bearer {bearer.credentials}" if bearer else None)
+    await resources.user_access.admit(caller)
+    return caller
 
 
 async def application_caller(request: Request, api_key: Annotated[str | None, Security(api_key_scheme)]) -> Caller:

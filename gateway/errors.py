@@ -119,6 +119,7 @@ def validation_problem(error: RequestValidationError) -> ProblemError:
 
 _RPC_STATUS = {
     grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
     grpc.StatusCode.INVALID_ARGUMENT: 422,
     grpc.StatusCode.OUT_OF_RANGE: 422,
     grpc.StatusCode.ALREADY_EXISTS: 409,

@@ -4,7 +4,8 @@ A send makes one round trip (EVALSHA of ``send_gate.lua``) that checks and takes
 key and per recipient) and claims the ``Idempotency-Key``; a send with a key makes one more to store its
 response (or release the key when it failed). The EVALSHAs of concurrent sends go to Redis together, in one
 pipeline (:class:`ScriptCalls`), since a round trip through the client costs more CPU than Redis spends on the
-script. Login failures are counted per email.
+script. Login failures are counted per email. Requests made with a user token are limited per user, by the
+same script.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ if redis.call('HGET', KEYS[1], 'o') == ARGV[1] and redis.call('HEXISTS', KEYS[1]
 end
 return 0
 """
+
+
+def _gate_script() -> str:
+    """The source of ``send_gate.lua``."""
+    return files("gateway").joinpath("send_gate.lua").read_text()
 
 
 class Verdict(IntEnum):
@@ -155,9 +161,8 @@ class SendGate:
         idempotency_ttl_seconds: int,
         claim_seconds: int,
     ) -> None:
-        script = files("gateway").joinpath("send_gate.lua").read_text()
         self._scripts = ScriptCalls(redis)
-        self._gate = redis.register_script(script)
+        self._gate = redis.register_script(_gate_script())
         self._complete = redis.register_script(_COMPLETE)
         self._release = redis.register_script(_RELEASE)
         self._window_ms = max(1, round(window_seconds * 1000))
@@ -193,6 +198,32 @@ class SendGate:
     async def release(self, claim: IdempotencyClaim) -> None:
         """Forget the claim of a request that failed, so its key can be used again."""
         await self._scripts.call(self._release, [claim.record], [claim.owner])
+
+
+class UserTokenLimit:
+    """Requests made with a user token, per user: the send gate's token bucket on a key of its own (its API-key
+    limit off, no idempotency record), so a stolen or scripted token cannot hammer user_svc."""
+
+    def __init__(self, redis: Redis, *, limit: int, window_seconds: float) -> None:
+        self._scripts = ScriptCalls(redis)
+        self._gate = redis.register_script(_gate_script())
+        self._limit = limit
+        self._window_ms = max(1, round(window_seconds * 1000))
+
+    async def admit(self, user_id: str) -> None:
+        """Take one request from the user's bucket; 429 with ``Retry-After`` when it is empty (0 = no limit)."""
+        if self._limit <= 0:
+            return
+        bucket = f"gw:rl:token:{user_id}"
+        reply = await self._scripts.call(self._gate, [bucket, bucket, ""], [self._window_ms, 0, self._limit, "", "", 0])
+        if Verdict(int(reply[0])) is Verdict.RATE_LIMITED:
+            rate = RateLimitState(int(reply[1]), int(reply[2]), math.ceil(int(reply[3]) / 1000))
+            wait = max(1, math.ceil(int(reply[4]) / 1000))
+            raise ProblemError(
+                429,
+                "too many requests with this user's token; try again later",
+                headers={"Retry-After": str(wait), **rate.headers()},
+            )
 
 
 class LoginThrottle:

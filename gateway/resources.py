@@ -22,7 +22,7 @@ from gateway.auth import Authenticator
 from gateway.backends import Backends
 from gateway.database import create_pool
 from gateway.events import subscribe_to_changes
-from gateway.limits import LoginThrottle, SendGate
+from gateway.limits import LoginThrottle, SendGate, UserTokenLimit
 from gateway.profiles import ProfileCache
 from gateway.publishing import EnvelopePublisher, PublishedStamper
 from gateway.reconciler import Reconciler
@@ -30,6 +30,7 @@ from gateway.send import NotificationSender
 from gateway.settings import GatewaySettings
 from gateway.store import NotificationStore
 from gateway.template_cache import TemplateCache
+from gateway.user_access import UserAccess
 from templating import RenderLimits, TemplateRenderer
 
 REDIS_RETRY = Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,))
@@ -49,6 +50,7 @@ class Resources:
     backends: Backends
     store: NotificationStore
     authenticator: Authenticator
+    user_access: UserAccess
     gate: SendGate
     login_throttle: LoginThrottle
     profiles: ProfileCache
@@ -121,6 +123,14 @@ class Resources:
                 backends=backends,
                 store=store,
                 authenticator=Authenticator(settings.api_key_list(), settings.jwt_secret),
+                user_access=UserAccess(
+                    UserTokenLimit(
+                        redis,
+                        limit=settings.rate_limit_user_token_per_minute,
+                        window_seconds=settings.rate_limit_window_seconds,
+                    ),
+                    profiles,
+                ),
                 gate=gate,
                 login_throttle=LoginThrottle(
                     redis, max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds

@@ -31,8 +31,10 @@ class GatewaySettings(DatabaseServiceSettings):
 
     rate_limit_key_per_minute: int = Field(default=60000, ge=0, validation_alias="RATE_LIMIT_KEY_PER_MINUTE")
     rate_limit_user_per_minute: int = Field(default=120, ge=0, validation_alias="RATE_LIMIT_USER_PER_MINUTE")
+    rate_limit_user_token_per_minute: int = Field(default=60, ge=0, validation_alias="RATE_LIMIT_USER_TOKEN_PER_MINUTE")
+    """Requests one user may make with their own token (their user, preferences, devices); 0 = no limit."""
     rate_limit_window_seconds: float = Field(default=60.0, gt=0, validation_alias="GATEWAY_RATE_LIMIT_WINDOW_SECONDS")
-    """The period the two per-minute limits refer to; shortened only by tests."""
+    """The period the per-minute limits refer to; shortened only by tests."""
 
     idempotency_ttl_seconds: int = Field(default=86400, ge=1, validation_alias="GATEWAY_IDEMPOTENCY_TTL_SECONDS")
     idempotency_lock_seconds: int = Field(default=60, ge=1, validation_alias="GATEWAY_IDEMPOTENCY_LOCK_SECONDS")

@@ -46,6 +46,7 @@ def user(record: repository.User) -> pb.User:
         devices=[device(item) for item in record.devices],
         created_at=timestamp(record.created_at),
         updated_at=timestamp(record.updated_at),
+        pending_email=record.pending_email or "",
     )
 
 
@@ -58,4 +59,5 @@ def profile(record: repository.Profile) -> pb.NotificationProfile:
         locale=record.locale,
         preferences=pb.Preferences(email=record.email_enabled, push=record.push_enabled),
         device_tokens=record.device_tokens,
+        token_version=record.token_version,
     )

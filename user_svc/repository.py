@@ -21,6 +21,8 @@ from sqlalchemy.sql.elements import BindParameter
 from user_svc.tables import devices, preferences, users
 
 EMAIL_INDEX = "uq_users_email_lower"
+MAX_DEVICES_PER_USER = 20
+"""Registering one more drops the least recently registered: the profile every send reads stays small."""
 
 
 class EmailTaken(Exception):
@@ -49,6 +51,7 @@ class User:
     devices: tuple[Device, ...]
     created_at: datetime
     updated_at: datetime
+    pending_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,16 @@ class Profile:
     email_enabled: bool
     push_enabled: bool
     device_tokens: tuple[str, ...]
+    token_version: int
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """A user's id and password hash, for authentication only."""
+    """A user's id, password hash and token version, for authentication only."""
 
     user_id: uuid.UUID
     password_hash: str
+    token_version: int
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ _USERS_WITH_PREFERENCES = select(
     users.c.name,
     users.c.email,
     users.c.locale,
+    users.c.pending_email,
     users.c.created_at,
     users.c.updated_at,
     preferences.c.email.label("email_enabled"),
@@ -114,15 +120,17 @@ _DEVICES_OF = (
     .order_by(*_DEVICE_ORDER)
 )
 _DELETE_USER = delete(users).where(users.c.id == _USER_ID).returning(users.c.id)
-_CREDENTIALS = select(users.c.id, users.c.password_hash).where(
+_CREDENTIALS = select(users.c.id, users.c.password_hash, users.c.token_version).where(
     func.lower(users.c.email) == func.lower(bindparam("the_email"))
 )
+_PASSWORD_HASH = select(users.c.password_hash).where(users.c.id == _USER_ID)
 _PROFILE = (
     select(
         users.c.id,
         users.c.email,
         users.c.name,
         users.c.locale,
+        users.c.token_version,
         preferences.c.email.label("email_enabled"),
         preferences.c.push.label("push_enabled"),
         func.array(
@@ -195,6 +203,20 @@ def _remove_device_statement() -> Any:
 _SET_PREFERENCES = _set_preferences_statement()
 _ADD_DEVICE = _add_device_statement()
 _REMOVE_DEVICE = _remove_device_statement()
+_NEWEST_DEVICES = (
+    select(devices.c.token)
+    .where(devices.c.user_id == _USER_ID)
+    # The device just registered first: a registration that waited for the lock has an older now() than one
+    # committed meanwhile, yet it is the newest.
+    .order_by(
+        (devices.c.token == _TOKEN).desc(),
+        devices.c.updated_at.desc(),
+        devices.c.created_at.desc(),
+        devices.c.token.desc(),
+    )
+    .limit(MAX_DEVICES_PER_USER)
+)
+_DROP_OLDEST_DEVICES = delete(devices).where(devices.c.user_id == _USER_ID, devices.c.token.not_in(_NEWEST_DEVICES))
 
 
 def _is_email_conflict(error: IntegrityError) -> bool:
@@ -257,15 +279,18 @@ class UserRepository:
                 return await self._load(connection, _FIRST_PAGE, {"limit": limit})
             return await self._load(connection, _NEXT_PAGE, {"limit": limit, "after": after})
 
-    async def update(self, user_id: uuid.UUID, changes: dict[str, str]) -> User | None:
-        """Set the columns in ``changes``; the user after the change, or None when missing."""
+    async def update(self, user_id: uuid.UUID, changes: dict[str, str], *, revoke_tokens: bool = False) -> User | None:
+        """Set the columns in ``changes`` (setting ``email`` clears ``pending_email``), and move the token version
+        on when ``revoke_tokens``; the user after the change, or None when missing."""
+        values: dict[str, Any] = {**changes, "updated_at": func.now()}
+        if "email" in changes:
+            values["pending_email"] = None
+        if revoke_tokens:
+            values["token_version"] = users.c.token_version + 1
         async with self._engine.begin() as connection:
             try:
                 changed = await connection.execute(
-                    update(users)
-                    .where(users.c.id == user_id)
-                    .values(**changes, updated_at=func.now())
-                    .returning(users.c.id)
+                    update(users).where(users.c.id == user_id).values(**values).returning(users.c.id)
                 )
             except IntegrityError as error:
                 if _is_email_conflict(error):
@@ -287,13 +312,17 @@ class UserRepository:
             return (await connection.execute(_SET_PREFERENCES, parameters)).first() is not None
 
     async def add_device(self, user_id: uuid.UUID, token: str, platform: str) -> tuple[Device, bool] | None:
-        """Register ``token`` (again: its platform is updated); the device and whether it is new, or None when
-        the user is missing."""
+        """Register ``token`` (again: its platform is updated) and drop the least recently registered devices past
+        :data:`MAX_DEVICES_PER_USER`; the device and whether it is new, or None when the user is missing.
+
+        One transaction: the first statement locks the user's row, so concurrent registrations take turns and
+        the second sees every device they added."""
         parameters = {"the_user_id": user_id, "the_token": token, "the_platform": platform}
-        async with self._autocommit.connect() as connection:
+        async with self._engine.begin() as connection:
             row = (await connection.execute(_ADD_DEVICE, parameters)).first()
-        if row is None:
-            return None
+            if row is None:
+                return None
+            await connection.execute(_DROP_OLDEST_DEVICES, {"the_user_id": user_id, "the_token": token})
         return Device(row.token, row.platform, row.created_at), bool(row.created)
 
     async def remove_device(self, user_id: uuid.UUID, token: str) -> tuple[bool, bool]:
@@ -306,7 +335,13 @@ class UserRepository:
         """The id and password hash of the user with ``email`` (case-insensitively), or None."""
         async with self._autocommit.connect() as connection:
             row = (await connection.execute(_CREDENTIALS, {"the_email": email})).first()
-        return Credentials(row.id, row.password_hash) if row else None
+        return Credentials(row.id, row.password_hash, row.token_version) if row else None
+
+    async def password_hash(self, user_id: uuid.UUID) -> str | None:
+        """The user's password hash, or None when the user is missing."""
+        async with self._autocommit.connect() as connection:
+            found: str | None = (await connection.execute(_PASSWORD_HASH, {"the_user_id": user_id})).scalar()
+        return found
 
     async def profile(self, user_id: uuid.UUID) -> Profile | None:
         """The user's notification profile in one query, or None."""
@@ -322,6 +357,7 @@ class UserRepository:
             email_enabled=row.email_enabled,
             push_enabled=row.push_enabled,
             device_tokens=tuple(row.device_tokens),
+            token_version=row.token_version,
         )
 
     async def ping(self) -> None:
@@ -349,6 +385,7 @@ class UserRepository:
                 devices=tuple(owned[row.id]),
                 created_at=row.created_at,
                 updated_at=row.updated_at,
+                pending_email=row.pending_email,
             )
             for row in rows
         ]

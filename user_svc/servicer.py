@@ -30,6 +30,12 @@ class Unauthenticated(ServiceError):
     code = grpc.StatusCode.UNAUTHENTICATED
 
 
+class PermissionDenied(ServiceError):
+    """The caller proved less than the change needs (the current password was wrong)."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
 def _user_not_found(user_id: uuid.UUID) -> NotFound:
     return NotFound(f"user {user_id} does not exist")
 
@@ -110,10 +116,14 @@ class UserServicer(pb_grpc.UserServiceServicer):
         for field, check in (("name", validation.name), ("email", validation.email), ("locale", validation.locale)):
             if request.HasField(field):
                 changes[field] = checks.check(field, check, getattr(request, field))
+        if request.HasField("requested_email"):
+            changes["pending_email"] = checks.check("requested_email", validation.email, request.requested_email)
         password = None
         if request.HasField("password"):
             password = checks.check("password", validation.password, request.password)
         checks.done()
+        if request.HasField("current_password"):
+            await self._check_password(user_id, request.current_password)
         if password is not None:
             changes["password_hash"] = await self._passwords.hash(password)
         if not changes:
@@ -122,13 +132,23 @@ class UserServicer(pb_grpc.UserServiceServicer):
                 raise _user_not_found(user_id)
             return pb.UpdateUserResponse(user=messages.user(unchanged))
         try:
-            updated = await self._repository.update(user_id, changes)
+            updated = await self._repository.update(user_id, changes, revoke_tokens=password is not None)
         except EmailTaken:
             raise _email_taken(changes["email"]) from None
         if updated is None:
             raise _user_not_found(user_id)
         await self._changes.changed(user_id, pb.CHANGE_KIND_UPDATED)
         return pb.UpdateUserResponse(user=messages.user(updated))
+
+    async def _check_password(self, user_id: uuid.UUID, given: str) -> None:
+        """PERMISSION_DENIED unless ``given`` is the user's password; NOT_FOUND for a missing user."""
+        password_hash = await self._repository.password_hash(user_id)
+        if password_hash is None:
+            raise _user_not_found(user_id)
+        if not await self._passwords.verify(password_hash, given):
+            raise PermissionDenied(
+                "current_password is wrong", [FieldViolation("current_password", "is not the current password")]
+            )
 
     async def DeleteUser(self, request: pb.DeleteUserRequest, context: ServicerContext) -> pb.DeleteUserResponse:
         user_id = single("user_id", validation.user_id, request.user_id)
@@ -191,7 +211,12 @@ class UserServicer(pb_grpc.UserServiceServicer):
         if not matched or credentials is None:
             raise Unauthenticated("wrong email or password")
         return pb.AuthenticateResponse(
-            access_token=issue_token(str(credentials.user_id), self._jwt_secret, self._jwt_expires_in),
+            access_token=issue_token(
+                str(credentials.user_id),
+                self._jwt_secret,
+                self._jwt_expires_in,
+                version=credentials.token_version,
+            ),
             token_type="bearer",  # noqa: S106 - the OAuth token type, not a secret
             expires_in=self._jwt_expires_in,
             user_id=str(credentials.user_id),

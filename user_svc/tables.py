@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -30,6 +31,14 @@ users = Table(
     Column("email", Text, nullable=False, comment="as given; unique case-insensitively"),
     Column("locale", Text, nullable=False),
     Column("password_hash", Text, nullable=False),
+    Column(
+        "token_version",
+        BigInteger,
+        nullable=False,
+        server_default="0",
+        comment="a user token is valid only with this ver claim; moved on by a password change",
+    ),
+    Column("pending_email", Text, nullable=True, comment="asked for by the user, not yet set"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -5,19 +5,34 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import grpc
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
+from gateway.auth import Caller
 from gateway.convert import PLATFORM_OF, device_body, preferences_body, user_body
 from gateway.deps import ApplicationDep, CallerDep, ResourcesDep
+from gateway.errors import ProblemError
 from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, WITH_BODY, problems
-from gateway.schemas.users import Device, DeviceCreate, Preferences, User, UserCreate, UserPage, UserUpdate
+from gateway.schemas.users import (
+    MAX_DEVICE_TOKEN_LENGTH,
+    Device,
+    DeviceCreate,
+    Preferences,
+    User,
+    UserCreate,
+    UserPage,
+    UserUpdate,
+)
 from notification.v1 import notification_pb2 as pb
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
 UserId = Annotated[uuid.UUID, Path(description="The user's id.")]
+USER_TOKEN = (*AUTHENTICATED, 429)
+"""What a route a user token may call can answer: its own errors and the per-user rate limit."""
+NEEDS_CURRENT_PASSWORD = ("email", "password")
 
 
 def _changed(resources: Resources, user_id: uuid.UUID) -> None:
@@ -55,7 +70,7 @@ async def list_users(
     return {"items": [user_body(user) for user in reply.users], "next_cursor": reply.next_page_token or None}
 
 
-@router.get("/{user_id}", response_model=User, summary="Get a user", responses=problems(*AUTHENTICATED, 404))
+@router.get("/{user_id}", response_model=User, summary="Get a user", responses=problems(*USER_TOKEN, 404))
 async def get_user(user_id: UserId, caller: CallerDep, resources: ResourcesDep) -> dict[str, Any]:
     """One user with preferences and devices."""
     caller.require_user(user_id)
@@ -69,20 +84,66 @@ async def get_user(user_id: UserId, caller: CallerDep, resources: ResourcesDep) 
     "/{user_id}",
     response_model=User,
     summary="Change a user",
-    responses=problems(*AUTHENTICATED, *WITH_BODY, 404, 409, descriptions={409: "The new email is taken."}),
+    responses=problems(
+        *USER_TOKEN,
+        *WITH_BODY,
+        404,
+        409,
+        descriptions={
+            403: "Another user's token, or `current_password` is wrong.",
+            409: "The new email is taken (API keys only: a user token's email change is always accepted as "
+            "`pending_email`).",
+            422: "A field failed validation, or a user token changes `email` or `password` without `current_password`.",
+            429: "Too many requests with this user's token, or too many wrong passwords for this user.",
+        },
+    ),
 )
 async def update_user(user_id: UserId, body: UserUpdate, caller: CallerDep, resources: ResourcesDep) -> dict[str, Any]:
-    """Change the fields given; the others stay."""
+    """Change the fields given; the others stay. A password change signs the user out everywhere: every token
+    issued before it answers 401 from then on. With a user token, `email` and `password` need
+    `current_password`, and a new `email` is kept as `pending_email` (whether or not the address is taken:
+    the answer never tells) until the application sets `email`."""
     caller.require_user(user_id)
     changes = {name: value for name, value in body.model_dump().items() if value is not None}
-    reply = await resources.backends.users.UpdateUser(
-        pb.UpdateUserRequest(user_id=str(user_id), **changes), timeout=resources.backends.timeout
-    )
+    if caller.is_application:
+        reply = await _update(resources, pb.UpdateUserRequest(user_id=str(user_id), **changes))
+    else:
+        reply = await _update_own(resources, caller, user_id, changes)
     _changed(resources, user_id)
     return user_body(reply.user)
 
 
-@router.delete("/{user_id}", status_code=204, summary="Delete a user", responses=problems(*AUTHENTICATED, 404))
+async def _update(resources: Resources, request: pb.UpdateUserRequest) -> pb.UpdateUserResponse:
+    reply: pb.UpdateUserResponse = await resources.backends.users.UpdateUser(
+        request, timeout=resources.backends.timeout
+    )
+    return reply
+
+
+async def _update_own(
+    resources: Resources, caller: Caller, user_id: uuid.UUID, changes: dict[str, Any]
+) -> pb.UpdateUserResponse:
+    """A user's change to themselves: the current password for email and password (wrong ones counted like
+    failed logins, so a stolen token guesses no faster than the login route), the email only requested."""
+    if "current_password" not in changes:
+        if any(field in changes for field in NEEDS_CURRENT_PASSWORD):
+            raise ProblemError.field("current_password", "is required to change email or password with a user token")
+        return await _update(resources, pb.UpdateUserRequest(user_id=str(user_id), **changes))
+    if "email" in changes:
+        changes["requested_email"] = changes.pop("email")
+    email = (await resources.profiles.get(str(user_id))).email
+    await resources.login_throttle.check(email)
+    try:
+        reply = await _update(resources, pb.UpdateUserRequest(user_id=str(user_id), **changes))
+    except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.PERMISSION_DENIED:
+            await resources.login_throttle.failed(email)
+        raise
+    await resources.login_throttle.succeeded(email)
+    return reply
+
+
+@router.delete("/{user_id}", status_code=204, summary="Delete a user", responses=problems(*USER_TOKEN, 404))
 async def delete_user(user_id: UserId, caller: CallerDep, resources: ResourcesDep) -> Response:
     """Delete a user with their preferences and devices."""
     caller.require_user(user_id)
@@ -97,7 +158,7 @@ async def delete_user(user_id: UserId, caller: CallerDep, resources: ResourcesDe
     "/{user_id}/preferences",
     response_model=Preferences,
     summary="Replace a user's channel preferences",
-    responses=problems(*AUTHENTICATED, *WITH_BODY, 404),
+    responses=problems(*USER_TOKEN, *WITH_BODY, 404),
 )
 async def update_preferences(
     user_id: UserId, body: Preferences, caller: CallerDep, resources: ResourcesDep
@@ -117,10 +178,11 @@ async def update_preferences(
     status_code=201,
     response_model=Device,
     summary="Register a push device",
-    responses=problems(*AUTHENTICATED, *WITH_BODY, 404),
+    responses=problems(*USER_TOKEN, *WITH_BODY, 404),
 )
 async def add_device(user_id: UserId, body: DeviceCreate, caller: CallerDep, resources: ResourcesDep) -> dict[str, Any]:
-    """Register an FCM token; registering it again changes nothing."""
+    """Register an FCM token; registering it again changes nothing. A user keeps at most 20 devices: a 21st
+    drops the one registered least recently."""
     caller.require_user(user_id)
     reply = await resources.backends.users.AddDevice(
         pb.AddDeviceRequest(user_id=str(user_id), token=body.token, platform=PLATFORM_OF[body.platform]),
@@ -134,11 +196,11 @@ async def add_device(user_id: UserId, body: DeviceCreate, caller: CallerDep, res
     "/{user_id}/devices/{token}",
     status_code=204,
     summary="Remove a push device",
-    responses=problems(*AUTHENTICATED, 404),
+    responses=problems(*USER_TOKEN, 404),
 )
 async def remove_device(
     user_id: UserId,
-    token: Annotated[str, Path(max_length=4096, description="The FCM registration token.")],
+    token: Annotated[str, Path(max_length=MAX_DEVICE_TOKEN_LENGTH, description="The FCM registration token.")],
     caller: CallerDep,
     resources: ResourcesDep,
 ) -> Response:

@@ -15,6 +15,8 @@ Platform = Literal["android", "ios", "web"]
 # Documented here, checked by user_svc (user_svc/validation.py), which reports every bad field of a request at once.
 EMAIL_FORMAT: dict[str, Any] = {"format": "email"}
 PASSWORD_MIN_LENGTH: dict[str, Any] = {"minLength": 8}
+MAX_DEVICE_TOKEN_LENGTH = 512
+"""FCM's tokens are about 160 characters (user_svc checks the same limit)."""
 
 USER_EXAMPLE: dict[str, Any] = {
     "id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
@@ -55,7 +57,11 @@ class User(BaseModel):
     email: str
     locale: str
     preferences: Preferences
-    devices: list[Device]
+    devices: list[Device] = Field(description="At most 20, oldest first.")
+    pending_email: str | None = Field(
+        default=None,
+        description="An email the user asked for with their own token; the application sets `email` to confirm it.",
+    )
     created_at: datetime | None
     updated_at: datetime | None
 
@@ -93,9 +99,18 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    """The fields to change; the others stay as they are."""
+    """The fields to change; the others stay as they are. With a user token, changing `email` or `password`
+    needs `current_password`, and `email` becomes `pending_email` until the application sets it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Ada King", "locale": "en-GB"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Ada King", "locale": "en-GB"},
+                {"password": "a new long passphrase", "current_password": "correct horse battery"},
+            ]
+        },
+    )
 
     name: str | None = Field(default=None, max_length=200, description="Not blank.")
     email: str | None = Field(default=None, max_length=254, json_schema_extra=EMAIL_FORMAT)
@@ -103,6 +118,12 @@ class UserUpdate(BaseModel):
         default=None, max_length=1024, json_schema_extra=PASSWORD_MIN_LENGTH, description="At least 8 characters."
     )
     locale: str | None = Field(default=None, max_length=35, pattern=LOCALE_PATTERN)
+    current_password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The password as it is now: required with a user token to change `email` or `password` "
+        "(422 without it, 403 when wrong); an API key does not need it.",
+    )
 
 
 class DeviceCreate(BaseModel):
@@ -112,7 +133,11 @@ class DeviceCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"token": "fcm-token-1", "platform": "android"}]}
     )
 
-    token: str = Field(min_length=1, max_length=4096)
+    token: str = Field(
+        min_length=1,
+        max_length=MAX_DEVICE_TOKEN_LENGTH,
+        description="The FCM registration token; a user keeps 20, one more drops the least recently registered.",
+    )
     platform: Platform
 
 

@@ -72,7 +72,7 @@ class Device(_message.Message):
     def __init__(self, token: _Optional[str] = ..., platform: _Optional[_Union[Platform, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "name", "email", "locale", "preferences", "devices", "created_at", "updated_at")
+    __slots__ = ("id", "name", "email", "locale", "preferences", "devices", "created_at", "updated_at", "pending_email")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +81,7 @@ class User(_message.Message):
     DEVICES_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_EMAIL_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     email: str
@@ -89,7 +90,8 @@ class User(_message.Message):
     devices: _containers.RepeatedCompositeFieldContainer[Device]
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., devices: _Optional[_Iterable[_Union[Device, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    pending_email: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., devices: _Optional[_Iterable[_Union[Device, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_email: _Optional[str] = ...) -> None: ...
 
 class CreateUserRequest(_message.Message):
     __slots__ = ("name", "email", "password", "locale", "preferences")
@@ -140,18 +142,22 @@ class ListUsersResponse(_message.Message):
     def __init__(self, users: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateUserRequest(_message.Message):
-    __slots__ = ("user_id", "name", "email", "password", "locale")
+    __slots__ = ("user_id", "name", "email", "password", "locale", "current_password", "requested_email")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_EMAIL_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     name: str
     email: str
     password: str
     locale: str
-    def __init__(self, user_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., locale: _Optional[str] = ...) -> None: ...
+    current_password: str
+    requested_email: str
+    def __init__(self, user_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., locale: _Optional[str] = ..., current_password: _Optional[str] = ..., requested_email: _Optional[str] = ...) -> None: ...
 
 class UpdateUserResponse(_message.Message):
     __slots__ = ("user",)
@@ -240,20 +246,22 @@ class GetNotificationProfileRequest(_message.Message):
     def __init__(self, user_id: _Optional[str] = ...) -> None: ...
 
 class NotificationProfile(_message.Message):
-    __slots__ = ("user_id", "email", "name", "locale", "preferences", "device_tokens")
+    __slots__ = ("user_id", "email", "name", "locale", "preferences", "device_tokens", "token_version")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     PREFERENCES_FIELD_NUMBER: _ClassVar[int]
     DEVICE_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_VERSION_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     email: str
     name: str
     locale: str
     preferences: Preferences
     device_tokens: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., device_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+    token_version: int
+    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., device_tokens: _Optional[_Iterable[str]] = ..., token_version: _Optional[int] = ...) -> None: ...
 
 class GetNotificationProfileResponse(_message.Message):
     __slots__ = ("profile",)

@@ -124,7 +124,8 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateUser(self, request, context):
-        """Changes the fields that are set in the request and leaves the others alone.
+        """Changes the fields that are set in the request and leaves the others alone. PERMISSION_DENIED when
+        `current_password` is set and wrong. A password change moves the user's token version on.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -145,7 +146,8 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AddDevice(self, request, context):
-        """Registers a push device token for the user; registering the same token again is idempotent.
+        """Registers a push device token for the user; registering the same token again is idempotent. A user
+        keeps at most 20 devices: registering one more drops the one registered least recently.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -159,7 +161,8 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Authenticate(self, request, context):
-        """Checks an email and password and returns a signed JWT (HS256, subject = user id). UNAUTHENTICATED for
+        """Checks an email and password and returns a signed JWT (HS256; claims sub, app, iss, aud, ver, iat, exp).
+        UNAUTHENTICATED for
         wrong credentials, with no hint which part was wrong.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

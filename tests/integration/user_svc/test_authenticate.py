@@ -12,9 +12,10 @@ import grpc
 import jwt
 import pytest
 
+from common.applications import DEFAULT_APPLICATION_ID
 from common.grpc.client import internal_channel
 from common.grpc.errors import field_violations
-from common.tokens import InvalidToken, verify_token
+from common.tokens import AUDIENCE, ISSUER, InvalidToken, verify_token
 from devstack.infra import Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
@@ -30,9 +31,10 @@ async def test_authenticate_returns_a_jwt_for_the_user(
     reply = await users.Authenticate(pb.AuthenticateRequest(email=f" {user.email.upper()} ", password=PASSWORD))
 
     assert (reply.user_id, reply.token_type, reply.expires_in) == (user.id, "bearer", 15 * 60)
-    assert verify_token(reply.access_token, user_service.settings.jwt_secret) == user.id
-    claims = jwt.decode(reply.access_token, JWT_SECRET, algorithms=["HS256"])
+    assert verify_token(reply.access_token, user_service.settings.jwt_secret).user_id == user.id
+    claims = jwt.decode(reply.access_token, JWT_SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
     assert claims["exp"] - claims["iat"] == 15 * 60
+    assert (claims["app"], claims["ver"]) == (str(DEFAULT_APPLICATION_ID), 0)
     assert jwt.get_unverified_header(reply.access_token)["alg"] == "HS256"
     with pytest.raises(InvalidToken):
         verify_token(reply.access_token, "another-secret-of-at-least-32-bytes")
@@ -72,9 +74,9 @@ async def test_a_token_expires_after_jwt_expires_in(slow_users: pb_grpc.UserServ
     user = await create_user(slow_users)
     reply = await slow_users.Authenticate(pb.AuthenticateRequest(email=user.email, password=PASSWORD))
     assert reply.expires_in == 1
-    assert verify_token(reply.access_token, JWT_SECRET) == user.id
+    assert verify_token(reply.access_token, JWT_SECRET).user_id == user.id
 
-    expires_at = jwt.decode(reply.access_token, JWT_SECRET, algorithms=["HS256"])["exp"]
+    expires_at = jwt.decode(reply.access_token, JWT_SECRET, algorithms=["HS256"], audience=AUDIENCE)["exp"]
     await asyncio.sleep(max(0.0, expires_at - time.time()) + 0.05)
 
     with pytest.raises(InvalidToken, match="expired"):

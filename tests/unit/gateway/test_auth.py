@@ -36,8 +36,8 @@ def test_anything_else_is_401(api_key: str | None, authorization: str | None) ->
 def test_an_expired_or_foreign_token_is_401() -> None:
     user = str(uuid.uuid4())
     for token in (
-        issue_token(user, SECRET, 60, now=0),
-        issue_token(user, "another-secret-entirely-of-enough-length", 60),
+        issue_token(user, SECRET, 60, version=0, now=0),
+        issue_token(user, "another-secret-entirely-of-enough-length", 60, version=0),
     ):
         with pytest.raises(ProblemError) as caught:
             authenticator().authenticate(None, f"Bearer {token}")
@@ -46,7 +46,7 @@ def test_an_expired_or_foreign_token_is_401() -> None:
 
 def test_a_user_token_reaches_only_its_own_user_and_no_application_route() -> None:
     user = uuid.uuid4()
-    caller = authenticator().authenticate(None, f"Bearer {issue_token(str(user), SECRET, 60)}")
+    caller = authenticator().authenticate(None, f"Bearer {issue_token(str(user), SECRET, 60, version=0)}")
     assert caller.user_id == user
     caller.require_user(user)
     with pytest.raises(ProblemError) as other:
