@@ -3,7 +3,7 @@ user's current token version (a password change moves it on and revokes every to
 
 The gateway learns the version from the user's notification profile, through the profile cache: the
 gateway's own writes and ``UserChanged`` events evict it at once, so a revoked token stops working within
-milliseconds while the broker delivers events, and within ``GATEWAY_PROFILE_CACHE_SECONDS`` in any case
+milliseconds while the broker delivers events, and within the profile caches' lifetimes in any case
 (docs/operations.md, Security).
 """
 
