@@ -1,4 +1,8 @@
-"""The tables of the ``notifications`` database, shared by the gateway (which owns the migrations) and workers.
+"""The tables of the ``notifications`` database, shared by the gateway (which owns the migrations) and workers,
+and the one table of the status changes they may make (docs/design.md §3 PostgreSQL).
+
+Status machine: every writer of ``status`` puts :func:`may_become` (or :func:`transition_allowed`) in the
+``WHERE`` of its UPDATE, so a change the table does not allow changes nothing, whoever attempts it.
 
 Lock order: every batched writer of ``notification_statuses`` (the workers' claims and outcome writes, the
 gateway's ``published_at`` stamps) starts with :data:`ROWS_LOCKED_IN_ID_ORDER` (or the same lock over fewer
@@ -8,6 +12,7 @@ for one another instead of deadlocking (a deadlock costs PostgreSQL's ``deadlock
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -30,10 +35,13 @@ from common.channels import Channel
 from common.db import one_of
 
 ROWS_LOCKED_IN_ID_ORDER = (
-    "locked AS MATERIALIZED (SELECT id FROM notification_statuses WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)"
+    "locked AS MATERIALIZED (SELECT id, status, lease_until FROM notification_statuses"
+    " WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)"
 )
 """The CTE ``locked`` the batched writers of ``notification_statuses`` start with: the rows whose id is in
-``$1::uuid[]``, locked in id order (the gateway's stamp locks only the rows it will change, in the same order)."""
+``$1::uuid[]``, locked in id order (the gateway's stamp locks only the rows it will change, in the same order).
+Its ``status`` and ``lease_until`` are the row as locked, newer than the statement's snapshot when another
+transaction changed the row while this one waited for the lock."""
 
 
 class Status(StrEnum):
@@ -45,6 +53,53 @@ class Status(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     SKIPPED = "skipped"
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    BOUNCED = "bounced"
+
+
+_WAITING = frozenset({Status.SENDING, Status.CANCELLED, Status.FAILED, Status.SKIPPED})
+
+TRANSITIONS: Mapping[Status, frozenset[Status]] = {
+    Status.SCHEDULED: frozenset({Status.QUEUED, Status.CANCELLED, Status.SKIPPED}),
+    Status.QUEUED: _WAITING,
+    Status.RETRYING: _WAITING,
+    Status.SENDING: frozenset({Status.DELIVERED, Status.RETRYING, Status.FAILED, Status.SENDING}),
+    Status.DELIVERED: frozenset({Status.BOUNCED}),
+    Status.FAILED: frozenset({Status.QUEUED}),
+    Status.SKIPPED: frozenset(),
+    Status.CANCELLED: frozenset(),
+    Status.BOUNCED: frozenset(),
+}
+"""Each status and the statuses a row in it may move to: queued and retrying rows are claimed (sending),
+cancelled, failed as expired or skipped as suppressed at the claim; a sending row is delivered, retried, failed
+or, once its lease expired, claimed again; a failed row goes back to queued only by the DLQ replay."""
+
+FINAL = frozenset({Status.DELIVERED, Status.FAILED, Status.SKIPPED, Status.CANCELLED, Status.BOUNCED})
+"""The statuses in which no worker will send the row's envelope any more (a replay sends a failed
+notification again from its dead letter, not from the row)."""
+
+
+def _listed(statuses: frozenset[Status]) -> str:
+    return ", ".join(f"'{status}'" for status in sorted(statuses))
+
+
+def may_become(target: Status, current: str = "status") -> str:
+    """SQL: true when a row whose status is the expression ``current`` may move to ``target``."""
+    sources = frozenset(status for status, targets in TRANSITIONS.items() if target in targets)
+    return f"{current} IN ({_listed(sources)})"
+
+
+def transition_allowed(current: str, target: str) -> str:
+    """SQL: true when the status expression ``current`` may move to the status expression ``target`` (a
+    per-row target, such as an outcome's)."""
+    pairs = ", ".join(f"('{a}', '{b}')" for a in sorted(TRANSITIONS) for b in sorted(TRANSITIONS[a]))
+    return f"({current}, {target}) IN (VALUES {pairs})"
+
+
+def lease_expired(row: str) -> str:
+    """SQL: true when the lease of ``row`` (a table alias) is over, or was never taken."""
+    return f"({row}.lease_until IS NULL OR {row}.lease_until <= now())"
 
 
 metadata = MetaData()
@@ -74,6 +129,7 @@ notification_statuses = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True), comment="while sending: when the worker's claim lapses"),
     one_of("channel", Channel, name="ck_channel_known"),
     one_of("status", Status, name="ck_status_known"),
     Index("ix_notification_statuses_user_id_id", "user_id", "id"),
@@ -83,6 +139,7 @@ notification_statuses = Table(
         "created_at",
         postgresql_where=text("status = 'queued' AND published_at IS NULL"),
     ),
+    Index("ix_notification_statuses_lease_until", "lease_until", postgresql_where=text("status = 'sending'")),
 )
 
 notification_events = Table(

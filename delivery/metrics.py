@@ -16,7 +16,16 @@ FAILED = Counter(
 )
 RETRIED = Counter("notifications_retried_total", "Transient failures sent to the retry ladder.", ["channel"])
 DEFERRED = Counter(
-    "notifications_deferred_total", "Sends deferred to the retry ladder by an open circuit breaker.", ["channel"]
+    "notifications_deferred_total",
+    "Sends deferred to the retry ladder without spending an attempt: an open circuit breaker, or another claim's"
+    " live lease on the row.",
+    ["channel"],
+)
+NOT_SENT = Counter(
+    "notifications_not_sent_total",
+    "Envelopes acked without sending because the claim found the row failed, skipped, cancelled or not yet due"
+    " (reason: that status), or the address suppressed (reason: suppressed).",
+    ["channel", "reason"],
 )
 DROPPED_MISSING_ROW = Counter(
     "notifications_dropped_missing_row_total",
@@ -61,6 +70,10 @@ class ChannelMetrics:
     def failed(self, reason: str) -> None:
         """Count one notification given up for ``reason``."""
         FAILED.labels(self.channel, reason).inc()
+
+    def not_sent(self, reason: str) -> None:
+        """Count one envelope acked without sending, for ``reason``."""
+        NOT_SENT.labels(self.channel, reason).inc()
 
     def provider_latency(self, outcome: str, seconds: float) -> None:
         """Observe one provider call (``outcome``: delivered, transient or permanent)."""

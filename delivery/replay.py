@@ -38,23 +38,29 @@ from common.amqp.publisher import Publisher, protobuf_message
 from common.amqp.topology import FAILED_QUEUE
 from common.db import plain_url
 from common.ids import parse_uuid
+from common.notification_tables import Status, may_become
 from common.settings import DatabaseServiceSettings, SettingsError, database_url_field, load_settings
 from delivery.dead_letters import DeadLetter, read_dead_letter
 
-RESET_SQL = """
-WITH reset AS (
-    UPDATE notification_statuses
-    SET status = 'queued', attempts = 0, reason = NULL, last_error = NULL, next_attempt_at = NULL,
-        published_at = COALESCE(published_at, now()), updated_at = now()
-    WHERE id = $1 AND status = 'failed'
-    RETURNING id
+RESET_SQL = f"""
+WITH locked AS MATERIALIZED (
+    SELECT id, status FROM notification_statuses WHERE id = $1 FOR UPDATE
+), reset AS (
+    UPDATE notification_statuses AS s
+    SET status = 'queued', attempts = 0, reason = NULL, last_error = NULL, next_attempt_at = NULL, lease_until = NULL,
+        published_at = COALESCE(s.published_at, now()), updated_at = now()
+    FROM locked AS l
+    WHERE s.id = l.id AND s.status = 'failed' AND {may_become(Status.QUEUED, "s.status")}
+    RETURNING s.id
 ), event AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)
     SELECT id, 'queued', 0, $2::jsonb FROM reset
 )
-SELECT (SELECT status FROM notification_statuses WHERE id = $1) AS status, EXISTS (SELECT 1 FROM reset) AS reset
-"""
-"""Resets a ``failed`` row and records the replay; answers the row's status before (None: no row)."""
+SELECT l.status, EXISTS (SELECT 1 FROM reset) AS reset
+FROM (SELECT 1) AS one LEFT JOIN locked AS l ON true
+"""  # noqa: S608 - constants only
+"""Resets a ``failed`` row (the status machine's only way back) and records the replay; answers the row's
+status before (None: no row)."""
 
 
 class _NotPublished(Exception):

@@ -6,17 +6,23 @@ Per message:
 1. Decode (``common.envelope.decode_envelope``). Poison (undecodable, or for another channel) is published to
    ``notifications.dlx`` with ``x-failure-reason: poison`` and acked.
 2. Past ``expires_at``: the row becomes ``failed`` with reason ``expired``; ack.
-3. Breaker open: deferred to the retry ladder, the attempt count unchanged (row ``retrying``); ack.
-4. Wait for the provider's rate ceiling, then claim the row (one statement: ``sending`` + event unless it is
-   already delivered). No row: ack, drop, count. Already delivered: ack without sending.
-5. Deliver. ``Delivered`` → ``delivered``. ``TransientError`` → ``retrying`` and a copy with ``attempt + 1`` on
-   ``notifications.retry`` (or, once ``max_attempts`` are spent, ``failed`` with ``retries_exhausted``).
-   ``PermanentError`` → ``failed`` with its reason, then dead-lettered. Then ack.
+3. Wait for the provider's rate ceiling (unless the breaker is open), then claim the row: one statement that
+   makes it ``sending`` under a lease of twice ``PROVIDER_TIMEOUT_SECONDS``, when the status machine allows it
+   (``common.notification_tables``). No row: ack, drop, count. Delivered, failed, skipped, cancelled or not yet
+   due: ack without sending. Suppressed address: the claim made it ``skipped``; ack. Another claim's lease is
+   live (a second copy, or a killed worker's redelivered message): back on the retry ladder until the lease
+   lapses, the row untouched and no attempt spent; ack.
+4. Breaker open: deferred to the retry ladder without spending an attempt (row ``retrying``); ack.
+5. Deliver, within ``PROVIDER_TIMEOUT_SECONDS``. ``Delivered`` → ``delivered``. ``TransientError`` (or no answer
+   in time) → ``retrying`` and a copy with ``attempt + 1`` on ``notifications.retry`` (or, once
+   ``max_attempts`` are spent, ``failed`` with ``retries_exhausted``). ``PermanentError`` → ``failed`` with its
+   reason, then dead-lettered. Each outcome is written only while this claim's lease is the row's. Then ack.
 
 A message is acked only once its row is written and any retry or dead-letter publish is confirmed. When the
 database or the broker fails on the way, the message is requeued after a pause and handled again from the
-top; since a redelivered envelope whose row is still ``sending`` is sent again, nothing is lost (and at
-worst one copy is sent twice, which the email ``Message-ID`` lets mail systems recognise).
+top. A worker that dies leaves its rows ``sending``: their redelivered copies wait on the ladder until the
+lease lapses and are then claimed and sent again, so nothing is lost (and at worst one copy is sent twice,
+which the email ``Message-ID`` lets mail systems recognise).
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from delivery.outcome import Deliverer, DeliveryError, PermanentError, Transient
 from delivery.rate_limit import RateLimiter
 from delivery.retry import RetryPolicy, RetrySchedule
 from delivery.settings import WorkerSettings
-from delivery.status_store import Outcome, RowState, StatusStore
+from delivery.status_store import Claim, Outcome, RowState, StatusStore
 from notification.v1 import notification_pb2 as pb
 
 logger = logging.getLogger(__name__)
@@ -98,7 +104,9 @@ class WorkerRuntime:
         """Open the database pool, Redis (only with a rate ceiling) and the broker connection, declare the
         topology and start consuming."""
         settings = self.settings
-        self._store = await StatusStore.open(settings.database_url, pool_size=settings.db_pool_size)
+        self._store = await StatusStore.open(
+            settings.database_url, lease_seconds=settings.lease_seconds, pool_size=settings.db_pool_size
+        )
         if settings.max_per_second > 0:
             self._redis = Redis.from_url(settings.redis_url)
             self._limiter = RateLimiter(self._redis, self.channel, settings.max_per_second)
@@ -214,21 +222,21 @@ class WorkerRuntime:
                 self.metrics.failed(EXPIRED)
             await _settle(message.ack())
             return
-        if not self.breaker.may_call():
-            await self._defer(message, envelope)
-            return
-        if self._limiter is not None:
+        if self._limiter is not None and self.breaker.may_call():
             self.metrics.rate_limit_wait.inc(await self._limiter.wait_turn())
         attempt = envelope.attempt + 1
         assert self._store is not None
-        state = await self._store.claim(notification_id, attempt)
-        if not self._counted(state):
+        claim = await self._store.claim(notification_id, attempt, _email_address(envelope))
+        if claim.state is RowState.LEASED:
+            await self._wait_for_lease(message, envelope, claim)
+            return
+        if not self._claimed(claim):
             await _settle(message.ack())
             return
         if not self.breaker.acquire():
-            await self._defer(message, envelope)
+            await self._defer(message, envelope, claim)
             return
-        await self._deliver(message, envelope, attempt)
+        await self._deliver(message, envelope, attempt, claim)
 
     def _decode(self, body: bytes) -> pb.MessageEnvelope:
         envelope = decode_envelope(body)
@@ -238,12 +246,18 @@ class WorkerRuntime:
             raise EnvelopeError("notification_id is not a UUID")
         return envelope
 
-    async def _deliver(self, message: AbstractIncomingMessage, envelope: pb.MessageEnvelope, attempt: int) -> None:
+    async def _deliver(
+        self, message: AbstractIncomingMessage, envelope: pb.MessageEnvelope, attempt: int, claim: Claim
+    ) -> None:
         started = time.perf_counter()
+        timeout = self.settings.provider_timeout_seconds
         try:
-            delivered = await self.deliverer.deliver(envelope)
+            delivered = await asyncio.wait_for(self.deliverer.deliver(envelope), timeout)
         except DeliveryError as error:
             failure: DeliveryError = error
+            provider_failed = True
+        except TimeoutError:
+            failure = TransientError(f"the provider did not answer within {timeout:g} s")
             provider_failed = True
         except Exception as error:
             # A bug in the delivery code, not the provider's fault: retried, but it does not trip the breaker.
@@ -264,6 +278,7 @@ class WorkerRuntime:
                     attempts=attempt,
                     provider_message_id=delivered.provider_message_id,
                     detail={"provider_message_id": delivered.provider_message_id, **delivered.detail},
+                    lease=claim.lease,
                 )
             )
             if self._counted(state):
@@ -275,20 +290,27 @@ class WorkerRuntime:
             self.breaker.record_success()  # the provider answered: it is up
             self.metrics.provider_latency("permanent", time.perf_counter() - started)
             await self._give_up(
-                message, envelope, attempt, failure.reason, failure, suppress_address=failure.suppress_address
+                message,
+                envelope,
+                claim,
+                attempt,
+                failure,
+                reason=failure.reason,
+                suppress_address=failure.suppress_address,
             )
             return
         if provider_failed:
             self.breaker.record_failure()
         self.metrics.provider_latency("transient", time.perf_counter() - started)
         if self.policy.exhausted(attempt):
-            await self._give_up(message, envelope, attempt, RETRIES_EXHAUSTED, failure)
+            await self._give_up(message, envelope, claim, attempt, failure, reason=RETRIES_EXHAUSTED)
             return
         retry_after = failure.retry_after if isinstance(failure, TransientError) else None
         schedule = self.policy.after_failure(attempt, retry_after)
         await self._retry(
             message,
             envelope,
+            claim,
             attempts=attempt,
             schedule=schedule,
             last_error=failure.message,
@@ -297,12 +319,13 @@ class WorkerRuntime:
 
     # --- outcomes ---------------------------------------------------------------------------------------
 
-    async def _defer(self, message: AbstractIncomingMessage, envelope: pb.MessageEnvelope) -> None:
+    async def _defer(self, message: AbstractIncomingMessage, envelope: pb.MessageEnvelope, claim: Claim) -> None:
         """The breaker is open: back to the ladder without spending an attempt."""
         schedule = self.policy.deferral(self.breaker.remaining_pause())
         if await self._retry(
             message,
             envelope,
+            claim,
             attempts=envelope.attempt,
             schedule=schedule,
             last_error=None,
@@ -310,10 +333,22 @@ class WorkerRuntime:
         ):
             self.metrics.deferred.inc()
 
+    async def _wait_for_lease(
+        self, message: AbstractIncomingMessage, envelope: pb.MessageEnvelope, claim: Claim
+    ) -> None:
+        """Another claim holds the row: this copy goes back on the ladder until that lease lapses, without
+        touching the row or spending an attempt. Never dropped: after a worker died, this copy is the one that
+        sends the notification once its lease is over."""
+        await self._publish_retry(envelope, envelope.attempt, self.policy.deferral(claim.wait_seconds))
+        self.metrics.deferred.inc()
+        logger.info("claimed elsewhere for %.1f s more: deferred", claim.wait_seconds)
+        await _settle(message.ack())
+
     async def _retry(
         self,
         message: AbstractIncomingMessage,
         envelope: pb.MessageEnvelope,
+        claim: Claim,
         *,
         attempts: int,
         schedule: RetrySchedule,
@@ -321,7 +356,7 @@ class WorkerRuntime:
         detail: dict[str, Any],
     ) -> bool:
         """Row ``retrying``, then a copy carrying ``attempt = attempts`` on the retry step; ack. True when the
-        copy was published (the row existed and was not delivered)."""
+        copy was published (the row was still this claim's)."""
         state = await self._write(
             Outcome(
                 envelope.notification_id,
@@ -330,37 +365,43 @@ class WorkerRuntime:
                 last_error=last_error,
                 retry_in_seconds=schedule.expiration_seconds,
                 detail={**detail, "retry_in_seconds": round(schedule.expiration_seconds, 3)},
+                lease=claim.lease,
             )
         )
         published = self._counted(state)
         if published:
-            copy = pb.MessageEnvelope()
-            copy.CopyFrom(envelope)
-            copy.attempt = attempts
-            assert self._publisher is not None
-            await self._publisher.publish(
-                self._publisher.topology.retry,
-                protobuf_message(
-                    copy,
-                    message_id=envelope.notification_id,
-                    correlation_id=envelope.correlation_id or None,
-                    expiration_ms=max(1, round(schedule.expiration_seconds * 1000)),
-                ),
-                retry_routing_key(self.channel, schedule.step_seconds),
-            )
+            await self._publish_retry(envelope, attempts, schedule)
             if last_error is not None:
                 self.metrics.retried.inc()
         await _settle(message.ack())
         return published
 
+    async def _publish_retry(self, envelope: pb.MessageEnvelope, attempts: int, schedule: RetrySchedule) -> None:
+        """A copy of ``envelope`` carrying ``attempt = attempts`` on the retry step of ``schedule``."""
+        copy = pb.MessageEnvelope()
+        copy.CopyFrom(envelope)
+        copy.attempt = attempts
+        assert self._publisher is not None
+        await self._publisher.publish(
+            self._publisher.topology.retry,
+            protobuf_message(
+                copy,
+                message_id=envelope.notification_id,
+                correlation_id=envelope.correlation_id or None,
+                expiration_ms=max(1, round(schedule.expiration_seconds * 1000)),
+            ),
+            retry_routing_key(self.channel, schedule.step_seconds),
+        )
+
     async def _give_up(
         self,
         message: AbstractIncomingMessage,
         envelope: pb.MessageEnvelope,
+        claim: Claim,
         attempts: int,
-        reason: str,
         error: DeliveryError,
         *,
+        reason: str,
         suppress_address: str | None = None,
     ) -> None:
         """Row ``failed`` (with any suppression), then the message to the dead-letter exchange; ack."""
@@ -373,6 +414,7 @@ class WorkerRuntime:
                 last_error=error.message,
                 detail={"reason": reason, "error": error.message, **error.detail},
                 suppress_address=suppress_address,
+                lease=claim.lease,
             )
         )
         if self._counted(state):
@@ -425,7 +467,23 @@ class WorkerRuntime:
         elif state is RowState.DELIVERED:
             self.metrics.skipped_delivered.inc()
             logger.info("already delivered: not sent again")
+        elif state is RowState.REFUSED:
+            logger.warning("the row moved on (cancelled, or claimed by another copy): outcome not recorded")
         return state is RowState.DONE
+
+    def _claimed(self, claim: Claim) -> bool:
+        """True when the claim holds the row; counts why the others are not sent."""
+        if claim.state in (RowState.SUPPRESSED, RowState.REFUSED):
+            reason = "suppressed" if claim.state is RowState.SUPPRESSED else str(claim.found)
+            self.metrics.not_sent(reason)
+            logger.info("not sent: the row is %s", reason)
+            return False
+        return self._counted(claim.state)
+
+
+def _email_address(envelope: pb.MessageEnvelope) -> str | None:
+    """The recipient's address, which the claim checks against the suppression list; None for other channels."""
+    return envelope.email_recipient.address or None if envelope.HasField("email_recipient") else None
 
 
 async def _settle(settlement: Awaitable[Any]) -> None:

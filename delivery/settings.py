@@ -9,6 +9,7 @@ prefix with :func:`worker_config`, so each knob below is read from ``<PREFIX><NA
 | ``CONCURRENCY`` | 32 | messages handled at the same time (at most ``PREFETCH``) |
 | ``MAX_ATTEMPTS`` | 5 | delivery attempts before a transient failure becomes ``failed`` (``retries_exhausted``) |
 | ``RETRY_DELAY_SCALE`` | 1.0 | multiplies each retry's per-message expiration; below 1 only for tests and demos |
+| ``PROVIDER_TIMEOUT_SECONDS`` | 30 | the longest one send may take; a claim's lease on its row is twice this |
 | ``BREAKER_THRESHOLD`` | 5 | consecutive transient failures that open the provider's circuit breaker |
 | ``BREAKER_PAUSE_SECONDS`` | 30 | how long an open breaker defers sends before one probe may go |
 | ``MAX_PER_SECOND`` | 0 | provider send ceiling shared by every replica (Redis); 0 = none |
@@ -46,8 +47,15 @@ class WorkerSettings(DatabaseServiceSettings):
     concurrency: int = Field(default=32, ge=1)
     max_attempts: int = Field(default=5, ge=1)
     retry_delay_scale: float = Field(default=1.0, gt=0, le=1)
+    provider_timeout_seconds: float = Field(default=30.0, gt=0)
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_pause_seconds: float = Field(default=30.0, gt=0)
     max_per_second: float = Field(default=0.0, ge=0)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     db_pool_size: int = Field(default=4, ge=1)
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claim holds its row: twice the provider timeout, so a live worker always writes its outcome
+        within it (docs/design.md §1)."""
+        return 2 * self.provider_timeout_seconds

@@ -1,54 +1,85 @@
-"""The worker side of ``notification_statuses``: claim a notification for sending, record its outcome, append
-every change to ``notification_events`` and hard bounces to ``email_suppressions`` (docs/design.md §1, §3).
+"""The worker side of ``notification_statuses``: claim a notification for sending under a lease, record its
+outcome, append every change to ``notification_events`` and hard bounces to ``email_suppressions``
+(docs/design.md §1, §3).
 
 Workers only update rows, never create them. Each operation is one statement (the check, the update and the
-event together), and concurrent calls are batched into one round trip (:mod:`common.batching`).
-It talks to asyncpg directly: this is the hot path of every delivery.
+event together) whose ``WHERE`` holds the status machine of :mod:`common.notification_tables`, and concurrent
+calls are batched into one round trip (:mod:`common.batching`). It talks to asyncpg directly: this is the hot
+path of every delivery.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
 
 from common.batching import Batcher
 from common.db import plain_url
-from common.notification_tables import ROWS_LOCKED_IN_ID_ORDER, Status
+from common.notification_tables import (
+    ROWS_LOCKED_IN_ID_ORDER,
+    Status,
+    lease_expired,
+    may_become,
+    transition_allowed,
+)
 
 CLAIM_SQL = f"""
 WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
-    SELECT * FROM unnest($1::uuid[], $2::int[]) AS t(id, attempt)
+    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) AS t(id, attempt, address)
+), decided AS (
+    SELECT l.id, i.attempt,
+           CASE WHEN i.address IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM email_suppressions AS e WHERE e.address = i.address)
+                THEN CASE WHEN l.status = 'sending' THEN 'failed' ELSE 'skipped' END
+                ELSE 'sending'
+           END AS becomes
+    FROM locked AS l JOIN input AS i ON i.id = l.id
 ), claimed AS (
     UPDATE notification_statuses AS s
-    SET status = 'sending', attempts = i.attempt, next_attempt_at = NULL, updated_at = now(),
+    SET status = d.becomes,
+        attempts = CASE WHEN d.becomes = 'sending' THEN d.attempt ELSE s.attempts END,
+        reason = CASE WHEN d.becomes = 'sending' THEN s.reason ELSE 'suppressed' END,
+        lease_until = CASE WHEN d.becomes = 'sending' THEN now() + make_interval(secs => $4) END,
+        next_attempt_at = NULL,
+        updated_at = now(),
         published_at = COALESCE(s.published_at, now())
-    FROM input AS i JOIN locked AS l ON l.id = i.id
-    WHERE s.id = i.id AND s.status <> 'delivered'
-    RETURNING s.id, i.attempt
+    FROM decided AS d
+    WHERE s.id = d.id
+      AND {may_become(Status.SENDING, "s.status")} AND (s.status <> 'sending' OR {lease_expired("s")})
+      AND {transition_allowed("s.status", "d.becomes")}
+    RETURNING s.id, s.status, s.attempts, s.lease_until
 ), events AS (
-    INSERT INTO notification_events (notification_id, status, attempt)
-    SELECT id, 'sending', attempt FROM claimed
+    INSERT INTO notification_events (notification_id, status, attempt, detail)
+    SELECT id, status, attempts,
+           CASE WHEN status = 'sending' THEN '{{}}'::jsonb ELSE '{{"reason": "suppressed"}}'::jsonb END
+    FROM claimed
 )
-SELECT s.id, c.id IS NOT NULL AS claimed
-FROM notification_statuses AS s LEFT JOIN claimed AS c ON c.id = s.id
-WHERE s.id = ANY($1::uuid[])
-"""  # noqa: S608 - a constant
-"""Marks each row ``sending`` unless it is already delivered; answers which rows exist and which it claimed
-(the final SELECT reads the rows as they were before the update). A worker holding the envelope proves it was
-published, so the claim also sets ``published_at`` when the gateway's batched stamp has not yet: the stamp then
-skips the row, and one write and one row lock per notification are saved."""
+SELECT l.id, l.status AS found, c.status AS became, c.lease_until AS lease,
+       GREATEST(0, EXTRACT(EPOCH FROM l.lease_until - now()))::float8 AS lease_left
+FROM locked AS l LEFT JOIN claimed AS c ON c.id = l.id
+"""  # noqa: S608 - constants only
+"""Claims each row for sending when the status machine lets it (``queued``, ``retrying``, or ``sending``
+whose lease lapsed): ``sending`` with a lease of ``$4`` seconds, or, when its email address is suppressed,
+``skipped`` (``failed`` for a lapsed claim) with reason ``suppressed``. Answers, for each row that exists,
+its status as locked, what it became and the lease. A worker holding the envelope proves it was published, so
+the claim also sets ``published_at`` when the gateway's batched stamp has not yet: the stamp then skips the
+row, and one write and one row lock per notification are saved."""
 
 WRITE_SQL = f"""
 WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     SELECT * FROM unnest(
-        $1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::jsonb[], $9::text[]
-    ) AS t(id, status, attempt, reason, last_error, provider_message_id, retry_in_seconds, detail, suppress_address)
+        $1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::jsonb[], $9::text[],
+        $10::timestamptz[]
+    ) AS t(
+        id, status, attempt, reason, last_error, provider_message_id, retry_in_seconds, detail, suppress_address, lease
+    )
 ), written AS (
     UPDATE notification_statuses AS s
     SET status = i.status,
@@ -58,9 +89,12 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
         provider_message_id = COALESCE(i.provider_message_id, s.provider_message_id),
         next_attempt_at = now() + make_interval(secs => i.retry_in_seconds),
         delivered_at = CASE WHEN i.status = 'delivered' THEN now() ELSE s.delivered_at END,
+        lease_until = NULL,
         updated_at = now()
     FROM input AS i JOIN locked AS l ON l.id = i.id
-    WHERE s.id = i.id AND s.status <> 'delivered'
+    WHERE s.id = i.id
+      AND {transition_allowed("s.status", "i.status")}
+      AND (s.status <> 'sending' OR s.lease_until IS NOT DISTINCT FROM i.lease OR {lease_expired("s")})
     RETURNING s.id
 ), events AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)
@@ -71,11 +105,11 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     WHERE i.suppress_address IS NOT NULL
     ON CONFLICT (address) DO NOTHING
 )
-SELECT s.id, w.id IS NOT NULL AS written
-FROM notification_statuses AS s LEFT JOIN written AS w ON w.id = s.id
-WHERE s.id = ANY($1::uuid[])
-"""  # noqa: S608 - a constant
-"""Records outcomes (never over a row that is already delivered), their events and any hard bounce."""
+SELECT l.id, l.status AS found, w.id IS NOT NULL AS written
+FROM locked AS l LEFT JOIN written AS w ON w.id = l.id
+"""  # noqa: S608 - constants only
+"""Records outcomes where the status machine allows them and, over a ``sending`` row, only for the writer that
+holds its lease (or once the lease lapsed), with their events and any hard bounce."""
 
 
 class RowState(Enum):
@@ -84,9 +118,32 @@ class RowState(Enum):
     DONE = "done"
     """The row was updated (claimed for sending, or its outcome recorded)."""
     DELIVERED = "delivered"
-    """The row is already delivered: nothing was changed."""
+    """The row is already delivered (or bounced): nothing was changed."""
     MISSING = "missing"
     """There is no such row: the envelope is dropped."""
+    LEASED = "leased"
+    """Another claim's lease on the row is live: nothing was changed (claims only)."""
+    SUPPRESSED = "suppressed"
+    """The address is suppressed: the claim made the row ``skipped`` (``failed`` for a lapsed claim)."""
+    REFUSED = "refused"
+    """The status machine does not allow the change (the row is failed, skipped, cancelled or not yet due, or
+    another claim holds it now): nothing was changed."""
+
+
+_AS_FOUND = {Status.DELIVERED: RowState.DELIVERED, Status.BOUNCED: RowState.DELIVERED, Status.SENDING: RowState.LEASED}
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a claim found, and what it holds."""
+
+    state: RowState
+    found: str | None = None
+    """The row's status when it was locked (None: no row)."""
+    lease: datetime | None = None
+    """The lease this claim holds (``DONE``): outcome writes over the ``sending`` row present it."""
+    wait_seconds: float = 0.0
+    """``LEASED``: how long the other claim's lease still runs."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +160,8 @@ class Outcome:
     """For ``retrying``: when the next attempt is due, from now."""
     detail: dict[str, Any] = field(default_factory=dict)
     suppress_address: str | None = None
+    lease: datetime | None = None
+    """The lease of the claim this outcome follows (None: written without a claim, e.g. expired)."""
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -110,41 +169,87 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     asyncpg still rolls back a transaction left open."""
 
 
-def _row_states(ids: Sequence[uuid.UUID], rows: Sequence[asyncpg.Record]) -> list[RowState]:
-    found = {row["id"]: row[1] for row in rows}
-    return [
-        RowState.MISSING if key not in found else RowState.DONE if found[key] else RowState.DELIVERED for key in ids
-    ]
+def _claim(row: asyncpg.Record | None) -> Claim:
+    if row is None:
+        return Claim(RowState.MISSING)
+    found = row["found"]
+    if row["became"] == Status.SENDING:
+        return Claim(RowState.DONE, found, lease=row["lease"])
+    if row["became"] is not None:
+        return Claim(RowState.SUPPRESSED, found)
+    state = _AS_FOUND.get(Status(found), RowState.REFUSED)
+    return Claim(state, found, wait_seconds=row["lease_left"] or 0.0)
+
+
+def _written(row: asyncpg.Record | None) -> RowState:
+    if row is None:
+        return RowState.MISSING
+    if row["written"]:
+        return RowState.DONE
+    return RowState.DELIVERED if _AS_FOUND.get(Status(row["found"])) is RowState.DELIVERED else RowState.REFUSED
 
 
 def _json(detail: dict[str, Any]) -> str:
     return orjson.dumps(detail, default=str).decode()
 
 
-class StatusStore:
-    """Claims and outcome writes on the notifications database; concurrent calls share round trips."""
+Item = TypeVar("Item")
+Answer = TypeVar("Answer")
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+
+async def _in_rounds(
+    items: Sequence[Item], key: Callable[[Item], Hashable], run: Callable[[list[Item]], Awaitable[list[Answer]]]
+) -> list[Answer]:
+    """``run`` over the items with distinct keys, then again over the repeats: a second copy of a notification
+    in the same batch then meets what the first did, as it would one batch later."""
+    seen: set[Hashable] = set()
+    firsts: list[int] = []
+    repeats: list[int] = []
+    for index, item in enumerate(items):
+        (repeats if key(item) in seen else firsts).append(index)
+        seen.add(key(item))
+    answers: dict[int, Answer] = dict(zip(firsts, await run([items[i] for i in firsts]), strict=True))
+    if repeats:
+        answers.update(zip(repeats, await _in_rounds([items[i] for i in repeats], key, run), strict=True))
+    return [answers[index] for index in range(len(items))]
+
+
+@dataclass(frozen=True, slots=True)
+class _ClaimRequest:
+    notification_id: uuid.UUID
+    attempt: int
+    address: str | None
+
+
+class StatusStore:
+    """Claims and outcome writes on the notifications database; concurrent calls share round trips.
+
+    ``lease_seconds`` is how long a claim holds its row: twice the provider timeout, so a worker that is alive
+    always writes its outcome within it."""
+
+    def __init__(self, pool: asyncpg.Pool, *, lease_seconds: float) -> None:
         self._pool = pool
-        self._claims: Batcher[tuple[uuid.UUID, int], RowState] = Batcher(self._claim_batch)
+        self._lease_seconds = lease_seconds
+        self._claims: Batcher[_ClaimRequest, Claim] = Batcher(self._claim_batch)
         self._writes: Batcher[Outcome, RowState] = Batcher(self._write_batch)
 
     @classmethod
-    async def open(cls, database_url: str, *, pool_size: int = 4) -> StatusStore:
+    async def open(cls, database_url: str, *, lease_seconds: float, pool_size: int = 4) -> StatusStore:
         """A store on ``database_url``; connections open lazily, so this works while the database is down."""
         pool = await asyncpg.create_pool(
             plain_url(database_url), min_size=0, max_size=pool_size, reset=_keep_session, command_timeout=15
         )
-        return cls(pool)
+        return cls(pool, lease_seconds=lease_seconds)
 
-    async def claim(self, notification_id: str, attempt: int) -> RowState:
-        """Mark the notification ``sending`` for attempt number ``attempt`` (with its event), unless it is
-        already delivered or has no row."""
-        return await self._claims.submit((uuid.UUID(notification_id), attempt))
+    async def claim(self, notification_id: str, attempt: int, email_address: str | None = None) -> Claim:
+        """Claim the notification for attempt number ``attempt`` (``sending`` under a lease, with its event)
+        when the status machine allows it; ``email_address`` is checked against the suppression list."""
+        address = email_address.lower() if email_address else None
+        return await self._claims.submit(_ClaimRequest(uuid.UUID(notification_id), attempt, address))
 
     async def write(self, outcome: Outcome) -> RowState:
-        """Record ``outcome`` (with its event, and its suppression when it has one) unless the row is already
-        delivered or missing."""
+        """Record ``outcome`` (with its event, and its suppression when it has one) when the status machine and
+        the lease allow it."""
         return await self._writes.submit(outcome)
 
     async def ping(self) -> bool:
@@ -155,12 +260,25 @@ class StatusStore:
         """Close every connection."""
         await self._pool.close()
 
-    async def _claim_batch(self, items: Sequence[tuple[uuid.UUID, int]]) -> list[RowState]:
-        ids = [key for key, _ in items]
-        rows = await self._pool.fetch(CLAIM_SQL, ids, [attempt for _, attempt in items])
-        return _row_states(ids, rows)
+    async def _claim_batch(self, requests: Sequence[_ClaimRequest]) -> list[Claim]:
+        return await _in_rounds(requests, lambda request: request.notification_id, self._claim_round)
+
+    async def _claim_round(self, requests: list[_ClaimRequest]) -> list[Claim]:
+        ids = [request.notification_id for request in requests]
+        rows = await self._pool.fetch(
+            CLAIM_SQL,
+            ids,
+            [request.attempt for request in requests],
+            [request.address for request in requests],
+            self._lease_seconds,
+        )
+        found = {row["id"]: row for row in rows}
+        return [_claim(found.get(key)) for key in ids]
 
     async def _write_batch(self, outcomes: Sequence[Outcome]) -> list[RowState]:
+        return await _in_rounds(outcomes, lambda outcome: outcome.notification_id, self._write_round)
+
+    async def _write_round(self, outcomes: list[Outcome]) -> list[RowState]:
         ids = [uuid.UUID(outcome.notification_id) for outcome in outcomes]
         rows = await self._pool.fetch(
             WRITE_SQL,
@@ -173,5 +291,7 @@ class StatusStore:
             [outcome.retry_in_seconds for outcome in outcomes],
             [_json(outcome.detail) for outcome in outcomes],
             [outcome.suppress_address for outcome in outcomes],
+            [outcome.lease for outcome in outcomes],
         )
-        return _row_states(ids, rows)
+        found = {row["id"]: row for row in rows}
+        return [_written(found.get(key)) for key in ids]

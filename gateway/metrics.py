@@ -30,5 +30,7 @@ LATE_CONFIRMS = Counter(
     ["channel"],
 )
 REPUBLISHED = Counter(
-    "gateway_reconciler_republished_total", "Rows left unpublished that the reconciler published.", ["channel"]
+    "gateway_reconciler_republished_total",
+    "Rows the reconciler published: left unpublished, or sending with a lease that lapsed unclaimed.",
+    ["channel"],
 )

@@ -45,13 +45,18 @@ class EnvelopePublisher:
         )
 
     async def publish(
-        self, message: aio_pika.Message, channel: str, on_late_confirm: Callable[[], None] | None = None
+        self,
+        message: aio_pika.Message,
+        channel: str,
+        on_late_confirm: Callable[[], None] | None = None,
+        on_late_failure: Callable[[], None] | None = None,
     ) -> None:
         """Publish with routing key ``channel`` and wait for the broker's confirm.
 
         Raises what the publisher raises when the broker refused the message or the connection is down (it is
         certainly not queued), and :class:`ConfirmPending` when no answer came in time (it may be queued): the
-        confirm is then awaited in the background, and ``on_late_confirm`` is called if it comes.
+        confirm is then awaited in the background, and ``on_late_confirm`` is called if it comes,
+        ``on_late_failure`` if it does not.
         """
         publishing = asyncio.ensure_future(
             self._publisher.publish(self._publisher.topology.direct, message, channel, timeout=LATE_CONFIRM_SECONDS)
@@ -60,16 +65,24 @@ class EnvelopePublisher:
             await asyncio.wait_for(asyncio.shield(publishing), self._timeout)
         except TimeoutError:
             self._late.add(publishing)
-            publishing.add_done_callback(lambda done: self._settled_late(done, message, on_late_confirm))
+            publishing.add_done_callback(
+                lambda done: self._settled_late(done, message, on_late_confirm, on_late_failure)
+            )
             raise ConfirmPending from None
 
     def _settled_late(
-        self, publishing: asyncio.Future[None], message: aio_pika.Message, on_late_confirm: Callable[[], None] | None
+        self,
+        publishing: asyncio.Future[None],
+        message: aio_pika.Message,
+        on_late_confirm: Callable[[], None] | None,
+        on_late_failure: Callable[[], None] | None,
     ) -> None:
         self._late.discard(publishing)
         error = None if publishing.cancelled() else publishing.exception()
         if publishing.cancelled() or error is not None:
             logger.warning("late publish of %s was not confirmed: %r", message.message_id, error)
+            if on_late_failure is not None:
+                on_late_failure()
         elif on_late_confirm is not None:
             on_late_confirm()
 

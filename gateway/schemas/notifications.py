@@ -14,7 +14,9 @@ ChannelName = Literal["email", "push"]
 """``common.channels.Channel``'s values as a Literal, which keeps the OpenAPI document as it is (pydantic would
 publish the enum as a schema of its own); a unit test keeps the two equal."""
 Priority = Literal["low", "normal", "high"]
-StatusName = Literal["queued", "sending", "retrying", "delivered", "failed", "skipped"]
+StatusName = Literal[
+    "queued", "sending", "retrying", "delivered", "failed", "skipped", "scheduled", "cancelled", "bounced"
+]
 SkipReason = Literal["channel_disabled", "no_device", "suppressed"]
 
 
@@ -131,7 +133,7 @@ class NotificationStatus(BaseModel):
     locale: str | None
     priority: Priority
     status: StatusName
-    reason: str | None = Field(description="Why it was skipped or failed, machine-readable.")
+    reason: str | None = Field(description="Why it was skipped, failed or cancelled, machine-readable.")
     attempts: int
     last_error: str | None
     metadata: dict[str, str]

@@ -24,7 +24,7 @@ async def test_concurrent_batches_over_the_same_rows_in_any_order_never_deadlock
     infra: Infra, gateway: Gateway
 ) -> None:
     url = infra.database("NOTIFICATIONS_DATABASE_URL")
-    workers = [await StatusStore.open(url, pool_size=2) for _ in range(2)]
+    workers = [await StatusStore.open(url, lease_seconds=60, pool_size=2) for _ in range(2)]
     stamps = NotificationStore(await asyncpg.create_pool(url, min_size=1, max_size=2))
     shuffle = random.Random(7).sample
     errors: list[BaseException] = []

@@ -16,7 +16,7 @@ from tests.integration.delivery.support import Gateway, email_envelope
 
 @pytest.fixture
 async def store(infra: Infra) -> AsyncIterator[StatusStore]:
-    opened = await StatusStore.open(infra.database("NOTIFICATIONS_DATABASE_URL"))
+    opened = await StatusStore.open(infra.database("NOTIFICATIONS_DATABASE_URL"), lease_seconds=60)
     try:
         yield opened
     finally:
@@ -26,7 +26,7 @@ async def store(infra: Infra) -> AsyncIterator[StatusStore]:
 async def test_a_claim_marks_sending_with_its_event(store: StatusStore, gateway: Gateway) -> None:
     envelope = email_envelope()
     await gateway.insert_row(envelope)
-    assert await store.claim(envelope.notification_id, 1) is RowState.DONE
+    assert (await store.claim(envelope.notification_id, 1)).state is RowState.DONE
     row = await gateway.row(envelope.notification_id)
     assert (row["status"], row["attempts"]) == ("sending", 1)
     assert await gateway.events(envelope.notification_id) == [("sending", 1, {})]
@@ -43,7 +43,7 @@ async def test_a_claim_sets_published_at_when_the_gateway_has_not_stamped_it_yet
     )
     before = (await gateway.row(stamped.notification_id))["published_at"]
     for envelope in (unstamped, stamped):
-        assert await store.claim(envelope.notification_id, 1) is RowState.DONE
+        assert (await store.claim(envelope.notification_id, 1)).state is RowState.DONE
     assert (await gateway.row(unstamped.notification_id))["published_at"] is not None  # the worker holds it
     assert (await gateway.row(stamped.notification_id))["published_at"] == before  # the stamp is kept
 
@@ -51,26 +51,36 @@ async def test_a_claim_sets_published_at_when_the_gateway_has_not_stamped_it_yet
 async def test_a_claim_reports_missing_and_delivered_rows_without_touching_them(
     store: StatusStore, gateway: Gateway
 ) -> None:
-    assert await store.claim(email_envelope().notification_id, 1) is RowState.MISSING
+    assert (await store.claim(email_envelope().notification_id, 1)).state is RowState.MISSING
     envelope = email_envelope()
     await gateway.insert_row(envelope)
-    await store.write(Outcome(envelope.notification_id, Status.DELIVERED, attempts=1))
-    assert await store.claim(envelope.notification_id, 2) is RowState.DELIVERED
+    claim = await store.claim(envelope.notification_id, 1)
+    await store.write(Outcome(envelope.notification_id, Status.DELIVERED, attempts=1, lease=claim.lease))
+    assert (await store.claim(envelope.notification_id, 2)).state is RowState.DELIVERED
     assert (await gateway.row(envelope.notification_id))["attempts"] == 1
 
 
 async def test_outcomes_set_their_columns_and_never_overwrite_a_delivery(store: StatusStore, gateway: Gateway) -> None:
     envelope = email_envelope()
     await gateway.insert_row(envelope)
-    retrying = Outcome(envelope.notification_id, Status.RETRYING, 1, last_error="451 later", retry_in_seconds=30)
+    claim = await store.claim(envelope.notification_id, 1)
+    retrying = Outcome(
+        envelope.notification_id, Status.RETRYING, 1, last_error="451 later", retry_in_seconds=30, lease=claim.lease
+    )
     assert await store.write(retrying) is RowState.DONE
     row = await gateway.row(envelope.notification_id)
     assert row["status"] == "retrying"
     assert row["last_error"] == "451 later"
     assert 25 < (row["next_attempt_at"] - row["updated_at"]).total_seconds() <= 30
 
+    claim = await store.claim(envelope.notification_id, 2)
     delivered = Outcome(
-        envelope.notification_id, Status.DELIVERED, 2, provider_message_id="<id@x>", detail={"smtp_code": 250}
+        envelope.notification_id,
+        Status.DELIVERED,
+        2,
+        provider_message_id="<id@x>",
+        detail={"smtp_code": 250},
+        lease=claim.lease,
     )
     assert await store.write(delivered) is RowState.DONE
     row = await gateway.row(envelope.notification_id)
@@ -81,8 +91,8 @@ async def test_outcomes_set_their_columns_and_never_overwrite_a_delivery(store: 
     assert await store.write(late) is RowState.DELIVERED
     assert (await gateway.row(envelope.notification_id))["status"] == "delivered"
     events = await gateway.events(envelope.notification_id)
-    assert [status for status, _, _ in events] == ["retrying", "delivered"]
-    assert events[1][2] == {"smtp_code": 250}
+    assert [status for status, _, _ in events] == ["sending", "retrying", "sending", "delivered"]
+    assert events[3][2] == {"smtp_code": 250}
 
 
 async def test_a_hard_bounce_is_suppressed_once(store: StatusStore, gateway: Gateway) -> None:
@@ -107,9 +117,12 @@ async def test_concurrent_calls_share_round_trips_and_each_gets_its_own_answer(
     envelopes = [email_envelope() for _ in range(60)]
     for envelope in envelopes[:50]:
         await gateway.insert_row(envelope)
-    states = await asyncio.gather(*(store.claim(e.notification_id, 1) for e in envelopes))
-    assert states == [RowState.DONE] * 50 + [RowState.MISSING] * 10
-    outcomes = [Outcome(e.notification_id, Status.DELIVERED, 1, detail={"n": n}) for n, e in enumerate(envelopes)]
+    claims = await asyncio.gather(*(store.claim(e.notification_id, 1) for e in envelopes))
+    assert [claim.state for claim in claims] == [RowState.DONE] * 50 + [RowState.MISSING] * 10
+    outcomes = [
+        Outcome(e.notification_id, Status.DELIVERED, 1, detail={"n": n}, lease=claims[n].lease)
+        for n, e in enumerate(envelopes)
+    ]
     states = await asyncio.gather(*(store.write(outcome) for outcome in outcomes))
     assert states == [RowState.DONE] * 50 + [RowState.MISSING] * 10
     assert (await gateway.events(envelopes[7].notification_id))[-1] == ("delivered", 1, {"n": 7})
