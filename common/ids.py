@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import uuid6
 
@@ -10,6 +11,12 @@ import uuid6
 def new_notification_id() -> uuid.UUID:
     """A new UUIDv7."""
     return uuid.UUID(bytes=uuid6.uuid7().bytes)
+
+
+def first_id_at(moment: datetime) -> uuid.UUID:
+    """The smallest UUIDv7 of ``moment``'s millisecond: every id made earlier sorts before it."""
+    milliseconds = int(moment.timestamp() * 1000)
+    return uuid.UUID(int=(milliseconds << 80) | (0x7 << 76) | (0b10 << 62))
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

@@ -90,6 +90,11 @@ def may_become(target: Status, current: str = "status") -> str:
     return f"{current} IN ({_listed(sources)})"
 
 
+def is_final(current: str = "status") -> str:
+    """SQL: true when the status expression ``current`` is one of :data:`FINAL`."""
+    return f"{current} IN ({_listed(FINAL)})"
+
+
 def transition_allowed(current: str, target: str) -> str:
     """SQL: true when the status expression ``current`` may move to the status expression ``target`` (a
     per-row target, such as an outcome's)."""
@@ -130,6 +135,7 @@ notification_statuses = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
     Column("lease_until", DateTime(timezone=True), comment="while sending: when the worker's claim lapses"),
+    Column("erased_at", DateTime(timezone=True), comment="when its user was deleted and its personal data erased"),
     one_of("channel", Channel, name="ck_channel_known"),
     one_of("status", Status, name="ck_status_known"),
     Index("ix_notification_statuses_user_id_id", "user_id", "id"),
@@ -140,6 +146,7 @@ notification_statuses = Table(
         postgresql_where=text("status = 'queued' AND published_at IS NULL"),
     ),
     Index("ix_notification_statuses_lease_until", "lease_until", postgresql_where=text("status = 'sending'")),
+    Index("ix_notification_statuses_with_content", "id", postgresql_where=text("envelope IS NOT NULL")),
 )
 
 notification_events = Table(

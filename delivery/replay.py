@@ -13,7 +13,8 @@ that fails rolls the row back and leaves the message in the DLQ.
 
 Not replayed, left in the DLQ: messages not chosen, poison (a body that is not an envelope), and messages
 whose row is missing or not ``failed`` (another copy is still on its way). A message whose notification is
-already ``delivered`` is removed: the worker would drop it anyway.
+already ``delivered`` is removed: the worker would drop it anyway; so is one whose user was deleted (it holds
+their address or device tokens, and is never to be sent).
 
 Reads ``RABBITMQ_URL``, ``RABBITMQ_QUEUE_TYPE`` and ``NOTIFICATIONS_DATABASE_URL`` (then ``DATABASE_URL``), like
 the workers. Looking at a message returns it to the queue, which counts as a redelivery for a quorum queue.
@@ -44,23 +45,23 @@ from delivery.dead_letters import DeadLetter, read_dead_letter
 
 RESET_SQL = f"""
 WITH locked AS MATERIALIZED (
-    SELECT id, status FROM notification_statuses WHERE id = $1 FOR UPDATE
+    SELECT id, status, erased_at FROM notification_statuses WHERE id = $1 FOR UPDATE
 ), reset AS (
     UPDATE notification_statuses AS s
     SET status = 'queued', attempts = 0, reason = NULL, last_error = NULL, next_attempt_at = NULL, lease_until = NULL,
         published_at = COALESCE(s.published_at, now()), updated_at = now()
     FROM locked AS l
-    WHERE s.id = l.id AND s.status = 'failed' AND {may_become(Status.QUEUED, "s.status")}
+    WHERE s.id = l.id AND s.status = 'failed' AND {may_become(Status.QUEUED, "s.status")} AND s.erased_at IS NULL
     RETURNING s.id
 ), event AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)
     SELECT id, 'queued', 0, $2::jsonb FROM reset
 )
-SELECT l.status, EXISTS (SELECT 1 FROM reset) AS reset
+SELECT l.status, l.erased_at IS NOT NULL AS erased, EXISTS (SELECT 1 FROM reset) AS reset
 FROM (SELECT 1) AS one LEFT JOIN locked AS l ON true
 """  # noqa: S608 - constants only
-"""Resets a ``failed`` row (the status machine's only way back) and records the replay; answers the row's
-status before (None: no row)."""
+"""Resets a ``failed`` row (the status machine's only way back) unless its user was deleted, and records the
+replay; answers the row's status before (None: no row) and whether its user was deleted."""
 
 
 class _NotPublished(Exception):
@@ -177,6 +178,8 @@ class DlqReplay:
                     return Result(letter, Action.KEPT, "no status row: a worker would drop it")
                 if row["status"] == "delivered":
                     return Result(letter, Action.REMOVED, "already delivered")
+                if row["erased"]:
+                    return Result(letter, Action.REMOVED, "its user was deleted")
                 if not row["reset"]:
                     return Result(letter, Action.KEPT, f"it is {row['status']}: another copy is under way")
                 envelope.attempt = 0

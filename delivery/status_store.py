@@ -85,7 +85,7 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     SET status = i.status,
         attempts = i.attempt,
         reason = i.reason,
-        last_error = COALESCE(i.last_error, s.last_error),
+        last_error = CASE WHEN s.erased_at IS NULL THEN COALESCE(i.last_error, s.last_error) END,
         provider_message_id = COALESCE(i.provider_message_id, s.provider_message_id),
         next_attempt_at = now() + make_interval(secs => i.retry_in_seconds),
         delivered_at = CASE WHEN i.status = 'delivered' THEN now() ELSE s.delivered_at END,
@@ -95,10 +95,11 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     WHERE s.id = i.id
       AND {transition_allowed("s.status", "i.status")}
       AND (s.status <> 'sending' OR s.lease_until IS NOT DISTINCT FROM i.lease OR {lease_expired("s")})
-    RETURNING s.id
+    RETURNING s.id, s.erased_at IS NOT NULL AS erased
 ), events AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)
-    SELECT i.id, i.status, i.attempt, i.detail FROM input AS i JOIN written AS w ON w.id = i.id
+    SELECT i.id, i.status, i.attempt, CASE WHEN w.erased THEN '{{}}'::jsonb ELSE i.detail END
+    FROM input AS i JOIN written AS w ON w.id = i.id
 ), suppressed AS (
     INSERT INTO email_suppressions (address, reason, notification_id)
     SELECT lower(i.suppress_address), i.reason, i.id FROM input AS i JOIN written AS w ON w.id = i.id
@@ -109,7 +110,8 @@ SELECT l.id, l.status AS found, w.id IS NOT NULL AS written
 FROM locked AS l LEFT JOIN written AS w ON w.id = l.id
 """  # noqa: S608 - constants only
 """Records outcomes where the status machine allows them and, over a ``sending`` row, only for the writer that
-holds its lease (or once the lease lapsed), with their events and any hard bounce."""
+holds its lease (or once the lease lapsed), with their events and any hard bounce. A row whose user was deleted
+keeps no error text or event detail: they may quote the address."""
 
 
 class RowState(Enum):

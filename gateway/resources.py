@@ -20,6 +20,7 @@ from common.amqp.publisher import Publisher
 from gateway.accepting import SendService
 from gateway.auth import Authenticator
 from gateway.backends import Backends
+from gateway.content_retention import ContentEraser
 from gateway.database import create_pool
 from gateway.events import subscribe_to_changes
 from gateway.limits import LoginThrottle, SendGate, UserTokenLimit
@@ -60,6 +61,7 @@ class Resources:
     stamper: PublishedStamper
     send_service: SendService
     reconciler: Reconciler
+    content_eraser: ContentEraser
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -150,10 +152,18 @@ class Resources:
                     interval_seconds=settings.reconciler_interval_seconds,
                     batch_size=settings.reconciler_batch_size,
                 ),
+                content_eraser=ContentEraser(
+                    db,
+                    days=settings.content_days,
+                    interval_seconds=settings.content_erase_interval_seconds,
+                    batch_size=settings.content_erase_batch_size,
+                ),
             )
             tasks = [asyncio.create_task(stamper.run(), name="published-stamper")]
             if settings.reconciler_interval_seconds > 0:
                 tasks.append(asyncio.create_task(resources.reconciler.run(), name="reconciler"))
+            if settings.content_erase_interval_seconds > 0:
+                tasks.append(asyncio.create_task(resources.content_eraser.run(), name="content-eraser"))
             stack.push_async_callback(_stop, tasks)
             # Registered last, so closed first: late confirms still stamp their rows in the stamper's last flush.
             stack.push_async_callback(publisher.close)

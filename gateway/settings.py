@@ -70,6 +70,14 @@ class GatewaySettings(DatabaseServiceSettings):
     """How often the reconciler looks for unpublished rows (0 = not in this process)."""
     reconciler_batch_size: int = Field(default=500, ge=1, validation_alias="GATEWAY_RECONCILER_BATCH_SIZE")
 
+    content_days: int = Field(default=7, ge=0, validation_alias="NOTIFICATIONS_CONTENT_DAYS")
+    """How many days a notification keeps its rendered content (the envelope) after its final status."""
+    content_erase_interval_seconds: float = Field(
+        default=600.0, ge=0, validation_alias="GATEWAY_CONTENT_ERASE_INTERVAL_SECONDS"
+    )
+    """How often the content past ``NOTIFICATIONS_CONTENT_DAYS`` is erased (0 = not in this process)."""
+    content_erase_batch_size: int = Field(default=1000, ge=1, validation_alias="GATEWAY_CONTENT_ERASE_BATCH_SIZE")
+
     def api_key_list(self) -> list[str]:
         """The accepted API keys, without blanks."""
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]

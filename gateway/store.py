@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from common.batching import Batcher
+from common.notification_tables import Status, may_become
 
 _CREATE = """
 WITH input AS (
@@ -59,6 +60,39 @@ WITH locked AS MATERIALIZED (
 )
 UPDATE notification_statuses AS s SET published_at = now() FROM locked AS l WHERE s.id = l.id
 """
+
+_LOCK_USER_ROWS = """
+SELECT id FROM notification_statuses WHERE user_id = $1 ORDER BY id FOR UPDATE
+"""
+"""Every row of one user, locked in id order (the lock order of common/notification_tables.py)."""
+
+_CANCEL = f"""
+WITH cancelled AS (
+    UPDATE notification_statuses
+    SET status = 'cancelled', reason = 'user_deleted', next_attempt_at = NULL, updated_at = now()
+    WHERE id = ANY($1::uuid[]) AND {may_become(Status.CANCELLED)}
+    RETURNING id, attempts
+)
+INSERT INTO notification_events (notification_id, status, attempt, detail)
+SELECT id, 'cancelled', attempts, '{{"reason": "user_deleted"}}'::jsonb FROM cancelled
+"""  # noqa: S608 - constants only
+"""Cancels the rows no worker has claimed (queued, retrying, scheduled): a copy that reaches a worker later is
+acked unsent."""
+
+_ERASE = """
+WITH erased AS (
+    UPDATE notification_statuses
+    SET envelope = NULL, last_error = NULL, metadata = '{}'::jsonb, erased_at = COALESCE(erased_at, now())
+    WHERE id = ANY($1::uuid[])
+    RETURNING id
+)
+UPDATE notification_events AS e
+SET detail = CASE WHEN e.detail ? 'reason' THEN jsonb_build_object('reason', e.detail -> 'reason') ELSE '{}' END
+FROM erased WHERE e.notification_id = erased.id AND e.detail <> '{}'::jsonb
+"""
+"""Erases what may identify the user: the envelope (address or device tokens, rendered content), the last
+error and event details (provider replies quote addresses and tokens) and the caller's metadata; a
+machine-readable ``reason`` is kept."""
 
 _STATUS_COLUMNS = (
     "id, user_id, channel, template_slug, template_version, template_locale, priority, status, reason, attempts, "
@@ -179,6 +213,15 @@ class NotificationStore:
         """Stamp ``published_at`` on rows whose publish the broker confirmed and that no worker claimed yet (a
         claim sets it itself)."""
         await self.pool.execute(_MARK_PUBLISHED, list(ids))
+
+    async def erase_user(self, user_id: uuid.UUID) -> None:
+        """Cancel what is still pending for a deleted user and erase the personal data of all their rows, in one
+        transaction."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            ids = [row["id"] for row in await connection.fetch(_LOCK_USER_ROWS, user_id)]
+            if ids:
+                await connection.execute(_CANCEL, ids)
+                await connection.execute(_ERASE, ids)
 
     async def get(self, notification_id: uuid.UUID) -> dict[str, Any] | None:
         """The status body of one notification, or None."""

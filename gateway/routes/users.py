@@ -145,12 +145,20 @@ async def _update_own(
 
 @router.delete("/{user_id}", status_code=204, summary="Delete a user", responses=problems(*USER_TOKEN, 404))
 async def delete_user(user_id: UserId, caller: CallerDep, resources: ResourcesDep) -> Response:
-    """Delete a user with their preferences and devices."""
+    """Delete a user with their preferences and devices; their notifications not yet claimed by a worker are
+    cancelled, and the personal data of all of them (address, device tokens, content) is erased."""
     caller.require_user(user_id)
-    await resources.backends.users.DeleteUser(
-        pb.DeleteUserRequest(user_id=str(user_id)), timeout=resources.backends.timeout
-    )
+    try:
+        await resources.backends.users.DeleteUser(
+            pb.DeleteUserRequest(user_id=str(user_id)), timeout=resources.backends.timeout
+        )
+    except grpc.aio.AioRpcError as error:
+        if error.code() is not grpc.StatusCode.NOT_FOUND:
+            raise
+        await resources.store.erase_user(user_id)  # a DELETE repeated after a failed erasure completes it
+        raise
     _changed(resources, user_id)
+    await resources.store.erase_user(user_id)
     return Response(status_code=204)
 
 
