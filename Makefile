@@ -66,6 +66,7 @@ infra:  ## check Postgres, Redis and RabbitMQ on localhost; start any that is do
 test-env: infra  ## create the isolated test vhosts (the test session creates its databases)
 	bash devstack/infra.sh test-vhost notifications_test
 	bash devstack/infra.sh test-vhost notifications_test_classic
+	bash devstack/infra.sh test-vhost notifications_test_secured
 
 migrate: $(STAMP) infra  ## create the three databases if missing and apply every migration
 	$(PY) -m user_svc migrate

@@ -95,11 +95,14 @@ def is_final(current: str = "status") -> str:
     return f"{current} IN ({_listed(FINAL)})"
 
 
+_TRANSITION_PAIRS = ", ".join(f"('{a}', '{b}')" for a in sorted(TRANSITIONS) for b in sorted(TRANSITIONS[a]))
+_ALLOWED_TRANSITIONS = f"(VALUES {_TRANSITION_PAIRS})"
+
+
 def transition_allowed(current: str, target: str) -> str:
     """SQL: true when the status expression ``current`` may move to the status expression ``target`` (a
     per-row target, such as an outcome's)."""
-    pairs = ", ".join(f"('{a}', '{b}')" for a in sorted(TRANSITIONS) for b in sorted(TRANSITIONS[a]))
-    return f"({current}, {target}) IN (VALUES {pairs})"
+    return f"({current}, {target}) IN {_ALLOWED_TRANSITIONS}"
 
 
 def lease_expired(row: str) -> str:

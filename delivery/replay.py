@@ -43,6 +43,8 @@ from common.notification_tables import Status, may_become
 from common.settings import DatabaseServiceSettings, SettingsError, database_url_field, load_settings
 from delivery.dead_letters import DeadLetter, read_dead_letter
 
+_MAY_REQUEUE = may_become(Status.QUEUED, "s.status")
+
 RESET_SQL = f"""
 WITH locked AS MATERIALIZED (
     SELECT id, status, erased_at FROM notification_statuses WHERE id = $1 FOR UPDATE
@@ -51,7 +53,7 @@ WITH locked AS MATERIALIZED (
     SET status = 'queued', attempts = 0, reason = NULL, last_error = NULL, next_attempt_at = NULL, lease_until = NULL,
         published_at = COALESCE(s.published_at, now()), updated_at = now()
     FROM locked AS l
-    WHERE s.id = l.id AND s.status = 'failed' AND {may_become(Status.QUEUED, "s.status")} AND s.erased_at IS NULL
+    WHERE s.id = l.id AND s.status = 'failed' AND {_MAY_REQUEUE} AND s.erased_at IS NULL
     RETURNING s.id
 ), event AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)

@@ -30,6 +30,11 @@ from common.notification_tables import (
     transition_allowed,
 )
 
+_MAY_CLAIM = may_become(Status.SENDING, "s.status")
+_CLAIM_ALLOWED = transition_allowed("s.status", "d.becomes")
+_OUTCOME_ALLOWED = transition_allowed("s.status", "i.status")
+_LEASE_EXPIRED = lease_expired("s")
+
 CLAIM_SQL = f"""
 WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) AS t(id, attempt, address)
@@ -52,8 +57,8 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
         published_at = COALESCE(s.published_at, now())
     FROM decided AS d
     WHERE s.id = d.id
-      AND {may_become(Status.SENDING, "s.status")} AND (s.status <> 'sending' OR {lease_expired("s")})
-      AND {transition_allowed("s.status", "d.becomes")}
+      AND {_MAY_CLAIM} AND (s.status <> 'sending' OR {_LEASE_EXPIRED})
+      AND {_CLAIM_ALLOWED}
     RETURNING s.id, s.status, s.attempts, s.lease_until
 ), events AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)
@@ -93,8 +98,8 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
         updated_at = now()
     FROM input AS i JOIN locked AS l ON l.id = i.id
     WHERE s.id = i.id
-      AND {transition_allowed("s.status", "i.status")}
-      AND (s.status <> 'sending' OR s.lease_until IS NOT DISTINCT FROM i.lease OR {lease_expired("s")})
+      AND {_OUTCOME_ALLOWED}
+      AND (s.status <> 'sending' OR s.lease_until IS NOT DISTINCT FROM i.lease OR {_LEASE_EXPIRED})
     RETURNING s.id, s.erased_at IS NOT NULL AS erased
 ), events AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)

@@ -18,10 +18,12 @@ from common.notification_tables import is_final
 
 logger = logging.getLogger(__name__)
 
+_FINAL = is_final()
+
 _ERASE_CONTENT = f"""
 WITH due AS (
     SELECT id FROM notification_statuses
-    WHERE envelope IS NOT NULL AND id < $1 AND {is_final()} AND updated_at < now() - make_interval(days => $2)
+    WHERE envelope IS NOT NULL AND id < $1 AND {_FINAL} AND updated_at < now() - make_interval(days => $2)
     ORDER BY id
     LIMIT $3
     FOR UPDATE SKIP LOCKED

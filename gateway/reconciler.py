@@ -57,9 +57,11 @@ LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
 
+_LEASE_EXPIRED = lease_expired("s")
+
 _DATE_LEASE = f"""
 UPDATE notification_statuses AS s SET lease_until = now()
-WHERE s.id = ANY($1::uuid[]) AND s.status = 'sending' AND {lease_expired("s")}
+WHERE s.id = ANY($1::uuid[]) AND s.status = 'sending' AND {_LEASE_EXPIRED}
 """  # noqa: S608 - constants only
 """The status stays ``sending`` with a lapsed lease (a copy claims it at once); only the next republish waits."""
 

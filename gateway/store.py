@@ -66,11 +66,13 @@ SELECT id FROM notification_statuses WHERE user_id = $1 ORDER BY id FOR UPDATE
 """
 """Every row of one user, locked in id order (the lock order of common/notification_tables.py)."""
 
+_MAY_CANCEL = may_become(Status.CANCELLED)
+
 _CANCEL = f"""
 WITH cancelled AS (
     UPDATE notification_statuses
     SET status = 'cancelled', reason = 'user_deleted', next_attempt_at = NULL, updated_at = now()
-    WHERE id = ANY($1::uuid[]) AND {may_become(Status.CANCELLED)}
+    WHERE id = ANY($1::uuid[]) AND {_MAY_CANCEL}
     RETURNING id, attempts
 )
 INSERT INTO notification_events (notification_id, status, attempt, detail)

@@ -4,6 +4,7 @@ brings a dead letter back and it is delivered."""
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 
 from devstack.stack import Stack
@@ -64,6 +65,15 @@ async def test_a_temporary_refusal_is_retried_until_delivered(api: Api, mailbox:
     assert len(await mailbox.wait_for(user["email"])) == 1
 
 
+async def unsuppress(stack: Stack, address: str) -> None:
+    """Lift a hard bounce's suppression, as docs/operations.md tells the operator before a replay."""
+    connection = await asyncpg.connect(stack.environment["NOTIFICATIONS_DATABASE_URL"])
+    try:
+        await connection.execute("DELETE FROM email_suppressions WHERE address = $1", address)
+    finally:
+        await connection.close()
+
+
 async def test_a_dead_letter_is_replayed_after_the_fix_and_delivered(
     api: Api, mailbox: Mailbox, stack: Stack, slug: str
 ) -> None:
@@ -80,6 +90,7 @@ async def test_a_dead_letter_is_replayed_after_the_fix_and_delivered(
     assert (await api.status(notification_id))["status"] == "failed"
 
     await mailbox.clear_failures()
+    await unsuppress(stack, user["email"])  # the hard bounce suppressed the address; the operator lifts it
     replayed = await run_replay(stack.environment, "--id", notification_id)
 
     assert replayed.code == 0, replayed.output

@@ -3,6 +3,7 @@ its own (API key, JWT secret, internal key, SMTP password) so a test can look fo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -75,14 +76,17 @@ class SecuredStack:
         return {path.name: path.read_text(errors="replace") for path in sorted(folder.glob("*.log"))}
 
 
-@pytest.fixture(scope="package")  # gone before other packages: its workers consume the test vhost
+@pytest.fixture(scope="package")
 async def secured(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SecuredStack]:
+    """The stack in a vhost of its own (``<test vhost>_secured``), so its workers never consume what the suite's
+    other tests publish on the test vhost."""
     stack_secrets = StackSecrets.new()
-    async with infra.amqp_session():  # every queue of the vhost purged first
+    own = dataclasses.replace(infra, rabbitmq_url=f"{infra.rabbitmq_url}_secured")
+    async with own.amqp_session():  # every queue of the vhost purged first
         pass
     folder = tmp_path_factory.mktemp("secured-stack")
     async with (
-        running_stack(infra, folder, environment=stack_secrets.environment()) as stack,
+        running_stack(own, folder, environment=stack_secrets.environment()) as stack,
         httpx.AsyncClient(
             base_url=stack.url("gateway"), headers={"X-API-Key": stack_secrets.api_key}, timeout=10
         ) as api,
