@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.constants import REF_TEMPLATE
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from common.heap import freeze_startup_heap
 from common.log import configure_logging
@@ -60,6 +61,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for module in (notifications, users, auth, templates, operations):
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
+    if settings.trusted_proxy_list():  # outermost, so the access log and the login limits see the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list())
     _complete_openapi(app)
     return app
 

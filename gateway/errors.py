@@ -128,13 +128,23 @@ _RPC_STATUS = {
 }
 
 
+BUSY_RETRY_AFTER = {"Retry-After": "1"}
+"""What a 503 for a busy backend asks the client to wait."""
+
+
 def rpc_problem(error: grpc.aio.AioRpcError) -> ProblemError:
     """The HTTP answer to a failed backend call.
 
-    A backend that refuses our internal key (UNAUTHENTICATED) or answers with a code a client cannot cause
-    is our fault or an outage: 503, logged loudly, never the backend's message.
+    A backend that sheds load (RESOURCE_EXHAUSTED) is a 503 with ``Retry-After``. One that refuses our internal
+    key (UNAUTHENTICATED) or answers with a code a client cannot cause is our fault or an outage: 503, logged
+    loudly, never the backend's message.
     """
     code = error.code()
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:  # the backend sheds load: soon is fine
+        logger.warning("backend busy: %s", error.details())
+        return ProblemError(
+            503, "a service this request needs is busy; retry after Retry-After seconds", headers=BUSY_RETRY_AFTER
+        )
     status = _RPC_STATUS.get(code)
     if status is None:
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):

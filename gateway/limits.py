@@ -4,8 +4,8 @@ A send makes one round trip (EVALSHA of ``send_gate.lua``) that checks and takes
 key and per recipient) and claims the ``Idempotency-Key``; a send with a key makes one more to store its
 response (or release the key when it failed). The EVALSHAs of concurrent sends go to Redis together, in one
 pipeline (:class:`ScriptCalls`), since a round trip through the client costs more CPU than Redis spends on the
-script. Login failures are counted per email. Requests made with a user token are limited per user, by the
-same script.
+script. Logins have limits of their own (:mod:`gateway.login_limits`). Requests made with a user token are
+limited per user, by the same script.
 """
 
 from __future__ import annotations
@@ -224,40 +224,3 @@ class UserTokenLimit:
                 "too many requests with this user's token; try again later",
                 headers={"Retry-After": str(wait), **rate.headers()},
             )
-
-
-class LoginThrottle:
-    """Counts failed logins per email; too many within the window answer 429 until it ends."""
-
-    def __init__(self, redis: Redis, *, max_failures: int, window_seconds: int) -> None:
-        self._redis = redis
-        self._max = max_failures
-        self._window = window_seconds
-
-    @staticmethod
-    def _key(email: str) -> str:
-        return "gw:login:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-
-    async def check(self, email: str) -> None:
-        """429 with ``Retry-After`` when ``email`` has failed too often lately."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(self._key(email))
-            pipe.ttl(self._key(email))
-            count, ttl = await pipe.execute()
-        if count is not None and int(count) >= self._max:
-            wait = max(1, int(ttl))
-            raise ProblemError(
-                429, "too many failed logins for this email; try again later", headers={"Retry-After": str(wait)}
-            )
-
-    async def failed(self, email: str) -> None:
-        """Count one failure; the window starts at the first."""
-        key = self._key(email)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, self._window, nx=True)
-            await pipe.execute()
-
-    async def succeeded(self, email: str) -> None:
-        """Forget the failures of an email that logged in."""
-        await self._redis.delete(self._key(email))

@@ -23,7 +23,8 @@ from gateway.backends import Backends
 from gateway.content_retention import ContentEraser
 from gateway.database import create_pool
 from gateway.events import subscribe_to_changes
-from gateway.limits import LoginThrottle, SendGate, UserTokenLimit
+from gateway.limits import SendGate, UserTokenLimit
+from gateway.login_limits import LoginSlots, LoginThrottle
 from gateway.profiles import ProfileCache
 from gateway.publishing import EnvelopePublisher, PublishedStamper
 from gateway.reconciler import Reconciler
@@ -54,6 +55,7 @@ class Resources:
     user_access: UserAccess
     gate: SendGate
     login_throttle: LoginThrottle
+    login_slots: LoginSlots
     profiles: ProfileCache
     templates: TemplateCache
     renderer: TemplateRenderer
@@ -135,8 +137,12 @@ class Resources:
                 ),
                 gate=gate,
                 login_throttle=LoginThrottle(
-                    redis, max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds
+                    redis,
+                    max_failures=settings.login_max_failures,
+                    address_max_failures=settings.login_address_max_failures,
+                    window_seconds=settings.login_window_seconds,
                 ),
+                login_slots=LoginSlots(settings.login_concurrency),
                 profiles=profiles,
                 templates=templates,
                 renderer=renderer,

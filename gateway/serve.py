@@ -46,6 +46,7 @@ def serve(settings: GatewaySettings) -> None:
         "loop": "uvloop",
         "http": "httptools",
         "access_log": False,
+        "proxy_headers": False,  # the app trusts X-Forwarded-For from GATEWAY_TRUSTED_PROXIES only
         "log_config": None,
         "server_header": False,
         "timeout_graceful_shutdown": 10,

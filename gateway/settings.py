@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 
 from common.settings import (
     DEV_GATEWAY_API_KEY,
@@ -41,7 +43,14 @@ class GatewaySettings(DatabaseServiceSettings):
     """How long a request in flight holds its key, should its gateway die before answering."""
 
     login_max_failures: int = Field(default=5, ge=1, validation_alias="GATEWAY_LOGIN_MAX_FAILURES")
+    login_address_max_failures: int = Field(default=50, ge=0, validation_alias="GATEWAY_LOGIN_ADDRESS_MAX_FAILURES")
+    """Failed logins one client address may make per window, across every email (0 = no limit)."""
     login_window_seconds: int = Field(default=900, ge=1, validation_alias="GATEWAY_LOGIN_WINDOW_SECONDS")
+    login_concurrency: int = Field(default=16, ge=1, validation_alias="GATEWAY_LOGIN_CONCURRENCY")
+    """Logins one gateway process has in progress at most; one more answers 503 at once."""
+    trusted_proxies: str = Field(default="", validation_alias="GATEWAY_TRUSTED_PROXIES")
+    """Comma-separated IPs and CIDRs of the reverse proxies in front: only a request from one of them has its
+    client address taken from ``X-Forwarded-For``."""
 
     profile_cache_seconds: float = Field(default=60.0, ge=0, validation_alias="GATEWAY_PROFILE_CACHE_SECONDS")
     """How long a user's notification profile is reused (0 = never); change events evict it sooner, so the
@@ -78,6 +87,20 @@ class GatewaySettings(DatabaseServiceSettings):
     """How often the content past ``NOTIFICATIONS_CONTENT_DAYS`` is erased (0 = not in this process)."""
     content_erase_batch_size: int = Field(default=1000, ge=1, validation_alias="GATEWAY_CONTENT_ERASE_BATCH_SIZE")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies' addresses and networks, without blanks."""
+        return _items(self.trusted_proxies)
+
     def api_key_list(self) -> list[str]:
         """The accepted API keys, without blanks."""
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
@@ -94,3 +117,8 @@ class GatewaySettings(DatabaseServiceSettings):
 
     def signing_secrets(self) -> dict[str, str]:
         return {"JWT_SECRET": self.jwt_secret}
+
+
+def _items(value: str) -> list[str]:
+    """The non-blank entries of a comma-separated list."""
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -65,7 +65,11 @@ async def build_user_service(settings: UserServiceSettings) -> UserService:
         )
         resources.push_async_callback(connection.close)
         publisher = await Publisher.create(connection, settings.rabbitmq_queue_type)
-        passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
+        passwords = Passwords(
+            time_cost=settings.password_time_cost,
+            memory_kib=settings.password_memory_kib,
+            queue_size=settings.password_queue_size,
+        )
         resources.callback(passwords.close)
 
         repository = UserRepository(engine)

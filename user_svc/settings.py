@@ -21,6 +21,8 @@ class UserServiceSettings(DatabaseServiceSettings):
     profile_cache_ttl_seconds: int = Field(default=60, ge=1, validation_alias="USER_SVC_PROFILE_CACHE_TTL")
     password_time_cost: int = Field(default=2, ge=1, validation_alias="USER_SVC_PASSWORD_TIME_COST")
     password_memory_kib: int = Field(default=19456, ge=8, validation_alias="USER_SVC_PASSWORD_MEMORY_KIB")
+    password_queue_size: int = Field(default=32, ge=0, validation_alias="USER_SVC_PASSWORD_QUEUE_SIZE")
+    """Password hashes that may wait for a thread (one per CPU) before more are refused with RESOURCE_EXHAUSTED."""
 
     @field_validator("jwt_expires_in")
     @classmethod

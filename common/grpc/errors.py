@@ -62,6 +62,12 @@ class FailedPrecondition(ServiceError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+class ResourceExhausted(ServiceError):
+    """The service is at capacity and refuses more work for now; the caller may retry shortly."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 class Unavailable(ServiceError):
     """A dependency (database, cache, broker) is down; the caller may retry."""
 

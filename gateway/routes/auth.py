@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from gateway.deps import ResourcesDep
 from gateway.errors import ProblemError, is_internal_key_refusal
-from gateway.routes.docs import WITH_BODY, problems
+from gateway.routes.docs import RETRY_AFTER, WITH_BODY, problems
 from gateway.schemas.users import LoginRequest, Token
 from notification.v1 import notification_pb2 as pb
 
@@ -18,34 +18,35 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 _WRONG_CREDENTIALS = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT}
 
 
-@router.post(
-    "/login",
-    response_model=Token,
-    summary="Log in",
-    responses=problems(
-        *WITH_BODY,
-        401,
-        422,
-        429,
-        503,
-        descriptions={
-            401: "Wrong email or password (no hint which).",
-            429: "Too many failed logins for this email lately.",
-        },
-    ),
+LOGIN_RESPONSES = problems(
+    *WITH_BODY,
+    401,
+    422,
+    429,
+    503,
+    descriptions={
+        401: "Wrong email or password (no hint which).",
+        429: "Too many failed logins for this email, or from this client address, lately.",
+        503: "Too many logins in progress, or a dependency is busy or down; retry (after `Retry-After` when given).",
+    },
 )
-async def login(body: LoginRequest, resources: ResourcesDep) -> dict[str, Any]:
+LOGIN_RESPONSES[503]["headers"] = RETRY_AFTER
+
+
+@router.post("/login", response_model=Token, summary="Log in", responses=LOGIN_RESPONSES)
+async def login(body: LoginRequest, request: Request, resources: ResourcesDep) -> dict[str, Any]:
     """Exchange an email and password for a bearer token. Needs no API key."""
     throttle = resources.login_throttle
-    await throttle.check(body.email)
-    try:
-        reply = await resources.backends.users.Authenticate(
-            pb.AuthenticateRequest(email=body.email, password=body.password), timeout=resources.backends.timeout
-        )
-    except grpc.aio.AioRpcError as error:
-        if error.code() in _WRONG_CREDENTIALS and not is_internal_key_refusal(error):
-            await throttle.failed(body.email)
-            raise ProblemError(401, "wrong email or password") from None
-        raise
-    await throttle.succeeded(body.email)
+    with resources.login_slots.hold():
+        attempt = await throttle.reserve(body.email, request.client.host if request.client else "")
+        try:
+            reply = await resources.backends.users.Authenticate(
+                pb.AuthenticateRequest(email=body.email, password=body.password), timeout=resources.backends.timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() in _WRONG_CREDENTIALS and not is_internal_key_refusal(error):
+                raise ProblemError(401, "wrong email or password") from None  # the failure taken stays
+            await throttle.undecided(attempt)
+            raise
+        await throttle.succeeded(attempt)
     return {"access_token": reply.access_token, "token_type": "bearer", "expires_in": reply.expires_in}

@@ -132,14 +132,15 @@ async def _update_own(
     if "email" in changes:
         changes["requested_email"] = changes.pop("email")
     email = (await resources.profiles.get(str(user_id))).email
-    await resources.login_throttle.check(email)
+    attempt = await resources.login_throttle.reserve(email, address=None)
     try:
         reply = await _update(resources, pb.UpdateUserRequest(user_id=str(user_id), **changes))
-    except grpc.aio.AioRpcError as error:
-        if error.code() == grpc.StatusCode.PERMISSION_DENIED:
-            await resources.login_throttle.failed(email)
+    except BaseException as error:
+        wrong = isinstance(error, grpc.aio.AioRpcError) and error.code() == grpc.StatusCode.PERMISSION_DENIED
+        if not wrong:  # only a wrong password keeps the failure it took
+            await resources.login_throttle.undecided(attempt)
         raise
-    await resources.login_throttle.succeeded(email)
+    await resources.login_throttle.succeeded(attempt)
     return reply
 
 

@@ -64,6 +64,7 @@ def gateway_settings(
         "reconciler_interval_seconds": 0,
         "profile_cache_seconds": 0,
         "published_flush_seconds": 0.02,
+        "login_address_max_failures": 0,  # every in-process client is 127.0.0.1, across runs on one Redis
     }
     values.update(overrides)
     return GatewaySettings(**values)

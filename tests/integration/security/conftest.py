@@ -53,6 +53,7 @@ class StackSecrets:
             "SMTP_USERNAME": self.smtp_username,
             "SMTP_PASSWORD": self.smtp_password,
             "LOG_LEVEL": "DEBUG",
+            "GATEWAY_LOGIN_ADDRESS_MAX_FAILURES": "0",  # every test run logs in from 127.0.0.1
         }
 
 
