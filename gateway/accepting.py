@@ -66,7 +66,8 @@ class SendService:
 
         claim = admission.claim
         try:
-            outcome = await self._sender.send(request, request_id_var.get())
+            with self._gate.kept(claim):
+                outcome = await self._sender.send(request, request_id_var.get())
         except BaseException as error:
             if claim is not None:
                 await self._release(claim)

@@ -4,17 +4,21 @@ A send makes one round trip (EVALSHA of ``send_gate.lua``) that checks and takes
 key and per recipient) and claims the ``Idempotency-Key``; a send with a key makes one more to store its
 response (or release the key when it failed). The EVALSHAs of concurrent sends go to Redis together, in one
 pipeline (:class:`ScriptCalls`), since a round trip through the client costs more CPU than Redis spends on the
-script. Logins have limits of their own (:mod:`gateway.login_limits`). Requests made with a user token are
-limited per user, by the same script.
+script. A request slower than its claim's lifetime renews the claim while it works (:meth:`SendGate.kept`).
+Logins have limits of their own (:mod:`gateway.login_limits`). Requests made with a user token are limited per
+user, by the same script.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from importlib.resources import files
@@ -28,11 +32,20 @@ from redis.exceptions import NoScriptError
 from common.batching import Batcher
 from gateway.errors import ProblemError
 
+logger = logging.getLogger(__name__)
+
 _COMPLETE = """
 if redis.call('HGET', KEYS[1], 'o') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'r', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return 1
+end
+return 0
+"""
+
+_RENEW = """
+if redis.call('HGET', KEYS[1], 'o') == ARGV[1] and redis.call('HEXISTS', KEYS[1], 'r') == 0 then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 """
@@ -148,6 +161,28 @@ class ScriptCalls:
             return list(await pipe.execute(raise_on_error=False))
 
 
+class _Renewal:
+    """Calls ``renew`` every ``interval`` seconds (a timer, not a task, until the first call) until stopped."""
+
+    def __init__(self, renew: Callable[[], Coroutine[Any, Any, None]], interval: float) -> None:
+        self._renew = renew
+        self._interval = interval
+        self._loop = asyncio.get_running_loop()
+        self._running: set[asyncio.Task[None]] = set()
+        self._timer = self._loop.call_later(interval, self._fire)
+
+    def _fire(self) -> None:
+        task = self._loop.create_task(self._renew())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        self._timer = self._loop.call_later(self._interval, self._fire)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        for task in list(self._running):
+            task.cancel()
+
+
 class SendGate:
     """Rate limits per API key and per recipient, and idempotency keys scoped to the API key."""
 
@@ -165,11 +200,13 @@ class SendGate:
         self._gate = redis.register_script(_gate_script())
         self._complete = redis.register_script(_COMPLETE)
         self._release = redis.register_script(_RELEASE)
+        self._renew = redis.register_script(_RENEW)
         self._window_ms = max(1, round(window_seconds * 1000))
         self._key_limit = key_limit
         self._user_limit = user_limit
         self._ttl_ms = idempotency_ttl_seconds * 1000
         self._claim_ms = claim_seconds * 1000
+        self._renew_every = claim_seconds / 3
 
     async def admit(self, key_id: str, user_id: str, idempotency_key: str | None, fingerprint: str) -> Admission:
         """Check and take both limits and claim ``idempotency_key``, atomically."""
@@ -194,6 +231,28 @@ class SendGate:
     async def complete(self, claim: IdempotencyClaim, response: bytes) -> None:
         """Keep ``response`` as the answer to every repeat of the claimed request, for the record's lifetime."""
         await self._scripts.call(self._complete, [claim.record], [claim.owner, response, self._ttl_ms])
+
+    @contextlib.contextmanager
+    def kept(self, claim: IdempotencyClaim | None) -> Iterator[None]:
+        """Renew ``claim`` every third of its lifetime while the block runs: a request slower than the lifetime
+        keeps its key from a retry, and the claim of a gateway that died still lapses within the lifetime."""
+        if claim is None:
+            yield
+            return
+        renewal = _Renewal(lambda: self._renew_claim(claim), self._renew_every)
+        try:
+            yield
+        finally:
+            renewal.stop()
+
+    async def _renew_claim(self, claim: IdempotencyClaim) -> None:
+        try:
+            renewed = await self._scripts.call(self._renew, [claim.record], [claim.owner, self._claim_ms])
+        except Exception:
+            logger.warning("could not renew an idempotency claim; the next renewal tries again", exc_info=True)
+            return
+        if not renewed:
+            logger.warning("the idempotency claim of a request in flight was gone when renewed")
 
     async def release(self, claim: IdempotencyClaim) -> None:
         """Forget the claim of a request that failed, so its key can be used again."""
