@@ -34,3 +34,9 @@ REPUBLISHED = Counter(
     "Rows the reconciler published: left unpublished, or sending with a lease that lapsed unclaimed.",
     ["channel"],
 )
+CLIENTS_CUT_OFF = Counter(
+    "gateway_clients_cut_off_total",
+    "Requests refused or connections closed for a slow or greedy client, by reason: header_timeout, body_timeout,"
+    " headers_too_large, too_many_connections.",
+    ["reason"],
+)

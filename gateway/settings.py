@@ -27,6 +27,17 @@ class GatewaySettings(DatabaseServiceSettings):
     template_service_url: str = Field(default="127.0.0.1:50052", validation_alias="TEMPLATE_SERVICE_URL")
     user_service_internal_api_key: str = internal_key_field("USER_SERVICE_INTERNAL_API_KEY")
     template_service_internal_api_key: str = internal_key_field("TEMPLATE_SERVICE_INTERNAL_API_KEY")
+    max_connections: int = Field(default=1000, ge=1, validation_alias="GATEWAY_MAX_CONNECTIONS")
+    """Open connections one gateway process serves; a request on one more is answered 503."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, validation_alias="GATEWAY_HEADER_TIMEOUT_SECONDS")
+    """How long a client has to send a request's line and headers, from the connection or the request's first
+    byte; the connection is closed after that."""
+    body_timeout_seconds: float = Field(default=10.0, gt=0, validation_alias="GATEWAY_BODY_TIMEOUT_SECONDS")
+    """How long a client has to send a request's body once its headers are in."""
+    keep_alive_seconds: int = Field(default=5, ge=1, validation_alias="GATEWAY_KEEP_ALIVE_SECONDS")
+    """How long an idle keep-alive connection stays open between requests."""
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024, validation_alias="GATEWAY_MAX_HEADER_BYTES")
+    """The most a request line and its headers may take; more is answered 431."""
     grpc_timeout_seconds: float = Field(default=2.0, gt=0, validation_alias="GATEWAY_GRPC_TIMEOUT_SECONDS")
     publish_timeout_seconds: float = Field(default=5.0, gt=0, validation_alias="GATEWAY_PUBLISH_TIMEOUT_SECONDS")
     db_pool_size: int = Field(default=20, ge=1, validation_alias="GATEWAY_DB_POOL_SIZE")

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from gateway.app import create_app
+from gateway.serve import uvicorn_options
 from gateway.settings import GatewaySettings
 
 START_TIMEOUT_SECONDS = 15.0
@@ -28,13 +29,13 @@ class ServedGateway:
 
 @contextlib.asynccontextmanager
 async def served_gateway(settings: GatewaySettings) -> AsyncIterator[ServedGateway]:
-    """Serve the gateway (lifespan included) on a free 127.0.0.1 port until the block ends."""
+    """Serve the gateway (lifespan included) on a free 127.0.0.1 port, with the uvicorn options of
+    ``python -m gateway``, until the block ends."""
     app = create_app(settings)
     # uvicorn binds the port itself (port 0: a free one), as `python -m gateway` does: a socket handed over
     # with `sockets=` gets no TCP_NODELAY, and every keep-alive response then waits ~40 ms on a delayed ACK.
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2
-    )
+    options = {**uvicorn_options(settings), "host": "127.0.0.1", "port": 0, "timeout_graceful_shutdown": 2}
+    config = uvicorn.Config(app, lifespan="on", **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
