@@ -7,10 +7,13 @@ turns a validation failure into a :class:`SettingsError` that names the variable
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.grpc.tls import GrpcTls
 
 DEV_INTERNAL_API_KEY = "dev-internal-key"
 DEV_JWT_SECRET = "dev-jwt-secret-change-me-in-production"  # noqa: S105
@@ -73,6 +76,32 @@ class ServiceSettings(BaseSettings):
     rabbitmq_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/", validation_alias="RABBITMQ_URL")
     rabbitmq_queue_type: Literal["quorum", "classic"] = Field(default="quorum", validation_alias="RABBITMQ_QUEUE_TYPE")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    grpc_tls_cert: Path | None = Field(default=None, validation_alias="GRPC_TLS_CERT")
+    grpc_tls_key: Path | None = Field(default=None, validation_alias="GRPC_TLS_KEY")
+    grpc_tls_ca: Path | None = Field(default=None, validation_alias="GRPC_TLS_CA")
+
+    @field_validator("grpc_tls_cert", "grpc_tls_key", "grpc_tls_ca", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("grpc_tls_cert", "grpc_tls_key", "grpc_tls_ca")
+    @classmethod
+    def _pem_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file (a PEM file)")
+        return value
+
+    @model_validator(mode="after")
+    def _certificate_with_its_key(self) -> ServiceSettings:
+        if (self.grpc_tls_cert is None) != (self.grpc_tls_key is None):
+            raise ValueError("GRPC_TLS_CERT and GRPC_TLS_KEY go together: set both or neither")
+        return self
+
+    @property
+    def grpc_tls(self) -> GrpcTls:
+        """This process's TLS files on the gRPC mesh (plaintext when none is set)."""
+        return GrpcTls(cert=self.grpc_tls_cert, key=self.grpc_tls_key, ca=self.grpc_tls_ca)
 
     @field_validator("rabbitmq_url")
     @classmethod
@@ -97,6 +126,10 @@ class ServiceSettings(BaseSettings):
         :data:`MIN_SIGNING_SECRET_BYTES`."""
         return {}
 
+    def cleartext_risks(self) -> list[str]:
+        """What these settings would send in clear text, each naming its variables; production refuses any."""
+        return []
+
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> ServiceSettings:
         if self.app_env is AppEnv.PRODUCTION:
@@ -108,6 +141,12 @@ class ServiceSettings(BaseSettings):
                     raise ValueError(
                         f"{variable} must be at least {MIN_SIGNING_SECRET_BYTES} bytes when APP_ENV=production"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _no_cleartext_in_production(self) -> ServiceSettings:
+        if self.app_env is AppEnv.PRODUCTION and (risks := self.cleartext_risks()):
+            raise ValueError("; ".join(f"{risk} when APP_ENV=production" for risk in risks))
         return self
 
 

@@ -35,3 +35,8 @@ class EmailWorkerSettings(WorkerSettings):
 
     def secrets(self) -> dict[str, str]:
         return {"EMAIL_WORKER_TEST_KEY": self.test_key} if self.test_key else {}
+
+    def cleartext_risks(self) -> list[str]:
+        if self.smtp_tls == "none" and (self.smtp_username or self.smtp_password):
+            return ["SMTP_TLS=none would send SMTP_USERNAME and SMTP_PASSWORD in clear text: use starttls or tls"]
+        return []

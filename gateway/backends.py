@@ -26,8 +26,12 @@ class Backends:
     @classmethod
     def open(cls, settings: GatewaySettings) -> Backends:
         """Channels to both services; they connect lazily and reconnect by themselves."""
-        user_channel = internal_channel(settings.user_service_url, settings.user_service_internal_api_key)
-        template_channel = internal_channel(settings.template_service_url, settings.template_service_internal_api_key)
+        user_channel = internal_channel(
+            settings.user_service_url, settings.user_service_internal_api_key, settings.grpc_tls
+        )
+        template_channel = internal_channel(
+            settings.template_service_url, settings.template_service_internal_api_key, settings.grpc_tls
+        )
         return cls(
             users=pb_grpc.UserServiceStub(user_channel),
             templates=pb_grpc.TemplateServiceStub(template_channel),

@@ -55,6 +55,7 @@ class PushDeliverer:
                 settings.user_service_url,
                 settings.user_service_internal_api_key,
                 timeout_seconds=settings.user_service_timeout_seconds,
+                tls=settings.grpc_tls,
             ),
         )
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 import grpc
 
 from common.grpc.client import internal_channel
+from common.grpc.tls import PLAINTEXT, GrpcTls
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 
@@ -29,18 +30,19 @@ class Removal(StrEnum):
 class DeviceRegistry:
     """The user's devices as user_svc keeps them."""
 
-    def __init__(self, target: str, internal_key: str, timeout_seconds: float = 2.0) -> None:
-        """Call user_svc at ``target`` (``host:port``) with the internal key; the channel opens on first use,
-        inside the running event loop."""
+    def __init__(self, target: str, internal_key: str, timeout_seconds: float = 2.0, tls: GrpcTls = PLAINTEXT) -> None:
+        """Call user_svc at ``target`` (``host:port``) with the internal key, over TLS when ``tls`` is enabled;
+        the channel opens on first use, inside the running event loop."""
         self._target = target
         self._internal_key = internal_key
+        self._tls = tls
         self._timeout = timeout_seconds
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.UserServiceStub | None = None
 
     def _user_service(self) -> pb_grpc.UserServiceStub:
         if self._stub is None:
-            self._channel = internal_channel(self._target, self._internal_key)
+            self._channel = internal_channel(self._target, self._internal_key, self._tls)
             self._stub = pb_grpc.UserServiceStub(self._channel)
         return self._stub
 

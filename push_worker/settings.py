@@ -44,3 +44,8 @@ class PushWorkerSettings(WorkerSettings):
 
     def secrets(self) -> dict[str, str]:
         return {"USER_SERVICE_INTERNAL_API_KEY": self.user_service_internal_api_key}
+
+    def cleartext_risks(self) -> list[str]:
+        if self.fcm_endpoint and self.fcm_endpoint.startswith("http://"):
+            return ["FCM_ENDPOINT must be https:// (access token, device tokens and content would cross in clear)"]
+        return []

@@ -84,6 +84,7 @@ async def build_template_service(settings: TemplateServiceSettings) -> TemplateS
             service_names=[SERVICE_NAME],
             internal_key=settings.internal_api_key,
             address=f"{settings.bind_host}:{settings.port}",
+            tls=settings.grpc_tls,
         )
         return TemplateService(
             grpc=server, engine=engine, repository=repository, renderer=renderer, _resources=resources

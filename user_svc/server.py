@@ -90,6 +90,7 @@ async def build_user_service(settings: UserServiceSettings) -> UserService:
             service_names=[SERVICE_NAME],
             internal_key=settings.internal_api_key,
             address=f"{settings.bind_host}:{settings.port}",
+            tls=settings.grpc_tls,
         )
         return UserService(grpc=server, engine=engine, repository=repository, _resources=resources)
     except BaseException:

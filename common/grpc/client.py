@@ -1,5 +1,5 @@
-"""gRPC client channels: one pooled channel per target, the internal key on every call, and bounded
-automatic retries for ``UNAVAILABLE`` only."""
+"""gRPC client channels: one pooled channel per target, TLS when the process has it (``common.grpc.tls``), the
+internal key on every call, and bounded automatic retries for ``UNAVAILABLE`` only."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import grpc
 
 from common.grpc.interceptors import InternalKeyClientInterceptor
+from common.grpc.tls import PLAINTEXT, GrpcTls, aio_channel
 
 _RETRY_UNAVAILABLE = json.dumps(
     {
@@ -27,10 +28,12 @@ _RETRY_UNAVAILABLE = json.dumps(
 )
 
 
-def internal_channel(target: str, internal_key: str) -> grpc.aio.Channel:
-    """A channel to ``target`` (``host:port``) that sends the internal key and correlation id on each call."""
-    return grpc.aio.insecure_channel(
+def internal_channel(target: str, internal_key: str, tls: GrpcTls = PLAINTEXT) -> grpc.aio.Channel:
+    """A channel to ``target`` (``host:port``), over TLS when ``tls`` is enabled, that sends the internal key and
+    correlation id on each call."""
+    return aio_channel(
         target,
+        tls,
         interceptors=[InternalKeyClientInterceptor(internal_key)],
         options=[
             ("grpc.service_config", _RETRY_UNAVAILABLE),

@@ -1,5 +1,6 @@
-"""The one way our gRPC servers are built and run: internal-key auth, error mapping, health that follows the
-service's dependencies, reflection, and a graceful stop on SIGTERM (docs/design.md §3)."""
+"""The one way our gRPC servers are built and run: TLS when configured (``common.grpc.tls``), internal-key auth,
+error mapping, health that follows the service's dependencies, reflection, and a graceful stop on SIGTERM
+(docs/design.md §3)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from common.grpc.interceptors import InternalKeyInterceptor, ServerContextInterceptor
 from common.grpc.reflection import DocumentedReflectionServicer
+from common.grpc.tls import PLAINTEXT, GrpcTls, bind
 from common.heap import freeze_startup_heap
 from common.metrics import serve_metrics
 
@@ -49,9 +51,10 @@ def build_server(
     service_names: Sequence[str],
     internal_key: str,
     address: str,
+    tls: GrpcTls = PLAINTEXT,
 ) -> GrpcServer:
     """A server with our interceptors, the services ``register`` adds, health and reflection, bound to
-    ``address`` (``host:port``; port 0 picks a free one)."""
+    ``address`` (``host:port``; port 0 picks a free one), over TLS when ``tls`` is enabled."""
     server = grpc.aio.server(interceptors=[InternalKeyInterceptor(internal_key), ServerContextInterceptor()])
     register(server)
     health_servicer = health.aio.HealthServicer()
@@ -62,7 +65,7 @@ def build_server(
         ),
         server,
     )
-    port = server.add_insecure_port(address)
+    port = bind(server, address, tls)
     return GrpcServer(server=server, health=health_servicer, service_names=service_names, port=port)
 
 

@@ -17,6 +17,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.grpc.server import watch_readiness
+from common.grpc.tls import GrpcTls, aio_channel
 from devstack.infra import Infra
 from user_svc.server import SERVICE_NAME, UserService, build_user_service
 from user_svc.settings import UserServiceSettings
@@ -54,10 +55,10 @@ class RunningUserService:
         self.target = f"127.0.0.1:{service.grpc.port}"
 
 
-async def _wait_for_first_health_check(target: str, timeout: float = 5.0) -> None:
+async def _wait_for_first_health_check(target: str, tls: GrpcTls, timeout: float = 5.0) -> None:
     """Until the service's health status is set (SERVING or NOT_SERVING), so callers never see NOT_FOUND."""
     deadline = asyncio.get_running_loop().time() + timeout
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with aio_channel(target, tls) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
             try:
@@ -70,15 +71,17 @@ async def _wait_for_first_health_check(target: str, timeout: float = 5.0) -> Non
 
 
 @contextlib.asynccontextmanager
-async def running_user_service(settings: UserServiceSettings) -> AsyncIterator[RunningUserService]:
+async def running_user_service(
+    settings: UserServiceSettings, client_tls: GrpcTls | None = None
+) -> AsyncIterator[RunningUserService]:
     """Build and start user_svc with ``settings``, keep its health in step with its database (it is known
-    when this yields), and stop it afterwards."""
+    when this yields, asked over ``client_tls``, by default the service's own TLS files), and stop it afterwards."""
     service = await build_user_service(settings)
     await service.grpc.server.start()
     watcher = asyncio.create_task(watch_readiness(service.grpc, service.ready, READINESS_INTERVAL_SECONDS))
     try:
         running = RunningUserService(service, settings)
-        await _wait_for_first_health_check(running.target)
+        await _wait_for_first_health_check(running.target, client_tls or settings.grpc_tls)
         yield running
     finally:
         watcher.cancel()
