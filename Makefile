@@ -13,6 +13,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+COMPOSE_DEV_ENV := deploy/compose.dev.env
 AUDIT := $(VENV)/bin/pip-audit --disable-pip --require-hashes --progress-spinner off -r $(LOCK) -r $(DEV_LOCK)
 
 .PHONY: help install lock audit gen gen-check buf-lint lint deploy-check openapi infra test-env test chaos dlq up migrate bench
@@ -67,10 +68,11 @@ deploy-check: $(STAMP)  ## validate the compose file, the GitHub workflow and th
 	  && (apt-get install -y -qq docker-compose >/dev/null 2>&1 \
 	      || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }); } \
 	  || { echo "docker-compose (v1) is needed: apt-get install docker-compose"; exit 1; }
-	docker-compose -f deploy/docker-compose.yml config -q
+	docker-compose --env-file $(COMPOSE_DEV_ENV) -f deploy/docker-compose.yml config -q
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
-	$(PY) -m devstack.rabbitmq_definitions | diff -u deploy/rabbitmq/definitions.json - \
-	  || { echo "deploy/rabbitmq/definitions.json is stale: python -m devstack.rabbitmq_definitions > it"; exit 1; }
+	set -a && . ./$(COMPOSE_DEV_ENV) && set +a && $(PY) -m devstack.rabbitmq_definitions \
+	  | diff -u deploy/rabbitmq/definitions.json - \
+	  || { echo "deploy/rabbitmq/definitions.json is stale: remake it as devstack/rabbitmq_definitions.py says"; exit 1; }
 	$(PY) -m gateway.openapi | diff -q docs/openapi/gateway.json - \
 	  || { echo "docs/openapi/gateway.json is stale: run 'make openapi' and commit it"; exit 1; }
 

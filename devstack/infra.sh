@@ -16,7 +16,7 @@ wait_for() {  # wait_for NAME SECONDS COMMAND...
 
 compose_hint() {
   say "$1 is not running on 127.0.0.1 and is not installed here. Start it with:"
-  say "  docker compose -f deploy/docker-compose.yml up -d postgres redis rabbitmq"
+  say "  docker compose --env-file deploy/compose.dev.env -f deploy/docker-compose.yml up -d postgres redis rabbitmq"
   exit 1
 }
 

@@ -1,7 +1,9 @@
 """Writes ``deploy/rabbitmq/definitions.json`` (loaded by the RabbitMQ container) from the topology in
-``common.amqp.topology``, so the broker's definitions and the code can never disagree.
+``common.amqp.topology``, so the broker's definitions and the code can never disagree, with one broker user per
+service, none of them an administrator. Each user's password comes from the environment
+(``RABBITMQ_<SERVICE>_PASSWORD``); the committed file is made with the dev values of ``deploy/compose.dev.env``:
 
-``python -m devstack.rabbitmq_definitions > deploy/rabbitmq/definitions.json``
+``set -a; . deploy/compose.dev.env; set +a; python -m devstack.rabbitmq_definitions > deploy/rabbitmq/definitions.json``
 """
 
 from __future__ import annotations
@@ -9,32 +11,46 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import sys
+from collections.abc import Mapping
 from typing import Any
 
 from common.amqp.topology import EXCHANGES, queue_specs
 
-COMPOSE_USER = "notifications"
-"""The broker user of the container stack (password = user name: a dev stack, not production)."""
+SERVICE_USERS = {
+    "gateway": "RABBITMQ_GATEWAY_PASSWORD",
+    "user_svc": "RABBITMQ_USER_SVC_PASSWORD",
+    "template_svc": "RABBITMQ_TEMPLATE_SVC_PASSWORD",
+    "email_worker": "RABBITMQ_EMAIL_WORKER_PASSWORD",
+    "push_worker": "RABBITMQ_PUSH_WORKER_PASSWORD",
+}
+"""Each service's broker user and the variable holding its password (the compose file reads the same ones)."""
 
 
-def password_hash(password: str, salt: bytes = b"dev!") -> str:
-    """RabbitMQ's salted SHA-256 password hash (fixed salt, so the file is reproducible)."""
+def password_hash(user: str, password: str) -> str:
+    """RabbitMQ's salted SHA-256 password hash, salted from the user name so the file is reproducible."""
+    salt = hashlib.sha256(f"rabbitmq-user:{user}".encode()).digest()[:4]
     return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
-def definitions(vhost: str = "/", queue_type: str = "quorum") -> dict[str, Any]:
-    """The RabbitMQ definitions document for the topology on ``vhost``, with the stack's user."""
+def definitions(passwords: Mapping[str, str], vhost: str = "/", queue_type: str = "quorum") -> dict[str, Any]:
+    """The RabbitMQ definitions document for the topology on ``vhost``, with a user per service (``passwords``:
+    user name -> password) that may use that vhost and nothing else: no tag, so no management access."""
     return {
         "vhosts": [{"name": vhost}],
         "users": [
             {
-                "name": COMPOSE_USER,
-                "password_hash": password_hash(COMPOSE_USER),
+                "name": user,
+                "password_hash": password_hash(user, passwords[user]),
                 "hashing_algorithm": "rabbit_password_hashing_sha256",
-                "tags": ["administrator"],
+                "tags": [],
             }
+            for user in SERVICE_USERS
         ],
-        "permissions": [{"user": COMPOSE_USER, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}],
+        "permissions": [
+            {"user": user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"} for user in SERVICE_USERS
+        ],
         "exchanges": [
             {
                 "name": name,
@@ -72,5 +88,13 @@ def definitions(vhost: str = "/", queue_type: str = "quorum") -> dict[str, Any]:
     }
 
 
+def passwords_from_environment() -> dict[str, str]:
+    """Each service user's password from its ``RABBITMQ_<SERVICE>_PASSWORD``; exits naming any that is unset."""
+    missing = [variable for variable in SERVICE_USERS.values() if not os.environ.get(variable)]
+    if missing:
+        sys.exit(f"set {', '.join(missing)} (deploy/compose.dev.env has the dev values)")
+    return {user: os.environ[variable] for user, variable in SERVICE_USERS.items()}
+
+
 if __name__ == "__main__":
-    print(json.dumps(definitions(), indent=2))
+    print(json.dumps(definitions(passwords_from_environment()), indent=2))
