@@ -5,11 +5,14 @@ came from, for email and push alike.
     python -m delivery.replay --id <notification id> [--id ...]
     python -m delivery.replay --all
 
-For each chosen message, in one database transaction: the status row goes from ``failed`` back to ``queued``
-(attempts 0, reason and last error cleared) with an event ``{"replayed": true, ...}``; the envelope, its
-``attempt`` reset to 0, is published to ``notifications.direct`` with its original routing key and the
-broker's confirm awaited; then the transaction commits, and only then is the DLQ message acked. A publish
-that fails rolls the row back and leaves the message in the DLQ.
+For each chosen message: the status row goes from ``failed`` back to ``queued`` (attempts 0, reason and last
+error cleared, not yet published) with an event ``{"replayed": true, ...}`` and that commits; only then is the
+envelope, its ``attempt`` reset to 0, published to ``notifications.direct`` with its original routing key, so
+a worker that takes it at once finds the row claimable (published inside the transaction, its copy could meet
+the row still ``failed`` and be dropped, leaving it ``queued`` for ever). Once the broker confirmed, the row
+is stamped published and the DLQ message acked. A publish that fails puts the row back to ``failed`` and
+leaves the message in the DLQ; a replay that dies in between leaves a ``queued`` row with no ``published_at``,
+which the gateway's reconciler publishes.
 
 Not replayed, left in the DLQ: messages not chosen, poison (a body that is not an envelope), and messages
 whose row is missing or not ``failed`` (another copy is still on its way). A message whose notification is
@@ -51,7 +54,7 @@ WITH locked AS MATERIALIZED (
 ), reset AS (
     UPDATE notification_statuses AS s
     SET status = 'queued', attempts = 0, reason = NULL, last_error = NULL, next_attempt_at = NULL, lease_until = NULL,
-        published_at = COALESCE(s.published_at, now()), updated_at = now()
+        published_at = NULL, updated_at = now()
     FROM locked AS l
     WHERE s.id = l.id AND s.status = 'failed' AND {_MAY_REQUEUE} AND s.erased_at IS NULL
     RETURNING s.id
@@ -66,8 +69,19 @@ FROM (SELECT 1) AS one LEFT JOIN locked AS l ON true
 replay; answers the row's status before (None: no row) and whether its user was deleted."""
 
 
-class _NotPublished(Exception):
-    """The broker did not confirm a replayed message: roll its row back."""
+STAMP_SQL = "UPDATE notification_statuses SET published_at = now() WHERE id = $1 AND published_at IS NULL"
+"""The replayed envelope is in the broker: the reconciler leaves the row to the workers."""
+
+UNDO_SQL = """
+WITH undone AS (
+    UPDATE notification_statuses SET status = 'failed', reason = $2, attempts = $3, updated_at = now()
+    WHERE id = $1 AND status = 'queued' AND published_at IS NULL
+    RETURNING id
+)
+INSERT INTO notification_events (notification_id, status, attempt, detail)
+SELECT id, 'failed', $3, $4::jsonb FROM undone
+"""
+"""Puts back a reset row whose envelope the broker did not take (unless a copy was claimed meanwhile)."""
 
 
 class ReplaySettings(DatabaseServiceSettings):
@@ -172,28 +186,29 @@ class DlqReplay:
                 "previous_attempts": letter.attempts,
             }
         ).decode()
+        notification_id = uuid.UUID(envelope.notification_id)
+        row = await self._db.fetchrow(RESET_SQL, notification_id, detail)
+        assert row is not None
+        if row["status"] is None:
+            return Result(letter, Action.KEPT, "no status row: a worker would drop it")
+        if row["status"] == "delivered":
+            return Result(letter, Action.REMOVED, "already delivered")
+        if row["erased"]:
+            return Result(letter, Action.REMOVED, "its user was deleted")
+        if not row["reset"]:
+            return Result(letter, Action.KEPT, f"it is {row['status']}: another copy is under way")
+        envelope.attempt = 0
+        message = protobuf_message(
+            envelope, message_id=envelope.notification_id, correlation_id=envelope.correlation_id or None
+        )
         try:
-            async with self._db.transaction():
-                row = await self._db.fetchrow(RESET_SQL, uuid.UUID(envelope.notification_id), detail)
-                assert row is not None
-                if row["status"] is None:
-                    return Result(letter, Action.KEPT, "no status row: a worker would drop it")
-                if row["status"] == "delivered":
-                    return Result(letter, Action.REMOVED, "already delivered")
-                if row["erased"]:
-                    return Result(letter, Action.REMOVED, "its user was deleted")
-                if not row["reset"]:
-                    return Result(letter, Action.KEPT, f"it is {row['status']}: another copy is under way")
-                envelope.attempt = 0
-                message = protobuf_message(
-                    envelope, message_id=envelope.notification_id, correlation_id=envelope.correlation_id or None
-                )
-                try:
-                    await self._publisher.publish(self._publisher.topology.direct, message, letter.routing_key)
-                except Exception as error:
-                    raise _NotPublished(f"{type(error).__name__}: {error}") from error
-        except _NotPublished as error:
-            return Result(letter, Action.KEPT, f"the publish failed, the row is unchanged: {error}")
+            await self._publisher.publish(self._publisher.topology.direct, message, letter.routing_key)
+        except Exception as error:
+            problem = f"{type(error).__name__}: {error}"
+            undo = orjson.dumps({"replay_failed": problem}).decode()
+            await self._db.execute(UNDO_SQL, notification_id, letter.reason, letter.attempts or 0, undo)
+            return Result(letter, Action.KEPT, f"the publish failed, the row is failed again: {problem}")
+        await self._db.execute(STAMP_SQL, notification_id)
         return Result(letter, Action.REPLAYED)
 
 

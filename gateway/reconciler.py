@@ -1,7 +1,8 @@
 """The reconciler (docs/design.md §1): publishes what nobody else will.
 
-- Rows still ``queued`` with no ``published_at`` some time after they were written: what a gateway that died
-  between the row and the broker's confirm leaves behind, or one whose confirm never came.
+- Rows still ``queued`` with no ``published_at`` some time after they were last written: what a gateway that
+  died between the row and the broker's confirm leaves behind, one whose confirm never came, or a DLQ replay
+  that died between resetting a row and publishing it.
 - Rows ``sending`` whose lease lapsed more than :data:`LAPSED_LEASE_SECONDS` ago: a worker took them and
   vanished, and no copy came back to claim them (a killed worker's own messages come back long before).
 
@@ -38,7 +39,7 @@ LAPSED_LEASE_SECONDS = 60.0
 _UNPUBLISHED = """
 SELECT id, channel, envelope, 0 AS attempts FROM notification_statuses
 WHERE status = 'queued' AND published_at IS NULL AND envelope IS NOT NULL
-  AND created_at < now() - make_interval(secs => $1)
+  AND updated_at < now() - make_interval(secs => $1)
 ORDER BY created_at
 LIMIT $2
 FOR UPDATE SKIP LOCKED

@@ -277,8 +277,9 @@ async def test_a_late_confirm_is_republished_once_then_left_to_the_workers(
 ) -> None:
     envelope = email_envelope("slow-broker@example.com")
     await gateway.db.execute(
-        """INSERT INTO notification_statuses (id, channel, user_id, template_slug, status, envelope, created_at)
-           VALUES ($1, 'email', $2, 'welcome', 'queued', $3, now() - interval '5 minutes')""",
+        """INSERT INTO notification_statuses
+           (id, channel, user_id, template_slug, status, envelope, created_at, updated_at)
+           VALUES ($1, 'email', $2, 'welcome', 'queued', $3, now() - interval '5 min', now() - interval '5 min')""",
         uuid.UUID(envelope.notification_id),
         uuid.UUID(envelope.user_id),
         encode_envelope(envelope),
