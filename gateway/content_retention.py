@@ -8,13 +8,13 @@ workers) off the same rows, and it never waits for a lock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from common.ids import first_id_at
 from common.notification_tables import is_final
+from common.periodic import run_every
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,4 @@ class ContentEraser:
 
     async def run(self) -> None:
         """A pass every interval until cancelled."""
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.run_once()
-            except Exception:
-                logger.warning("content erasure pass failed", exc_info=True)
+        await run_every(self._interval, self.run_once, "content erasure pass")

@@ -26,6 +26,7 @@ from enum import Enum
 from typing import Any
 
 from common.notification_tables import lease_expired
+from common.periodic import run_every
 from gateway.metrics import REPUBLISHED
 from gateway.publishing import ConfirmPending, EnvelopePublisher
 from gateway.store import NotificationStore
@@ -151,9 +152,4 @@ class Reconciler:
 
     async def run(self) -> None:
         """A pass every interval until cancelled."""
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.run_once()
-            except Exception:
-                logger.warning("reconciler pass failed", exc_info=True)
+        await run_every(self._interval, self.run_once, "reconciler pass")

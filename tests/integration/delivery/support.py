@@ -142,10 +142,13 @@ def worker_settings(sink: RunningSmtpSink, **overrides: Any) -> EmailWorkerSetti
 
 
 @asynccontextmanager
-async def running_worker(settings: EmailWorkerSettings) -> AsyncIterator[WorkerRuntime]:
-    """The email worker's runtime consuming in this process; stopped (drained) afterwards."""
+async def running_worker(
+    settings: EmailWorkerSettings, deliverer: type[EmailDeliverer] = EmailDeliverer
+) -> AsyncIterator[WorkerRuntime]:
+    """The email worker's runtime consuming in this process (``deliverer``: the real one, or a subclass that
+    changes its timing); stopped (drained) afterwards."""
     sender = SmtpSender(settings)
-    runtime = WorkerRuntime(settings, EmailDeliverer(sender, settings), name="email_worker-test")
+    runtime = WorkerRuntime(settings, deliverer(sender, settings), name="email_worker-test")
     await runtime.start()
     try:
         yield runtime

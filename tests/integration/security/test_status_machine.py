@@ -20,12 +20,10 @@ from common.amqp.topology import FAILED_QUEUE, work_queue
 from common.envelope import encode_envelope
 from common.notification_tables import Status
 from delivery.outcome import Delivered
-from delivery.runtime import WorkerRuntime
 from delivery.status_store import Outcome, RowState, StatusStore
 from devstack.infra import AmqpSession, Infra
 from email_worker.deliverer import EmailDeliverer
 from email_worker.settings import EmailWorkerSettings
-from email_worker.smtp import SmtpSender
 from gateway.publishing import EnvelopePublisher
 from gateway.reconciler import Reconciler
 from gateway.store import NotificationStore
@@ -54,18 +52,6 @@ class SlowProvider(EmailDeliverer):
     async def deliver(self, envelope: pb.MessageEnvelope) -> Delivered:
         await asyncio.sleep(0.5)
         return await super().deliver(envelope)
-
-
-@asynccontextmanager
-async def running_slow_worker(worker: EmailWorkerSettings) -> AsyncIterator[WorkerRuntime]:
-    sender = SmtpSender(worker)
-    runtime = WorkerRuntime(worker, SlowProvider(sender, worker), name="email_worker-slow")
-    await runtime.start()
-    try:
-        yield runtime
-    finally:
-        await runtime.stop()
-        await sender.close()
 
 
 async def set_status(gateway: Gateway, envelope: pb.MessageEnvelope, status: str, reason: str | None) -> None:
@@ -168,7 +154,7 @@ async def test_two_copies_consumed_together_are_sent_once_and_the_second_waits_o
     duplicates = metric("notifications_duplicates_skipped_total")
     await gateway.publish(envelope)
     await gateway.publish(envelope)
-    async with running_slow_worker(settings(sink)):
+    async with running_worker(settings(sink), SlowProvider):
         await gateway.wait_for_status(envelope.notification_id, "delivered")
         # the second copy met the live lease, went to the ladder, came back after it and found the delivery
         await eventually(lambda: metric("notifications_duplicates_skipped_total"), lambda v: v > duplicates, 15)
