@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
@@ -29,13 +30,13 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from common.channels import Channel
 from common.db import one_of
 
 ROWS_LOCKED_IN_ID_ORDER = (
-    "locked AS MATERIALIZED (SELECT id, status, lease_until FROM notification_statuses"
+    "locked AS MATERIALIZED (SELECT id, status, lease_until, application_id FROM notification_statuses"
     " WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)"
 )
 """The CTE ``locked`` the batched writers of ``notification_statuses`` start with: the rows whose id is in
@@ -139,6 +140,7 @@ notification_statuses = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Column("lease_until", DateTime(timezone=True), comment="while sending: when the worker's claim lapses"),
     Column("erased_at", DateTime(timezone=True), comment="when its user was deleted and its personal data erased"),
+    Column("application_id", UUID(as_uuid=True), nullable=False),
     one_of("channel", Channel, name="ck_channel_known"),
     one_of("status", Status, name="ck_status_known"),
     Index("ix_notification_statuses_user_id_id", "user_id", "id"),
@@ -150,6 +152,7 @@ notification_statuses = Table(
     ),
     Index("ix_notification_statuses_lease_until", "lease_until", postgresql_where=text("status = 'sending'")),
     Index("ix_notification_statuses_with_content", "id", postgresql_where=text("envelope IS NOT NULL")),
+    Index("ix_notification_statuses_application_id_id", "application_id", "id"),
 )
 
 notification_events = Table(
@@ -173,8 +176,39 @@ notification_events = Table(
 email_suppressions = Table(
     "email_suppressions",
     metadata,
+    Column("application_id", UUID(as_uuid=True), primary_key=True),
     Column("address", Text, primary_key=True, comment="lower-cased address that hard-bounced"),
     Column("reason", Text, nullable=False),
     Column("notification_id", UUID(as_uuid=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("rate_limit_per_minute", Integer, comment="sends per minute; NULL = the deployment's"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("disabled_at", DateTime(timezone=True), comment="set by DELETE: its keys and ids are gone"),
+    Column("purged_at", DateTime(timezone=True), comment="when its data was purged after disabling"),
+    CheckConstraint("rate_limit_per_minute IS NULL OR rate_limit_per_minute >= 0", name="ck_rate_limit"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Text, primary_key=True, comment="the <key id> of nk_<key id>_<secret>"),
+    Column("application_id", UUID(as_uuid=True), ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("prefix", Text, nullable=False, comment="shown in listings; not enough to use the key"),
+    Column("secret_hash", LargeBinary, nullable=False, comment="SHA-256 of the secret"),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("mode", Text, nullable=False, server_default="live"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    CheckConstraint("mode IN ('live', 'test')", name="ck_mode_known"),
+    Index("ix_api_keys_application_id_created_at", "application_id", "created_at"),
 )

@@ -41,7 +41,8 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
 ), decided AS (
     SELECT l.id, i.attempt,
            CASE WHEN i.address IS NOT NULL
-                     AND EXISTS (SELECT 1 FROM email_suppressions AS e WHERE e.address = i.address)
+                     AND EXISTS (SELECT 1 FROM email_suppressions AS e
+                                 WHERE e.application_id = l.application_id AND e.address = i.address)
                 THEN CASE WHEN l.status = 'sending' THEN 'failed' ELSE 'skipped' END
                 ELSE 'sending'
            END AS becomes
@@ -106,10 +107,11 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     SELECT i.id, i.status, i.attempt, CASE WHEN w.erased THEN '{{}}'::jsonb ELSE i.detail END
     FROM input AS i JOIN written AS w ON w.id = i.id
 ), suppressed AS (
-    INSERT INTO email_suppressions (address, reason, notification_id)
-    SELECT lower(i.suppress_address), i.reason, i.id FROM input AS i JOIN written AS w ON w.id = i.id
+    INSERT INTO email_suppressions (application_id, address, reason, notification_id)
+    SELECT l.application_id, lower(i.suppress_address), i.reason, i.id
+    FROM input AS i JOIN written AS w ON w.id = i.id JOIN locked AS l ON l.id = i.id
     WHERE i.suppress_address IS NOT NULL
-    ON CONFLICT (address) DO NOTHING
+    ON CONFLICT (application_id, address) DO NOTHING
 )
 SELECT l.id, l.status AS found, w.id IS NOT NULL AS written
 FROM locked AS l LEFT JOIN written AS w ON w.id = l.id

@@ -13,6 +13,7 @@ import grpc
 import orjson
 
 from common.log import request_id_var
+from gateway.auth import Caller
 from gateway.errors import ProblemError, rpc_problem
 from gateway.limits import IdempotencyClaim, SendGate, Verdict, body_hash, canonical_json
 from gateway.schemas.notifications import SendRequest
@@ -42,15 +43,17 @@ class SendService:
         self._gate = gate
         self._sender = sender
 
-    async def accept(self, request: SendRequest, key_id: str, idempotency_key: str | None) -> Accepted:
-        """Send ``request`` for the application ``key_id``, or replay the response its Idempotency-Key got.
+    async def accept(self, request: SendRequest, caller: Caller, idempotency_key: str | None) -> Accepted:
+        """Send ``request`` in the caller's application, or replay the response its Idempotency-Key got.
         Raises :class:`ProblemError` (with the rate-limit headers) for a refusal."""
         if request.expires_at is not None and request.expires_at <= datetime.now(UTC):
             raise ProblemError.field("expires_at", "is in the past")
         fingerprint = ""
         if idempotency_key is not None:
             fingerprint = body_hash(canonical_json(request.model_dump(mode="json")))
-        admission = await self._gate.admit(key_id, str(request.user_id), idempotency_key, fingerprint)
+        admission = await self._gate.admit(
+            str(caller.application_id), str(request.user_id), idempotency_key, fingerprint
+        )
         headers = admission.headers()
         if admission.verdict is Verdict.RATE_LIMITED:
             headers["Retry-After"] = str(admission.retry_after_seconds)
@@ -67,7 +70,7 @@ class SendService:
         claim = admission.claim
         try:
             with self._gate.kept(claim):
-                outcome = await self._sender.send(request, request_id_var.get())
+                outcome = await self._sender.send(request, caller.application_id, request_id_var.get())
         except BaseException as error:
             if claim is not None:
                 await self._release(claim)

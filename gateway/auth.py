@@ -8,21 +8,32 @@ import hmac
 import uuid
 from dataclasses import dataclass
 
+from common.applications import DEFAULT_APPLICATION_ID
 from common.tokens import InvalidToken, verify_token
 from gateway.errors import ProblemError
+from gateway.scopes import ALL_SCOPES, Scope
 
 UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """An authenticated caller: an application (``key_id`` set) or a user (``user_id`` set)."""
+    """An authenticated caller acting in one application: with a key (``key_id`` set) or as a user of that
+    application (``user_id`` set)."""
 
+    application_id: uuid.UUID
+    """The application every read and write of the request is confined to."""
     key_id: str | None = None
-    """A stable, non-secret name of the API key (a hash prefix): the scope of its limits and idempotency keys."""
+    """A stable, non-secret name of the API key."""
+    scopes: frozenset[Scope] = frozenset()
+    """What the key may do; a user token has none (its routes check the user instead)."""
     user_id: uuid.UUID | None = None
     token_version: int = 0
     """The ``ver`` claim of a user token; valid only while it is the user's current token version."""
+    rate_limit_per_minute: int | None = None
+    """The application's send limit; None = the deployment's ``RATE_LIMIT_KEY_PER_MINUTE``."""
+    test_mode: bool = False
+    """A ``test`` key: its sends are recorded as delivered and never handed to a provider."""
 
     @property
     def is_application(self) -> bool:
@@ -66,7 +77,7 @@ class Authenticator:
                 found = name
         if found is None:
             raise ProblemError(401, "the API key is not valid", headers=UNAUTHENTICATED)
-        return Caller(key_id=found)
+        return Caller(DEFAULT_APPLICATION_ID, key_id=found, scopes=ALL_SCOPES)
 
     def user(self, token: str) -> Caller:
         """The user a bearer token names; 401 when it is invalid or expired (whether it was revoked since is
@@ -76,7 +87,7 @@ class Authenticator:
             user_id = uuid.UUID(claims.user_id)
         except (InvalidToken, ValueError):
             raise invalid_token() from None
-        return Caller(user_id=user_id, token_version=claims.version)
+        return Caller(claims.application_id, user_id=user_id, token_version=claims.version)
 
     def authenticate(self, api_key: str | None, authorization: str | None) -> Caller:
         """The caller of a request from its ``X-API-Key`` and ``Authorization`` headers; 401 without either."""

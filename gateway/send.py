@@ -136,7 +136,7 @@ class NotificationSender:
                 exc_info=True,
             )
 
-    async def send(self, request: SendRequest, request_id: str | None) -> SendOutcome:
+    async def send(self, request: SendRequest, application_id: uuid.UUID, request_id: str | None) -> SendOutcome:
         """Render, record and publish one notification; raises ``AioRpcError`` or :class:`ProblemError`."""
         profile = await self._profiles.get(str(request.user_id))
         rendered = await self._render(request, profile)
@@ -150,6 +150,7 @@ class NotificationSender:
         status, reason = await self._store.create(
             NewNotification(
                 id=notification_id,
+                application_id=application_id,
                 channel=request.channel,
                 user_id=request.user_id,
                 template_slug=request.template,

@@ -20,23 +20,25 @@ _CREATE = """
 WITH input AS (
     SELECT * FROM unnest(
         $1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
-        $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::timestamptz[], $15::text[]
+        $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::uuid[]
     ) AS t(id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
-           request_id, metadata, envelope, expires_at, created_at, address)
+           request_id, metadata, envelope, expires_at, created_at, address, application_id)
 ), marked AS (
-    SELECT input.*, EXISTS (SELECT 1 FROM email_suppressions s WHERE s.address = input.address) AS suppressed
+    SELECT input.*, EXISTS (
+        SELECT 1 FROM email_suppressions s WHERE s.application_id = input.application_id AND s.address = input.address
+    ) AS suppressed
     FROM input
 ), created AS (
     INSERT INTO notification_statuses (
         id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
-        request_id, metadata, envelope, expires_at, created_at, updated_at
+        request_id, metadata, envelope, expires_at, created_at, updated_at, application_id
     )
     SELECT id, channel, user_id, template_slug, template_version, template_locale, priority,
            CASE WHEN suppressed THEN 'skipped' ELSE status END,
            CASE WHEN suppressed THEN 'suppressed' ELSE reason END,
            request_id, metadata,
            CASE WHEN suppressed THEN NULL ELSE envelope END,
-           expires_at, created_at, created_at
+           expires_at, created_at, created_at, application_id
     FROM marked
     RETURNING id, status, reason, created_at
 ), event AS (
@@ -115,6 +117,7 @@ class NewNotification:
     """A notification row to create, with its first event."""
 
     id: uuid.UUID
+    application_id: uuid.UUID
     channel: str
     user_id: uuid.UUID
     template_slug: str
@@ -203,6 +206,7 @@ class NotificationStore:
             [n.expires_at for n in batch],
             [n.created_at for n in batch],
             [n.email_address.lower() if n.email_address else None for n in batch],
+            [n.application_id for n in batch],
         )
         stored = {row["id"]: (row["status"], row["reason"]) for row in rows}
         return [stored[n.id] for n in batch]

@@ -67,7 +67,7 @@ async def send(request: Request) -> Response:
     `Idempotency-Key`."""
     resources: Resources = request.app.state.resources
     sent = await send_input.read_send(request, resources.authenticator)
-    accepted = await resources.send_service.accept(sent.body, sent.key_id, sent.idempotency_key)
+    accepted = await resources.send_service.accept(sent.body, sent.caller, sent.idempotency_key)
     headers = {**accepted.headers, "Idempotent-Replayed": "true"} if accepted.replayed else accepted.headers
     return Response(accepted.payload, status_code=202, headers=headers, media_type=JSON)
 

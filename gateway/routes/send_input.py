@@ -14,7 +14,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, Caller
 from gateway.deps import api_key_scheme
 from gateway.routes.docs import parameter_schema
 from gateway.schemas.notifications import SendRequest
@@ -50,10 +50,10 @@ OPENAPI: dict[str, Any] = {
 
 @dataclass(frozen=True, slots=True)
 class SendInput:
-    """A send request as read: its body, the calling application's key id and its Idempotency-Key."""
+    """A send request as read: its body, the calling application's key and its Idempotency-Key."""
 
     body: SendRequest
-    key_id: str
+    caller: Caller
     idempotency_key: str | None
 
 
@@ -67,10 +67,11 @@ async def read_send(request: Request, authenticator: Authenticator) -> SendInput
     key_errors = [] if idempotency_key is None else _validate(_idempotency_key, idempotency_key, _HEADER)[1]
     body = _parsed(raw) if api_key and not key_errors else None
     document = _document(raw, headers.get("content-type")) if body is None else None
-    key_id = authenticator.authenticate(api_key, headers.get("authorization")).require_application()
+    caller = authenticator.authenticate(api_key, headers.get("authorization"))
+    caller.require_application()
     if body is None:
         body = _validated(document, key_errors)
-    return SendInput(body, key_id, idempotency_key)
+    return SendInput(body, caller, idempotency_key)
 
 
 def _parsed(raw: bytes) -> SendRequest | None:

@@ -94,18 +94,20 @@ class User(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., devices: _Optional[_Iterable[_Union[Device, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_email: _Optional[str] = ...) -> None: ...
 
 class CreateUserRequest(_message.Message):
-    __slots__ = ("name", "email", "password", "locale", "preferences")
+    __slots__ = ("name", "email", "password", "locale", "preferences", "application_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     email: str
     password: str
     locale: str
     preferences: Preferences
-    def __init__(self, name: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., locale: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ...) -> None: ...
+    application_id: str
+    def __init__(self, name: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., locale: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class CreateUserResponse(_message.Message):
     __slots__ = ("user",)
@@ -114,10 +116,12 @@ class CreateUserResponse(_message.Message):
     def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class GetUserRequest(_message.Message):
-    __slots__ = ("user_id",)
+    __slots__ = ("user_id", "application_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
-    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, user_id: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class GetUserResponse(_message.Message):
     __slots__ = ("user",)
@@ -126,12 +130,14 @@ class GetUserResponse(_message.Message):
     def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class ListUsersRequest(_message.Message):
-    __slots__ = ("page_size", "page_token")
+    __slots__ = ("page_size", "page_token", "application_id")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class ListUsersResponse(_message.Message):
     __slots__ = ("users", "next_page_token")
@@ -142,7 +148,7 @@ class ListUsersResponse(_message.Message):
     def __init__(self, users: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateUserRequest(_message.Message):
-    __slots__ = ("user_id", "name", "email", "password", "locale", "current_password", "requested_email")
+    __slots__ = ("user_id", "name", "email", "password", "locale", "current_password", "requested_email", "application_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +156,7 @@ class UpdateUserRequest(_message.Message):
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     name: str
     email: str
@@ -157,7 +164,8 @@ class UpdateUserRequest(_message.Message):
     locale: str
     current_password: str
     requested_email: str
-    def __init__(self, user_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., locale: _Optional[str] = ..., current_password: _Optional[str] = ..., requested_email: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, user_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., locale: _Optional[str] = ..., current_password: _Optional[str] = ..., requested_email: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class UpdateUserResponse(_message.Message):
     __slots__ = ("user",)
@@ -166,22 +174,26 @@ class UpdateUserResponse(_message.Message):
     def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class DeleteUserRequest(_message.Message):
-    __slots__ = ("user_id",)
+    __slots__ = ("user_id", "application_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
-    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, user_id: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class DeleteUserResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class UpdatePreferencesRequest(_message.Message):
-    __slots__ = ("user_id", "preferences")
+    __slots__ = ("user_id", "preferences", "application_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     preferences: Preferences
-    def __init__(self, user_id: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ...) -> None: ...
+    application_id: str
+    def __init__(self, user_id: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class UpdatePreferencesResponse(_message.Message):
     __slots__ = ("preferences",)
@@ -190,14 +202,16 @@ class UpdatePreferencesResponse(_message.Message):
     def __init__(self, preferences: _Optional[_Union[Preferences, _Mapping]] = ...) -> None: ...
 
 class AddDeviceRequest(_message.Message):
-    __slots__ = ("user_id", "token", "platform")
+    __slots__ = ("user_id", "token", "platform", "application_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     token: str
     platform: Platform
-    def __init__(self, user_id: _Optional[str] = ..., token: _Optional[str] = ..., platform: _Optional[_Union[Platform, str]] = ...) -> None: ...
+    application_id: str
+    def __init__(self, user_id: _Optional[str] = ..., token: _Optional[str] = ..., platform: _Optional[_Union[Platform, str]] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class AddDeviceResponse(_message.Message):
     __slots__ = ("device", "created")
@@ -208,24 +222,28 @@ class AddDeviceResponse(_message.Message):
     def __init__(self, device: _Optional[_Union[Device, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
 
 class RemoveDeviceRequest(_message.Message):
-    __slots__ = ("user_id", "token")
+    __slots__ = ("user_id", "token", "application_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     token: str
-    def __init__(self, user_id: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, user_id: _Optional[str] = ..., token: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class RemoveDeviceResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class AuthenticateRequest(_message.Message):
-    __slots__ = ("email", "password")
+    __slots__ = ("email", "password", "application_id")
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     email: str
     password: str
-    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class AuthenticateResponse(_message.Message):
     __slots__ = ("access_token", "token_type", "expires_in", "user_id")
@@ -240,10 +258,12 @@ class AuthenticateResponse(_message.Message):
     def __init__(self, access_token: _Optional[str] = ..., token_type: _Optional[str] = ..., expires_in: _Optional[int] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class GetNotificationProfileRequest(_message.Message):
-    __slots__ = ("user_id",)
+    __slots__ = ("user_id", "application_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
-    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, user_id: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class NotificationProfile(_message.Message):
     __slots__ = ("user_id", "email", "name", "locale", "preferences", "device_tokens", "token_version")
@@ -268,6 +288,20 @@ class GetNotificationProfileResponse(_message.Message):
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     profile: NotificationProfile
     def __init__(self, profile: _Optional[_Union[NotificationProfile, _Mapping]] = ...) -> None: ...
+
+class PurgeApplicationUsersRequest(_message.Message):
+    __slots__ = ("application_id", "limit")
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    application_id: str
+    limit: int
+    def __init__(self, application_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class PurgeApplicationUsersResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: int
+    def __init__(self, deleted: _Optional[int] = ...) -> None: ...
 
 class Template(_message.Message):
     __slots__ = ("slug", "channel", "locale", "version", "active_version", "subject", "body", "html_body", "title", "data", "created_at", "updated_at")
@@ -305,7 +339,7 @@ class Template(_message.Message):
     def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., active_version: _Optional[int] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateTemplateRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data")
+    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -321,6 +355,7 @@ class CreateTemplateRequest(_message.Message):
     HTML_BODY_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
@@ -329,7 +364,8 @@ class CreateTemplateRequest(_message.Message):
     html_body: str
     title: str
     data: _containers.ScalarMap[str, str]
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    application_id: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class CreateTemplateResponse(_message.Message):
     __slots__ = ("template",)
@@ -338,18 +374,20 @@ class CreateTemplateResponse(_message.Message):
     def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ...) -> None: ...
 
 class GetTemplateRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "version", "fallback")
+    __slots__ = ("slug", "channel", "locale", "version", "fallback", "application_id")
     SLUG_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     FALLBACK_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
     version: int
     fallback: bool
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., fallback: _Optional[bool] = ...) -> None: ...
+    application_id: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., fallback: _Optional[bool] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class GetTemplateResponse(_message.Message):
     __slots__ = ("template",)
@@ -358,14 +396,16 @@ class GetTemplateResponse(_message.Message):
     def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ...) -> None: ...
 
 class ListTemplatesRequest(_message.Message):
-    __slots__ = ("channel", "page_size", "page_token")
+    __slots__ = ("channel", "page_size", "page_token", "application_id")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     channel: Channel
     page_size: int
     page_token: str
-    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class ListTemplatesResponse(_message.Message):
     __slots__ = ("templates", "next_page_token")
@@ -376,7 +416,7 @@ class ListTemplatesResponse(_message.Message):
     def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateTemplateRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data")
+    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -392,6 +432,7 @@ class UpdateTemplateRequest(_message.Message):
     HTML_BODY_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
@@ -400,7 +441,8 @@ class UpdateTemplateRequest(_message.Message):
     html_body: str
     title: str
     data: _containers.ScalarMap[str, str]
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    application_id: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class UpdateTemplateResponse(_message.Message):
     __slots__ = ("template",)
@@ -409,14 +451,16 @@ class UpdateTemplateResponse(_message.Message):
     def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ...) -> None: ...
 
 class ListTemplateVersionsRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale")
+    __slots__ = ("slug", "channel", "locale", "application_id")
     SLUG_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class ListTemplateVersionsResponse(_message.Message):
     __slots__ = ("versions",)
@@ -425,16 +469,18 @@ class ListTemplateVersionsResponse(_message.Message):
     def __init__(self, versions: _Optional[_Iterable[_Union[Template, _Mapping]]] = ...) -> None: ...
 
 class ActivateTemplateVersionRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "version")
+    __slots__ = ("slug", "channel", "locale", "version", "application_id")
     SLUG_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
     version: int
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+    application_id: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class ActivateTemplateVersionResponse(_message.Message):
     __slots__ = ("template",)
@@ -443,14 +489,16 @@ class ActivateTemplateVersionResponse(_message.Message):
     def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ...) -> None: ...
 
 class DeleteTemplateRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale")
+    __slots__ = ("slug", "channel", "locale", "application_id")
     SLUG_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ...) -> None: ...
+    application_id: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class DeleteTemplateResponse(_message.Message):
     __slots__ = ()
@@ -467,20 +515,22 @@ class RenderUser(_message.Message):
     def __init__(self, name: _Optional[str] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ...) -> None: ...
 
 class RenderTemplateRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "version", "variables", "user")
+    __slots__ = ("slug", "channel", "locale", "version", "variables", "user", "application_id")
     SLUG_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
     version: int
     variables: _struct_pb2.Struct
     user: RenderUser
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., user: _Optional[_Union[RenderUser, _Mapping]] = ...) -> None: ...
+    application_id: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., user: _Optional[_Union[RenderUser, _Mapping]] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class EmailContent(_message.Message):
     __slots__ = ("subject", "text_body", "html_body")
@@ -545,8 +595,22 @@ class TemplateRef(_message.Message):
     locale: str
     def __init__(self, slug: _Optional[str] = ..., version: _Optional[int] = ..., locale: _Optional[str] = ...) -> None: ...
 
+class PurgeApplicationTemplatesRequest(_message.Message):
+    __slots__ = ("application_id", "limit")
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    application_id: str
+    limit: int
+    def __init__(self, application_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class PurgeApplicationTemplatesResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: int
+    def __init__(self, deleted: _Optional[int] = ...) -> None: ...
+
 class MessageEnvelope(_message.Message):
-    __slots__ = ("notification_id", "correlation_id", "channel", "priority", "user_id", "email_recipient", "push_recipient", "email", "push", "template", "metadata", "created_at", "expires_at", "attempt")
+    __slots__ = ("notification_id", "correlation_id", "channel", "priority", "user_id", "email_recipient", "push_recipient", "email", "push", "template", "metadata", "created_at", "expires_at", "attempt", "application_id", "test_mode")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -568,6 +632,8 @@ class MessageEnvelope(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TEST_MODE_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     correlation_id: str
     channel: Channel
@@ -582,30 +648,56 @@ class MessageEnvelope(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     expires_at: _timestamp_pb2.Timestamp
     attempt: int
-    def __init__(self, notification_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., user_id: _Optional[str] = ..., email_recipient: _Optional[_Union[EmailRecipient, _Mapping]] = ..., push_recipient: _Optional[_Union[PushRecipient, _Mapping]] = ..., email: _Optional[_Union[EmailContent, _Mapping]] = ..., push: _Optional[_Union[PushContent, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ...) -> None: ...
+    application_id: str
+    test_mode: bool
+    def __init__(self, notification_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., user_id: _Optional[str] = ..., email_recipient: _Optional[_Union[EmailRecipient, _Mapping]] = ..., push_recipient: _Optional[_Union[PushRecipient, _Mapping]] = ..., email: _Optional[_Union[EmailContent, _Mapping]] = ..., push: _Optional[_Union[PushContent, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., application_id: _Optional[str] = ..., test_mode: _Optional[bool] = ...) -> None: ...
 
 class UserChanged(_message.Message):
-    __slots__ = ("user_id", "kind", "changed_at")
+    __slots__ = ("user_id", "kind", "changed_at", "application_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     kind: ChangeKind
     changed_at: _timestamp_pb2.Timestamp
-    def __init__(self, user_id: _Optional[str] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    application_id: str
+    def __init__(self, user_id: _Optional[str] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class TemplateChanged(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "active_version", "kind", "changed_at")
+    __slots__ = ("slug", "channel", "locale", "active_version", "kind", "changed_at", "application_id")
     SLUG_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_VERSION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
     active_version: int
     kind: ChangeKind
     changed_at: _timestamp_pb2.Timestamp
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., active_version: _Optional[int] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    application_id: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., active_version: _Optional[int] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class KeyRevoked(_message.Message):
+    __slots__ = ("application_id", "key_id", "changed_at")
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    application_id: str
+    key_id: str
+    changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, application_id: _Optional[str] = ..., key_id: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ApplicationChanged(_message.Message):
+    __slots__ = ("application_id", "kind", "changed_at")
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    application_id: str
+    kind: ChangeKind
+    changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, application_id: _Optional[str] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -90,6 +90,11 @@ class UserServiceStub:
                 request_serializer=notification_dot_v1_dot_notification__pb2.GetNotificationProfileRequest.SerializeToString,
                 response_deserializer=notification_dot_v1_dot_notification__pb2.GetNotificationProfileResponse.FromString,
                 _registered_method=True)
+        self.PurgeApplicationUsers = channel.unary_unary(
+                '/notification.v1.UserService/PurgeApplicationUsers',
+                request_serializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -177,6 +182,14 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PurgeApplicationUsers(self, request, context):
+        """Deletes up to `limit` users (with their devices) of a disabled application; the gateway calls it until
+        it answers 0. Refused (INVALID_ARGUMENT) for an empty application id: the default one is never purged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -229,6 +242,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.GetNotificationProfile,
                     request_deserializer=notification_dot_v1_dot_notification__pb2.GetNotificationProfileRequest.FromString,
                     response_serializer=notification_dot_v1_dot_notification__pb2.GetNotificationProfileResponse.SerializeToString,
+            ),
+            'PurgeApplicationUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeApplicationUsers,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -517,6 +535,33 @@ class UserService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def PurgeApplicationUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/PurgeApplicationUsers',
+            notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class TemplateServiceStub:
     """---------------------------------------------------------------------------------------------------------
@@ -573,6 +618,11 @@ class TemplateServiceStub:
                 '/notification.v1.TemplateService/RenderTemplate',
                 request_serializer=notification_dot_v1_dot_notification__pb2.RenderTemplateRequest.SerializeToString,
                 response_deserializer=notification_dot_v1_dot_notification__pb2.RenderTemplateResponse.FromString,
+                _registered_method=True)
+        self.PurgeApplicationTemplates = channel.unary_unary(
+                '/notification.v1.TemplateService/PurgeApplicationTemplates',
+                request_serializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesResponse.FromString,
                 _registered_method=True)
 
 
@@ -645,6 +695,14 @@ class TemplateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PurgeApplicationTemplates(self, request, context):
+        """Deletes up to `limit` templates (with their versions) of a disabled application; the gateway calls it
+        until it answers 0. Refused (INVALID_ARGUMENT) for an empty application id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TemplateServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -687,6 +745,11 @@ def add_TemplateServiceServicer_to_server(servicer, server):
                     servicer.RenderTemplate,
                     request_deserializer=notification_dot_v1_dot_notification__pb2.RenderTemplateRequest.FromString,
                     response_serializer=notification_dot_v1_dot_notification__pb2.RenderTemplateResponse.SerializeToString,
+            ),
+            'PurgeApplicationTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeApplicationTemplates,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -912,6 +975,33 @@ class TemplateService:
             '/notification.v1.TemplateService/RenderTemplate',
             notification_dot_v1_dot_notification__pb2.RenderTemplateRequest.SerializeToString,
             notification_dot_v1_dot_notification__pb2.RenderTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgeApplicationTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.TemplateService/PurgeApplicationTemplates',
+            notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -69,8 +69,10 @@ class Gateway:
         """The ``queued`` status row with the envelope bytes and ``published_at``."""
         await self.db.execute(
             """INSERT INTO notification_statuses
-               (id, channel, user_id, template_slug, template_version, status, envelope, published_at, request_id)
-               VALUES ($1, 'email', $2, $3, $4, 'queued', $5, now(), $6)""",
+               (id, channel, user_id, template_slug, template_version, status, envelope, published_at, request_id,
+                application_id)
+               VALUES ($1, 'email', $2, $3, $4, 'queued', $5, now(), $6,
+                   (SELECT id FROM applications WHERE name = 'default'))""",
             uuid.UUID(envelope.notification_id),
             uuid.UUID(envelope.user_id),
             envelope.template.slug,

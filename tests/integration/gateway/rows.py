@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from common.applications import DEFAULT_APPLICATION_ID
 from common.ids import new_notification_id
 from gateway.store import NewNotification, NotificationStore
 from notification.v1 import notification_pb2 as pb
@@ -33,6 +34,7 @@ async def insert_queued(
     await store.create(
         NewNotification(
             id=notification_id,
+            application_id=DEFAULT_APPLICATION_ID,
             channel="email",
             user_id=user_id,
             template_slug="welcome",

@@ -143,7 +143,9 @@ async def test_skips_are_202_with_a_reason_a_skipped_row_and_nothing_published(
 async def test_a_suppressed_address_is_skipped(gateway: Gateway, amqp: AmqpSession) -> None:
     user = await create_user(gateway.client)
     await gateway.resources.db.execute(
-        "INSERT INTO email_suppressions (address, reason) VALUES ($1, 'hard_bounce')", user["email"].lower()
+        "INSERT INTO email_suppressions (application_id, address, reason)"
+        " VALUES ((SELECT id FROM applications WHERE name = 'default'), $1, 'hard_bounce')",
+        user["email"].lower(),
     )
     response = await gateway.client.post("/v1/notifications/send", json=send_body(user))
     assert response.status_code == 202

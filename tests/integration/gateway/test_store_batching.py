@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from common.applications import DEFAULT_APPLICATION_ID
 from common.ids import new_notification_id
 from gateway.publishing import PublishedStamper
 from gateway.store import NewNotification, NotificationStore
@@ -37,6 +38,7 @@ def notification(**changes: Any) -> NewNotification:
         "template_version": 1,
         "template_locale": "en",
         "priority": "normal",
+        "application_id": DEFAULT_APPLICATION_ID,
         "status": "queued",
         "reason": None,
         "request_id": "req-batch",
@@ -53,7 +55,9 @@ def notification(**changes: Any) -> NewNotification:
 async def test_concurrent_creates_are_each_written_with_their_first_event(store: NotificationStore) -> None:
     suppressed = f"Suppressed-{uuid.uuid4().hex[:8]}@Example.com"
     await store.pool.execute(
-        "INSERT INTO email_suppressions (address, reason) VALUES ($1, 'hard_bounce')", suppressed.lower()
+        "INSERT INTO email_suppressions (application_id, address, reason)"
+        " VALUES ((SELECT id FROM applications WHERE name = 'default'), $1, 'hard_bounce')",
+        suppressed.lower(),
     )
     batch = [notification() for _ in range(40)]
     batch[7] = notification(email_address=suppressed)

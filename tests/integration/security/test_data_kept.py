@@ -42,8 +42,10 @@ async def insert_row(gateway: Gateway, *, status: str, created_days_ago: float, 
     envelope = email_envelope("kept-or-erased@example.com", text="Your code is 424242")
     await gateway.resources.db.execute(
         """INSERT INTO notification_statuses
-           (id, channel, user_id, template_slug, status, envelope, published_at, created_at, updated_at)
-           VALUES ($1, 'email', $2, 'welcome', $3, $4, $5, $5, $6)""",
+           (id, channel, user_id, template_slug, status, envelope, published_at, created_at, updated_at,
+            application_id)
+           VALUES ($1, 'email', $2, 'welcome', $3, $4, $5, $5, $6,
+                   (SELECT id FROM applications WHERE name = 'default'))""",
         notification_id,
         uuid.uuid4(),
         status,
@@ -163,8 +165,10 @@ async def test_the_replay_removes_a_deleted_users_dead_letter_instead_of_sending
     envelope = email_envelope(user["email"])
     envelope.user_id = user["id"]
     await gateway.resources.db.execute(
-        """INSERT INTO notification_statuses (id, channel, user_id, template_slug, status, reason, envelope)
-           VALUES ($1, 'email', $2, 'welcome', 'failed', 'retries_exhausted', $3)""",
+        """INSERT INTO notification_statuses
+           (id, channel, user_id, template_slug, status, reason, envelope, application_id)
+           VALUES ($1, 'email', $2, 'welcome', 'failed', 'retries_exhausted', $3,
+                   (SELECT id FROM applications WHERE name = 'default'))""",
         uuid.UUID(envelope.notification_id),
         uuid.UUID(user["id"]),
         encode_envelope(envelope),

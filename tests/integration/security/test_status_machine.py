@@ -224,7 +224,9 @@ async def test_a_suppressed_address_found_at_the_claim_is_skipped_not_sent(
     envelope = email_envelope(address)
     await gateway.insert_row(envelope)  # accepted before the address hard-bounced for another notification
     await gateway.db.execute(
-        "INSERT INTO email_suppressions (address, reason) VALUES ($1, 'smtp_550')", address.lower()
+        "INSERT INTO email_suppressions (application_id, address, reason)"
+        " VALUES ((SELECT id FROM applications WHERE name = 'default'), $1, 'smtp_550')",
+        address.lower(),
     )
     async with running_worker(settings(sink)):
         await gateway.publish(envelope)
@@ -264,8 +266,9 @@ async def test_a_late_confirm_is_republished_once_then_left_to_the_workers(
     envelope = email_envelope("slow-broker@example.com")
     await gateway.db.execute(
         """INSERT INTO notification_statuses
-           (id, channel, user_id, template_slug, status, envelope, created_at, updated_at)
-           VALUES ($1, 'email', $2, 'welcome', 'queued', $3, now() - interval '5 min', now() - interval '5 min')""",
+           (id, channel, user_id, template_slug, status, envelope, created_at, updated_at, application_id)
+           VALUES ($1, 'email', $2, 'welcome', 'queued', $3, now() - interval '5 min', now() - interval '5 min',
+                   (SELECT id FROM applications WHERE name = 'default'))""",
         uuid.UUID(envelope.notification_id),
         uuid.UUID(envelope.user_id),
         encode_envelope(envelope),
