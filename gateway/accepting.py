@@ -16,6 +16,7 @@ from common.log import request_id_var
 from gateway.auth import Caller
 from gateway.errors import ProblemError, rpc_problem
 from gateway.limits import IdempotencyClaim, SendGate, Verdict, body_hash, canonical_json
+from gateway.problem_types import ProblemType
 from gateway.schemas.notifications import SendRequest
 from gateway.send import NotificationSender
 
@@ -62,10 +63,20 @@ class SendService:
             assert admission.stored_response is not None
             return Accepted(admission.stored_response, headers, replayed=True)
         if admission.verdict is Verdict.KEY_REUSED:
-            raise ProblemError(409, "this Idempotency-Key was used with a different body", headers=headers)
+            raise ProblemError(
+                409,
+                "this Idempotency-Key was used with a different body",
+                headers=headers,
+                kind=ProblemType.IDEMPOTENCY_KEY_REUSED,
+            )
         if admission.verdict is Verdict.IN_FLIGHT:
             headers["Retry-After"] = "1"
-            raise ProblemError(409, "a request with this Idempotency-Key is still being processed", headers=headers)
+            raise ProblemError(
+                409,
+                "a request with this Idempotency-Key is still being processed",
+                headers=headers,
+                kind=ProblemType.REQUEST_IN_FLIGHT,
+            )
 
         claim = admission.claim
         try:

@@ -17,7 +17,7 @@ from common.settings import load_settings
 from gateway.errors import install_error_handlers
 from gateway.middleware import EdgeMiddleware
 from gateway.resources import Resources
-from gateway.routes import auth, notifications, operations, templates, users
+from gateway.routes import auth, notifications, operations, problems, templates, users
 from gateway.routes.docs import component_schema
 from gateway.schemas.notifications import SendRequest
 from gateway.schemas.problems import Problem
@@ -58,7 +58,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (notifications, users, auth, templates, operations):
+    for module in (notifications, users, auth, templates, operations, problems):
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
     if settings.trusted_proxy_list():  # outermost, so the access log and the login limits see the real client

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from common.applications import DEFAULT_APPLICATION_ID
 from common.tokens import InvalidToken, verify_token
 from gateway.errors import ProblemError
+from gateway.problem_types import ProblemType
 from gateway.scopes import ALL_SCOPES, Scope
 
 UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
@@ -44,6 +46,20 @@ class Caller:
         if self.key_id is None:
             raise ProblemError(403, "a user token may not do this; use an API key")
         return self.key_id
+
+    def require_scopes(self, scopes: Iterable[str]) -> None:
+        """403 ``scope-missing`` naming the first of ``scopes`` an API key lacks; a user token's routes check the
+        user instead (:meth:`require_user`)."""
+        if self.user_id is not None:
+            return
+        for scope in scopes:
+            if scope not in self.scopes:
+                raise ProblemError(
+                    403,
+                    f"this API key lacks the scope {scope}",
+                    kind=ProblemType.SCOPE_MISSING,
+                    extra={"required_scope": scope},
+                )
 
     def require_user(self, user_id: uuid.UUID) -> None:
         """403 unless the caller is an application or the user ``user_id`` itself."""

@@ -1,14 +1,16 @@
-"""Dependencies of the routes, as ``Annotated`` aliases: the shared resources and the authenticated caller."""
+"""Dependencies of the routes, as ``Annotated`` aliases: the shared resources and the authenticated caller, and
+:func:`requires`, with which each route declares the scope its API key must hold (listed in the OpenAPI document)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
 from gateway.auth import Caller
 from gateway.resources import Resources
+from gateway.scopes import Scope
 
 api_key_scheme = APIKeyHeader(
     name="X-API-Key", scheme_name="ApiKey", auto_error=False, description="An application's key (GATEWAY_API_KEYS)."
@@ -28,6 +30,7 @@ ResourcesDep = Annotated[Resources, Depends(resources)]
 
 
 async def any_caller(
+    security_scopes: SecurityScopes,
     request: Request,
     api_key: Annotated[str | None, Security(api_key_scheme)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
@@ -36,15 +39,25 @@ async def any_caller(
     resources: Resources = request.app.state.resources
     caller = resources.authenticator.authenticate(api_key, f"Bearer {bearer.credentials}" if bearer else None)
     await resources.user_access.admit(caller)
+    caller.require_scopes(security_scopes.scopes)
     return caller
 
 
-async def application_caller(request: Request, api_key: Annotated[str | None, Security(api_key_scheme)]) -> Caller:
-    """An application; a valid user token is 403, nothing valid is 401."""
+async def application_caller(
+    security_scopes: SecurityScopes, request: Request, api_key: Annotated[str | None, Security(api_key_scheme)]
+) -> Caller:
+    """An application's key holding the route's scopes; a valid user token is 403, nothing valid is 401."""
     authenticator = request.app.state.resources.authenticator
     caller: Caller = authenticator.authenticate(api_key, request.headers.get("authorization"))
     caller.require_application()
+    caller.require_scopes(security_scopes.scopes)
     return caller
+
+
+def requires(scope: Scope, *, users: bool = False) -> Any:
+    """The caller of a route that needs ``scope``: an API key holding it (403 ``scope-missing`` otherwise), or, with
+    ``users``, also a user token (whose route then checks it touches only its own user)."""
+    return Security(any_caller if users else application_caller, scopes=[scope])
 
 
 CallerDep = Annotated[Caller, Depends(any_caller)]

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from common.grpc.errors import field_violations
 from common.grpc.interceptors import INTERNAL_KEY_HEADER
 from common.log import request_id_var
+from gateway.problem_types import ProblemType, type_uri
 from gateway.schemas.problems import PROBLEM_MEDIA_TYPE
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,11 @@ class ProblemError(Exception):
         errors: FieldErrors | None = None,
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
+        kind: ProblemType | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
+        self.kind = kind
         self.detail = detail
         self.errors = errors
         self.headers = dict(headers or {})
@@ -60,10 +63,11 @@ def problem_body(
     *,
     errors: FieldErrors | None = None,
     extra: Mapping[str, Any] | None = None,
+    kind: ProblemType | None = None,
 ) -> bytes:
-    """The JSON bytes of a problem."""
+    """The JSON bytes of a problem; ``type`` names ``kind``, else the usual kind of ``status``."""
     body: dict[str, Any] = {
-        "type": "about:blank",
+        "type": type_uri(status, kind),
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
@@ -85,10 +89,11 @@ def problem_response(
     errors: FieldErrors | None = None,
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
+    kind: ProblemType | None = None,
 ) -> Response:
     """A problem as a response."""
     return Response(
-        problem_body(status, detail, instance, errors=errors, extra=extra),
+        problem_body(status, detail, instance, errors=errors, extra=extra, kind=kind),
         status_code=status,
         headers=dict(headers or {}),
         media_type=PROBLEM_MEDIA_TYPE,
@@ -143,7 +148,10 @@ def rpc_problem(error: grpc.aio.AioRpcError) -> ProblemError:
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:  # the backend sheds load: soon is fine
         logger.warning("backend busy: %s", error.details())
         return ProblemError(
-            503, "a service this request needs is busy; retry after Retry-After seconds", headers=BUSY_RETRY_AFTER
+            503,
+            "a service this request needs is busy; retry after Retry-After seconds",
+            headers=BUSY_RETRY_AFTER,
+            kind=ProblemType.BUSY,
         )
     status = _RPC_STATUS.get(code)
     if status is None:
@@ -189,7 +197,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, error: Exception) -> Response:
         assert isinstance(error, ProblemError)
         return problem_response(
-            error.status, error.detail, request.url.path, errors=error.errors, headers=error.headers, extra=error.extra
+            error.status,
+            error.detail,
+            request.url.path,
+            errors=error.errors,
+            headers=error.headers,
+            extra=error.extra,
+            kind=error.kind,
         )
 
     async def on_http(request: Request, error: Exception) -> Response:

@@ -23,6 +23,7 @@ from uvicorn.server import ServerState
 
 from gateway.errors import BUSY_RETRY_AFTER, problem_body, problem_response
 from gateway.metrics import CLIENTS_CUT_OFF
+from gateway.problem_types import ProblemType
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ async def _too_many_connections(scope: Scope, receive: Receive, send: Send) -> N
         "the server has too many open connections; retry later",
         scope["path"],
         headers={**BUSY_RETRY_AFTER, "Connection": "close"},
+        kind=ProblemType.BUSY,
     )
     await response(scope, receive, send)
 

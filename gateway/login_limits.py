@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from gateway.errors import BUSY_RETRY_AFTER, ProblemError
 from gateway.limits import ScriptCalls
+from gateway.problem_types import ProblemType
 
 _TAKE = """
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -138,7 +139,9 @@ class LoginSlots:
     def hold(self) -> Iterator[None]:
         """A slot for the duration of the block; 503 with ``Retry-After`` when none is free."""
         if self._free <= 0:
-            raise ProblemError(503, "too many logins in progress; retry later", headers=BUSY_RETRY_AFTER)
+            raise ProblemError(
+                503, "too many logins in progress; retry later", headers=BUSY_RETRY_AFTER, kind=ProblemType.BUSY
+            )
         self._free -= 1
         try:
             yield

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from common.page_tokens import InvalidPageToken, PageTokens
-from gateway.deps import ApplicationDep, ResourcesDep
+from gateway.auth import Caller
+from gateway.deps import ResourcesDep, requires
 from gateway.errors import ProblemError
 from gateway.resources import Resources
 from gateway.routes import send_input
@@ -22,6 +23,7 @@ from gateway.schemas.notifications import (
     SendResponse,
     StatusName,
 )
+from gateway.scopes import Scope
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -104,7 +106,7 @@ def decode_cursor(cursor: str) -> uuid.UUID:
 
 @router.get("", response_model=NotificationPage, summary="List notifications", responses=problems(*AUTHENTICATED))
 async def list_notifications(
-    caller: ApplicationDep,
+    caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_READ)],
     resources: ResourcesDep,
     user_id: Annotated[uuid.UUID | None, Query(description="Only this user's notifications.")] = None,
     status: Annotated[StatusName | None, Query(description="Only notifications in this status.")] = None,
@@ -131,7 +133,7 @@ async def _status(resources: Resources, notification_id: uuid.UUID) -> dict[str,
     responses=problems(*AUTHENTICATED, 404),
 )
 async def get_notification(
-    notification_id: uuid.UUID, caller: ApplicationDep, resources: ResourcesDep
+    notification_id: uuid.UUID, caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_READ)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """A notification's current status."""
     return await _status(resources, notification_id)
@@ -144,7 +146,7 @@ async def get_notification(
     responses=problems(*AUTHENTICATED, 404),
 )
 async def get_notification_status(
-    notification_id: uuid.UUID, caller: ApplicationDep, resources: ResourcesDep
+    notification_id: uuid.UUID, caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_READ)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """The same as `GET /v1/notifications/{id}`."""
     return await _status(resources, notification_id)
@@ -157,7 +159,7 @@ async def get_notification_status(
     responses=problems(*AUTHENTICATED, 404),
 )
 async def get_notification_events(
-    notification_id: uuid.UUID, caller: ApplicationDep, resources: ResourcesDep
+    notification_id: uuid.UUID, caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_READ)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """Every state change, oldest first: each attempt, its provider reply, per-token push outcomes."""
     events = await resources.store.events(notification_id)

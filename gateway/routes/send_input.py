@@ -18,6 +18,7 @@ from gateway.auth import Authenticator, Caller
 from gateway.deps import api_key_scheme
 from gateway.routes.docs import parameter_schema
 from gateway.schemas.notifications import SendRequest
+from gateway.scopes import Scope
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 _KEY_DESCRIPTION = "Repeats with the same key and body within 24 h return the first response."
@@ -26,11 +27,13 @@ _idempotency_key: TypeAdapter[str | None] = TypeAdapter(
 )
 _HEADER = ("header", IDEMPOTENCY_KEY)
 _send_request = TypeAdapter(SendRequest)
+SCOPES = (Scope.NOTIFICATIONS_SEND,)
+"""What the caller's key must hold."""
 _MISSING = object()
 """The body of a request that sent none."""
 
 OPENAPI: dict[str, Any] = {
-    "security": [{api_key_scheme.scheme_name: []}],
+    "security": [{api_key_scheme.scheme_name: list(SCOPES)}],
     "parameters": [
         {
             "name": IDEMPOTENCY_KEY,
@@ -69,6 +72,7 @@ async def read_send(request: Request, authenticator: Authenticator) -> SendInput
     document = _document(raw, headers.get("content-type")) if body is None else None
     caller = authenticator.authenticate(api_key, headers.get("authorization"))
     caller.require_application()
+    caller.require_scopes(SCOPES)
     if body is None:
         body = _validated(document, key_errors)
     return SendInput(body, caller, idempotency_key)

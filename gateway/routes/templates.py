@@ -10,8 +10,9 @@ from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from common.channels import Channel
+from gateway.auth import Caller
 from gateway.convert import rendered_body, template_body, variables_struct
-from gateway.deps import ApplicationDep, ResourcesDep
+from gateway.deps import ResourcesDep, requires
 from gateway.errors import ProblemError
 from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, WITH_BODY, problems
@@ -26,6 +27,7 @@ from gateway.schemas.templates import (
     TemplateUpdate,
     TemplateVersions,
 )
+from gateway.scopes import Scope
 from notification.v1 import notification_pb2 as pb
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
@@ -75,7 +77,9 @@ def _content(body: TemplateContent) -> dict[str, Any]:
         },
     ),
 )
-async def create_template(body: TemplateCreate, caller: ApplicationDep, resources: ResourcesDep) -> dict[str, Any]:
+async def create_template(
+    body: TemplateCreate, caller: Annotated[Caller, requires(Scope.TEMPLATES_WRITE)], resources: ResourcesDep
+) -> dict[str, Any]:
     """Version 1 of a template (email: `subject` + `body`; push: `title` + `body`)."""
     with _changing(resources, body.slug, body.channel):
         reply = await resources.backends.templates.CreateTemplate(
@@ -86,7 +90,7 @@ async def create_template(body: TemplateCreate, caller: ApplicationDep, resource
 
 @router.get("", response_model=TemplatePage, summary="List templates", responses=problems(*AUTHENTICATED))
 async def list_templates(
-    caller: ApplicationDep,
+    caller: Annotated[Caller, requires(Scope.TEMPLATES_READ)],
     resources: ResourcesDep,
     channel: Annotated[ChannelName | None, Query(description="Only templates of this channel.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -108,7 +112,7 @@ async def list_templates(
 async def get_template(
     slug: Slug,
     channel: ChannelQuery,
-    caller: ApplicationDep,
+    caller: Annotated[Caller, requires(Scope.TEMPLATES_READ)],
     resources: ResourcesDep,
     locale: LocaleQuery = "en",
     version: Annotated[int | None, Query(ge=1, le=2_147_483_647, description="Default: the active one.")] = None,
@@ -128,7 +132,10 @@ async def get_template(
     responses=problems(*AUTHENTICATED, *WITH_BODY, 404),
 )
 async def update_template(
-    slug: Slug, body: TemplateUpdate, caller: ApplicationDep, resources: ResourcesDep
+    slug: Slug,
+    body: TemplateUpdate,
+    caller: Annotated[Caller, requires(Scope.TEMPLATES_WRITE)],
+    resources: ResourcesDep,
 ) -> dict[str, Any]:
     """A new version with this content, made active at once."""
     if body.slug is not None and body.slug != slug:
@@ -142,7 +149,11 @@ async def update_template(
 
 @router.delete("/{slug}", status_code=204, summary="Delete a template", responses=problems(*AUTHENTICATED, 404))
 async def delete_template(
-    slug: Slug, channel: ChannelQuery, caller: ApplicationDep, resources: ResourcesDep, locale: LocaleQuery = "en"
+    slug: Slug,
+    channel: ChannelQuery,
+    caller: Annotated[Caller, requires(Scope.TEMPLATES_WRITE)],
+    resources: ResourcesDep,
+    locale: LocaleQuery = "en",
 ) -> Response:
     """Delete every version of a template."""
     with _changing(resources, slug, channel):
@@ -160,7 +171,11 @@ async def delete_template(
     responses=problems(*AUTHENTICATED, 404),
 )
 async def list_versions(
-    slug: Slug, channel: ChannelQuery, caller: ApplicationDep, resources: ResourcesDep, locale: LocaleQuery = "en"
+    slug: Slug,
+    channel: ChannelQuery,
+    caller: Annotated[Caller, requires(Scope.TEMPLATES_READ)],
+    resources: ResourcesDep,
+    locale: LocaleQuery = "en",
 ) -> dict[str, Any]:
     """Every version, oldest first."""
     reply = await resources.backends.templates.ListTemplateVersions(
@@ -180,7 +195,7 @@ async def activate_version(
     slug: Slug,
     version: Version,
     channel: ChannelQuery,
-    caller: ApplicationDep,
+    caller: Annotated[Caller, requires(Scope.TEMPLATES_WRITE)],
     resources: ResourcesDep,
     locale: LocaleQuery = "en",
 ) -> dict[str, Any]:
@@ -207,7 +222,7 @@ async def activate_version(
     ),
 )
 async def render_template(
-    slug: Slug, body: RenderRequest, caller: ApplicationDep, resources: ResourcesDep
+    slug: Slug, body: RenderRequest, caller: Annotated[Caller, requires(Scope.TEMPLATES_READ)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """Render with variables for a preview; the locale falls back `pt-BR` → `pt` → `en`."""
     variables = variables_struct(body.variables)

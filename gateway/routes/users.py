@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from gateway.auth import Caller
 from gateway.convert import PLATFORM_OF, device_body, preferences_body, user_body
-from gateway.deps import ApplicationDep, CallerDep, ResourcesDep
+from gateway.deps import ResourcesDep, requires
 from gateway.errors import ProblemError
 from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, WITH_BODY, problems
@@ -25,6 +25,7 @@ from gateway.schemas.users import (
     UserPage,
     UserUpdate,
 )
+from gateway.scopes import Scope
 from notification.v1 import notification_pb2 as pb
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
@@ -47,7 +48,9 @@ def _changed(resources: Resources, user_id: uuid.UUID) -> None:
     summary="Create a user",
     responses=problems(*AUTHENTICATED, *WITH_BODY, 409, descriptions={409: "The email is taken."}),
 )
-async def create_user(body: UserCreate, caller: ApplicationDep, resources: ResourcesDep) -> dict[str, Any]:
+async def create_user(
+    body: UserCreate, caller: Annotated[Caller, requires(Scope.USERS_WRITE)], resources: ResourcesDep
+) -> dict[str, Any]:
     """A new user; every channel is on unless `preferences` says otherwise."""
     request = pb.CreateUserRequest(name=body.name, email=body.email, password=body.password, locale=body.locale or "")
     if body.preferences is not None:
@@ -58,7 +61,7 @@ async def create_user(body: UserCreate, caller: ApplicationDep, resources: Resou
 
 @router.get("", response_model=UserPage, summary="List users", responses=problems(*AUTHENTICATED))
 async def list_users(
-    caller: ApplicationDep,
+    caller: Annotated[Caller, requires(Scope.USERS_READ)],
     resources: ResourcesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")] = None,
@@ -71,7 +74,9 @@ async def list_users(
 
 
 @router.get("/{user_id}", response_model=User, summary="Get a user", responses=problems(*USER_TOKEN, 404))
-async def get_user(user_id: UserId, caller: CallerDep, resources: ResourcesDep) -> dict[str, Any]:
+async def get_user(
+    user_id: UserId, caller: Annotated[Caller, requires(Scope.USERS_READ, users=True)], resources: ResourcesDep
+) -> dict[str, Any]:
     """One user with preferences and devices."""
     caller.require_user(user_id)
     reply = await resources.backends.users.GetUser(
@@ -98,7 +103,12 @@ async def get_user(user_id: UserId, caller: CallerDep, resources: ResourcesDep) 
         },
     ),
 )
-async def update_user(user_id: UserId, body: UserUpdate, caller: CallerDep, resources: ResourcesDep) -> dict[str, Any]:
+async def update_user(
+    user_id: UserId,
+    body: UserUpdate,
+    caller: Annotated[Caller, requires(Scope.USERS_WRITE, users=True)],
+    resources: ResourcesDep,
+) -> dict[str, Any]:
     """Change the fields given; the others stay. A password change signs the user out everywhere: every token
     issued before it answers 401 from then on. With a user token, `email` and `password` need
     `current_password`, and a new `email` is kept as `pending_email` (whether or not the address is taken:
@@ -145,7 +155,9 @@ async def _update_own(
 
 
 @router.delete("/{user_id}", status_code=204, summary="Delete a user", responses=problems(*USER_TOKEN, 404))
-async def delete_user(user_id: UserId, caller: CallerDep, resources: ResourcesDep) -> Response:
+async def delete_user(
+    user_id: UserId, caller: Annotated[Caller, requires(Scope.USERS_WRITE, users=True)], resources: ResourcesDep
+) -> Response:
     """Delete a user with their preferences and devices; their notifications not yet claimed by a worker are
     cancelled, and the personal data of all of them (address, device tokens, content) is erased."""
     caller.require_user(user_id)
@@ -170,7 +182,10 @@ async def delete_user(user_id: UserId, caller: CallerDep, resources: ResourcesDe
     responses=problems(*USER_TOKEN, *WITH_BODY, 404),
 )
 async def update_preferences(
-    user_id: UserId, body: Preferences, caller: CallerDep, resources: ResourcesDep
+    user_id: UserId,
+    body: Preferences,
+    caller: Annotated[Caller, requires(Scope.USERS_WRITE, users=True)],
+    resources: ResourcesDep,
 ) -> dict[str, bool]:
     """Turn channels on or off."""
     caller.require_user(user_id)
@@ -189,7 +204,12 @@ async def update_preferences(
     summary="Register a push device",
     responses=problems(*USER_TOKEN, *WITH_BODY, 404),
 )
-async def add_device(user_id: UserId, body: DeviceCreate, caller: CallerDep, resources: ResourcesDep) -> dict[str, Any]:
+async def add_device(
+    user_id: UserId,
+    body: DeviceCreate,
+    caller: Annotated[Caller, requires(Scope.USERS_WRITE, users=True)],
+    resources: ResourcesDep,
+) -> dict[str, Any]:
     """Register an FCM token; registering it again changes nothing. A user keeps at most 20 devices: a 21st
     drops the one registered least recently."""
     caller.require_user(user_id)
@@ -210,7 +230,7 @@ async def add_device(user_id: UserId, body: DeviceCreate, caller: CallerDep, res
 async def remove_device(
     user_id: UserId,
     token: Annotated[str, Path(max_length=MAX_DEVICE_TOKEN_LENGTH, description="The FCM registration token.")],
-    caller: CallerDep,
+    caller: Annotated[Caller, requires(Scope.USERS_WRITE, users=True)],
     resources: ResourcesDep,
 ) -> Response:
     """Remove a push device from the user."""

@@ -22,7 +22,7 @@ class Problem(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "type": "about:blank",
+                    "type": "/problems/invalid-fields",
                     "title": "Unprocessable Content",
                     "status": 422,
                     "detail": "the request has invalid fields",
@@ -34,10 +34,22 @@ class Problem(BaseModel):
         },
     )
 
-    type: str = Field(default="about:blank", description="A URI reference naming the kind of problem.")
+    type: str = Field(
+        default="about:blank",
+        description="The kind of problem, for programs to branch on: `/problems/<name>` (docs/api.md lists them).",
+    )
     title: str = Field(description="The HTTP reason phrase of the status.")
     status: int = Field(ge=400, le=599)
     detail: str = Field(description="What went wrong with this request.")
     instance: str = Field(description="The path of the request.")
     request_id: str | None = Field(default=None, description="The request's X-Request-ID, for support.")
     errors: list[FieldError] | None = Field(default=None, description="Validation errors, one per field.")
+
+
+class ProblemTypeDescription(BaseModel):
+    """What a problem ``type`` means."""
+
+    type: str = Field(examples=["/problems/scope-missing"])
+    title: str = Field(examples=["Forbidden"])
+    status: int = Field(examples=[403])
+    description: str

@@ -154,3 +154,14 @@ async def test_nul_characters_in_metadata_are_422_not_a_database_error(gateway: 
     body = {"user_id": str(uuid.uuid4()), "channel": "email", "template": "welcome", "metadata": {"a": "b\u0000"}}
     response = await gateway.client.post("/v1/notifications/send", json=body)
     assert assert_problem(response, 422)["errors"][0]["field"] == "metadata"
+
+
+async def test_each_problem_type_is_named_and_describes_itself(gateway: Gateway) -> None:
+    unauthenticated = assert_problem(await gateway.client.get("/v1/users", headers={"X-API-Key": "wrong"}), 401)
+    assert unauthenticated["type"] == "/problems/unauthenticated"
+    described = await gateway.client.get(unauthenticated["type"], headers={"X-API-Key": ""})
+    assert described.status_code == 200
+    assert described.json()["status"] == 401
+    assert described.json()["type"] == unauthenticated["type"]
+    unknown = assert_problem(await gateway.client.get("/problems/no-such-problem"), 404)
+    assert unknown["type"] == "/problems/not-found"

@@ -6,9 +6,12 @@ import uuid
 
 import pytest
 
+from common.applications import DEFAULT_APPLICATION_ID
 from common.tokens import issue_token
-from gateway.auth import Authenticator, key_id
+from gateway.auth import Authenticator, Caller, key_id
 from gateway.errors import ProblemError
+from gateway.problem_types import ProblemType
+from gateway.scopes import Scope
 
 SECRET = "unit-test-jwt-secret-of-enough-length"
 
@@ -59,3 +62,14 @@ def test_a_user_token_reaches_only_its_own_user_and_no_application_route() -> No
 
 def test_an_application_reaches_every_user() -> None:
     authenticator().authenticate("key-one", None).require_user(uuid.uuid4())
+
+
+def test_a_key_without_the_routes_scope_is_403_naming_it() -> None:
+    caller = Caller(DEFAULT_APPLICATION_ID, key_id="k", scopes=frozenset({Scope.NOTIFICATIONS_READ}))
+    caller.require_scopes([Scope.NOTIFICATIONS_READ])
+    with pytest.raises(ProblemError) as caught:
+        caller.require_scopes([Scope.NOTIFICATIONS_SEND])
+    assert (caught.value.status, caught.value.kind) == (403, ProblemType.SCOPE_MISSING)
+    assert caught.value.extra == {"required_scope": "notifications:send"}
+    user = Caller(DEFAULT_APPLICATION_ID, user_id=uuid.uuid4())
+    user.require_scopes([Scope.USERS_WRITE])  # a token's routes check the user instead
