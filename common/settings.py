@@ -18,10 +18,14 @@ from common.grpc.tls import GrpcTls
 DEV_INTERNAL_API_KEY = "dev-internal-key"
 DEV_JWT_SECRET = "dev-jwt-secret-change-me-in-production"  # noqa: S105
 DEV_GATEWAY_API_KEY = "dev-api-key"
+DEV_GATEWAY_ADMIN_API_KEY = "dev-admin-key-change-me-in-production"
 DEV_EMAIL_TEST_KEY = "dev-email-test-key"
-DEV_SECRETS = frozenset({DEV_INTERNAL_API_KEY, DEV_JWT_SECRET, DEV_GATEWAY_API_KEY, DEV_EMAIL_TEST_KEY})
+DEV_SECRETS = frozenset(
+    {DEV_INTERNAL_API_KEY, DEV_JWT_SECRET, DEV_GATEWAY_API_KEY, DEV_GATEWAY_ADMIN_API_KEY, DEV_EMAIL_TEST_KEY}
+)
 MIN_SIGNING_SECRET_BYTES = 32
-"""HS256 keys shorter than its 32-byte output can be brute-forced offline from any one token."""
+"""HS256 keys shorter than its 32-byte output can be brute-forced offline from any one token; the operator's key
+is held to the same length."""
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
@@ -122,8 +126,8 @@ class ServiceSettings(BaseSettings):
         return {}
 
     def signing_secrets(self) -> dict[str, str]:
-        """The secrets that sign tokens, by variable name; production also refuses one shorter than
-        :data:`MIN_SIGNING_SECRET_BYTES`."""
+        """The secrets that sign tokens or guard everything (the operator's key), by variable name; production
+        also refuses one shorter than :data:`MIN_SIGNING_SECRET_BYTES`."""
         return {}
 
     def cleartext_risks(self) -> list[str]:

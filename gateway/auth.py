@@ -1,5 +1,6 @@
-"""Who is calling: an application with an API key (``X-API-Key``, compared in constant time) or an end user
-with a bearer JWT, and what each may touch (docs/design.md §3 REST)."""
+"""Who is calling: the operator with ``GATEWAY_ADMIN_API_KEY``, an application with one of its keys (an issued
+``nk_`` key or one of ``GATEWAY_API_KEYS``), or an end user with a bearer JWT, and what each may touch
+(docs/design.md §3 REST, §7 Applications)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import hmac
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from common.applications import DEFAULT_APPLICATION_ID
+from common.ids import parse_uuid
 from common.tokens import InvalidToken, verify_token
 from gateway.errors import ProblemError
 from gateway.problem_types import ProblemType
 from gateway.scopes import ALL_SCOPES, Scope
+from gateway.tenancy.keys import is_issued_key, parse_key
+from gateway.tenancy.records import ApplicationState, KeyGrant, KeyMode
 
 UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
 
@@ -36,6 +41,8 @@ class Caller:
     """The application's send limit; None = the deployment's ``RATE_LIMIT_KEY_PER_MINUTE``."""
     test_mode: bool = False
     """A ``test`` key: its sends are recorded as delivered and never handed to a provider."""
+    admin: bool = False
+    """The operator's key: manages applications and keys, and acts in any application."""
 
     @property
     def is_application(self) -> bool:
@@ -61,6 +68,11 @@ class Caller:
                     extra={"required_scope": scope},
                 )
 
+    def require_admin(self) -> None:
+        """403 unless the caller holds the operator's key."""
+        if not self.admin:
+            raise ProblemError(403, "only the operator's key (GATEWAY_ADMIN_API_KEY) may do this")
+
     def require_user(self, user_id: uuid.UUID) -> None:
         """403 unless the caller is an application or the user ``user_id`` itself."""
         if self.key_id is None and self.user_id != user_id:
@@ -72,45 +84,149 @@ def invalid_token() -> ProblemError:
     return ProblemError(401, "the bearer token is not valid or has expired", headers=UNAUTHENTICATED)
 
 
+ADMIN_KEY_ID = "admin"
+"""The ``key_id`` of the operator's key."""
+
+
 def key_id(api_key: str) -> str:
-    """The non-secret name of an API key."""
+    """The non-secret name of a key of ``GATEWAY_API_KEYS``."""
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
-class Authenticator:
-    """Checks API keys and user tokens against the configured secrets."""
+def invalid_key() -> ProblemError:
+    """The 401 of an API key that is unknown, revoked, wrong or of a disabled application: one body for all."""
+    return ProblemError(401, "the API key is not valid", headers=UNAUTHENTICATED)
 
-    def __init__(self, api_keys: list[str], jwt_secret: str) -> None:
+
+def unknown_application() -> ProblemError:
+    """The 404 of an ``X-Application-Id`` that names no enabled application."""
+    return ProblemError(404, "X-Application-Id names no application")
+
+
+class Credentials(Protocol):
+    """Where issued keys and applications are looked up (:class:`gateway.tenancy.key_cache.CredentialCache`)."""
+
+    async def key(self, key_id: str) -> KeyGrant | None: ...
+
+    async def application(self, application_id: uuid.UUID) -> ApplicationState | None: ...
+
+
+class KeyUseRecorder(Protocol):
+    """Notes that an issued key was used (:class:`gateway.tenancy.usage.KeyUsage`)."""
+
+    def used(self, key_id: str) -> None: ...
+
+
+class Authenticator:
+    """Checks the operator's key, application keys and user tokens."""
+
+    def __init__(
+        self,
+        api_keys: list[str],
+        jwt_secret: str,
+        *,
+        admin_key: str,
+        credentials: Credentials,
+        usage: KeyUseRecorder,
+    ) -> None:
         self._keys = [(key.encode(), key_id(key)) for key in api_keys]
         self._jwt_secret = jwt_secret
+        self._admin_key = admin_key.encode()
+        self._credentials = credentials
+        self._usage = usage
 
-    def application(self, api_key: str) -> Caller:
-        """The application holding ``api_key``; 401 when no configured key matches."""
+    async def _active(self, application_id: uuid.UUID) -> ApplicationState | None:
+        state = await self._credentials.application(application_id)
+        return None if state is None or state.disabled else state
+
+    async def admin(self, application_header: str | None) -> Caller:
+        """The operator acting in the application of ``X-Application-Id`` (``default`` without it); 404 for
+        one that is malformed, unknown or disabled."""
+        application_id = DEFAULT_APPLICATION_ID
+        if application_header is not None:
+            parsed = parse_uuid(application_header.strip())
+            if parsed is None:
+                raise unknown_application()
+            application_id = parsed
+        state = await self._active(application_id)
+        if state is None:
+            raise unknown_application()
+        return Caller(
+            application_id,
+            key_id=ADMIN_KEY_ID,
+            scopes=ALL_SCOPES,
+            rate_limit_per_minute=state.rate_limit_per_minute,
+            admin=True,
+        )
+
+    async def issued(self, api_key: str) -> Caller:
+        """The application of an issued ``nk_`` key; 401 when it is malformed, unknown, revoked, wrong or its
+        application is disabled. A warm key costs no round trip."""
+        presented = parse_key(api_key)
+        grant = None if presented is None else await self._credentials.key(presented.key_id)
+        if grant is None or grant.revoked or presented is None or not presented.matches(grant.secret_hash):
+            raise invalid_key()
+        state = await self._active(grant.application_id)
+        if state is None:
+            raise invalid_key()
+        self._usage.used(grant.key_id)
+        return Caller(
+            grant.application_id,
+            key_id=grant.key_id,
+            scopes=grant.scopes,
+            rate_limit_per_minute=state.rate_limit_per_minute,
+            test_mode=grant.mode is KeyMode.TEST,
+        )
+
+    async def configured(self, api_key: str) -> Caller:
+        """The ``default`` application holding a key of ``GATEWAY_API_KEYS``; 401 when none matches."""
         presented = api_key.encode()
         found: str | None = None
         for key, name in self._keys:
             if hmac.compare_digest(presented, key):
                 found = name
         if found is None:
-            raise ProblemError(401, "the API key is not valid", headers=UNAUTHENTICATED)
-        return Caller(DEFAULT_APPLICATION_ID, key_id=found, scopes=ALL_SCOPES)
+            raise invalid_key()
+        state = await self._active(DEFAULT_APPLICATION_ID)
+        return Caller(
+            DEFAULT_APPLICATION_ID,
+            key_id=found,
+            scopes=ALL_SCOPES,
+            rate_limit_per_minute=state.rate_limit_per_minute if state else None,
+        )
 
-    def user(self, token: str) -> Caller:
-        """The user a bearer token names; 401 when it is invalid or expired (whether it was revoked since is
-        :class:`gateway.user_access.UserAccess`'s to check)."""
+    async def user(self, token: str) -> Caller:
+        """The user a bearer token names, in the token's application; 401 when it is invalid, expired or its
+        application disabled (whether it was revoked since is :class:`gateway.user_access.UserAccess`'s to
+        check)."""
         try:
             claims = verify_token(token, self._jwt_secret)
             user_id = uuid.UUID(claims.user_id)
         except (InvalidToken, ValueError):
             raise invalid_token() from None
-        return Caller(claims.application_id, user_id=user_id, token_version=claims.version)
+        state = await self._active(claims.application_id)
+        if state is None:
+            raise invalid_token()
+        return Caller(
+            claims.application_id,
+            user_id=user_id,
+            token_version=claims.version,
+            rate_limit_per_minute=state.rate_limit_per_minute,
+        )
 
-    def authenticate(self, api_key: str | None, authorization: str | None) -> Caller:
-        """The caller of a request from its ``X-API-Key`` and ``Authorization`` headers; 401 without either."""
+    async def authenticate(
+        self, api_key: str | None, authorization: str | None, application_header: str | None = None
+    ) -> Caller:
+        """The caller of a request from its ``X-API-Key``, ``Authorization`` and ``X-Application-Id`` headers
+        (the last is read for the operator's key only); 401 without a valid credential."""
         if api_key:
-            return self.application(api_key)
+            if self._admin_key and hmac.compare_digest(api_key.encode(), self._admin_key):
+                return await self.admin(application_header)
+            if is_issued_key(api_key):
+                return await self.issued(api_key)
+            return await self.configured(api_key)
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                return self.user(token.strip())
+                return await self.user(token.strip())
         raise ProblemError(401, "send an X-API-Key header or an Authorization: Bearer token", headers=UNAUTHENTICATED)

@@ -13,8 +13,14 @@ from gateway.resources import Resources
 from gateway.scopes import Scope
 
 api_key_scheme = APIKeyHeader(
-    name="X-API-Key", scheme_name="ApiKey", auto_error=False, description="An application's key (GATEWAY_API_KEYS)."
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    auto_error=False,
+    description="An application's key (an issued `nk_` key or one of GATEWAY_API_KEYS), or the operator's key"
+    " (GATEWAY_ADMIN_API_KEY, which acts in the application of the `X-Application-Id` header).",
 )
+APPLICATION_HEADER = "X-Application-Id"
+"""The application the operator's key acts in (``default`` without it); other credentials ignore it."""
 bearer_scheme = HTTPBearer(
     scheme_name="BearerAuth", auto_error=False, bearerFormat="JWT", description="A user token from POST /v1/auth/login."
 )
@@ -37,7 +43,9 @@ async def any_caller(
 ) -> Caller:
     """An application, or a user whose token is still current and within its rate limit; 401 for neither."""
     resources: Resources = request.app.state.resources
-    caller = resources.authenticator.authenticate(api_key, f"Bearer {bearer.credentials}" if bearer else None)
+    caller = await resources.authenticator.authenticate(
+        api_key, f"Bearer {bearer.credentials}" if bearer else None, request.headers.get(APPLICATION_HEADER)
+    )
     await resources.user_access.admit(caller)
     caller.require_scopes(security_scopes.scopes)
     return caller
@@ -48,7 +56,9 @@ async def application_caller(
 ) -> Caller:
     """An application's key holding the route's scopes; a valid user token is 403, nothing valid is 401."""
     authenticator = request.app.state.resources.authenticator
-    caller: Caller = authenticator.authenticate(api_key, request.headers.get("authorization"))
+    caller: Caller = await authenticator.authenticate(
+        api_key, request.headers.get("authorization"), request.headers.get(APPLICATION_HEADER)
+    )
     caller.require_application()
     caller.require_scopes(security_scopes.scopes)
     return caller
@@ -60,5 +70,12 @@ def requires(scope: Scope, *, users: bool = False) -> Any:
     return Security(any_caller if users else application_caller, scopes=[scope])
 
 
+async def admin_caller(caller: Annotated[Caller, Depends(application_caller)]) -> Caller:
+    """The operator's key; any other valid credential is 403, nothing valid is 401."""
+    caller.require_admin()
+    return caller
+
+
 CallerDep = Annotated[Caller, Depends(any_caller)]
 ApplicationDep = Annotated[Caller, Depends(application_caller)]
+AdminDep = Annotated[Caller, Depends(admin_caller)]

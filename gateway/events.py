@@ -1,10 +1,12 @@
-"""The gateway's caches listen to ``notifications.events`` (docs/design.md §3) through one private queue: a
-``UserChanged`` evicts that user's profile, a ``TemplateChanged`` every cached locale of that template. After
-a reconnection both caches are dropped whole, since events may have been missed meanwhile."""
+"""The gateway's caches listen to ``notifications.events`` (docs/design.md §3, §7) through one private queue: a
+``UserChanged`` evicts that user's profile, a ``TemplateChanged`` every cached locale of that template, a
+``KeyRevoked`` that key and an ``ApplicationChanged`` that application. After a reconnection every cache is
+dropped whole, since events may have been missed meanwhile."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
@@ -13,16 +15,22 @@ from common.amqp.topology import EVENTS_EXCHANGE
 from common.channels import Channel
 from gateway.profiles import ProfileCache
 from gateway.template_cache import TemplateCache
+from gateway.tenancy.key_cache import CredentialCache
 from notification.v1 import notification_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
 USER_CHANGED = pb.UserChanged.DESCRIPTOR.full_name
 TEMPLATE_CHANGED = pb.TemplateChanged.DESCRIPTOR.full_name
+KEY_REVOKED = pb.KeyRevoked.DESCRIPTOR.full_name
+APPLICATION_CHANGED = pb.ApplicationChanged.DESCRIPTOR.full_name
 
 
 async def subscribe_to_changes(
-    connection: AbstractRobustConnection, profiles: ProfileCache | None, templates: TemplateCache | None
+    connection: AbstractRobustConnection,
+    profiles: ProfileCache | None,
+    templates: TemplateCache | None,
+    credentials: CredentialCache,
 ) -> AbstractChannel:
     """Consume change events for the caches given, through an exclusive queue bound to ``notifications.events``."""
     channel = await connection.channel()
@@ -44,9 +52,23 @@ async def subscribe_to_changes(
             except Exception:
                 logger.warning("unreadable TemplateChanged event; dropping every cached template", exc_info=True)
                 templates.clear()
+        elif message.type in (KEY_REVOKED, APPLICATION_CHANGED):
+            _forget_credentials(credentials, message)
 
     await queue.consume(on_event, no_ack=True)
-    for cache in (profiles, templates):
+    for cache in (profiles, templates, credentials):
         if cache is not None:
             connection.reconnect_callbacks.add(cache.clear)
     return channel
+
+
+def _forget_credentials(credentials: CredentialCache, message: AbstractIncomingMessage) -> None:
+    """Drop the key or application an event names; everything, when the event cannot be read."""
+    try:
+        if message.type == KEY_REVOKED:
+            credentials.forget_key(pb.KeyRevoked.FromString(message.body).key_id)
+        else:
+            credentials.forget_application(uuid.UUID(pb.ApplicationChanged.FromString(message.body).application_id))
+    except Exception:
+        logger.warning("unreadable %s event; dropping every cached key and application", message.type, exc_info=True)
+        credentials.clear()

@@ -32,6 +32,11 @@ from gateway.send import NotificationSender
 from gateway.settings import GatewaySettings
 from gateway.store import NotificationStore
 from gateway.template_cache import TemplateCache
+from gateway.tenancy.changes import CredentialChanges
+from gateway.tenancy.key_cache import CredentialCache
+from gateway.tenancy.key_store import ApplicationStore
+from gateway.tenancy.purge import ApplicationPurger
+from gateway.tenancy.usage import KeyUsage
 from gateway.user_access import UserAccess
 from templating import RenderLimits, TemplateRenderer
 
@@ -52,6 +57,11 @@ class Resources:
     backends: Backends
     store: NotificationStore
     authenticator: Authenticator
+    applications: ApplicationStore
+    credentials: CredentialCache
+    credential_changes: CredentialChanges
+    key_usage: KeyUsage
+    purger: ApplicationPurger
     user_access: UserAccess
     gate: SendGate
     login_throttle: LoginThrottle
@@ -87,10 +97,14 @@ class Resources:
             stack.push_async_callback(backends.close)
             amqp = await connect(settings.rabbitmq_url, name="gateway")
             stack.push_async_callback(amqp.close)
-            publisher = EnvelopePublisher(
-                await Publisher.create(amqp, settings.rabbitmq_queue_type), settings.publish_timeout_seconds
-            )
+            amqp_publisher = await Publisher.create(amqp, settings.rabbitmq_queue_type)
+            publisher = EnvelopePublisher(amqp_publisher, settings.publish_timeout_seconds)
             store = NotificationStore(db)
+            applications = ApplicationStore(db)
+            credentials = CredentialCache(
+                applications, ttl_seconds=settings.key_cache_seconds, size=settings.key_cache_size
+            )
+            key_usage = KeyUsage(applications, settings.key_usage_flush_seconds)
             profiles = ProfileCache(
                 backends.users,
                 timeout=backends.timeout,
@@ -104,12 +118,12 @@ class Resources:
                 ttl_seconds=settings.template_cache_seconds,
                 size=settings.template_cache_size,
             )
-            if settings.profile_cache_seconds > 0 or settings.template_cache_seconds > 0:
-                await subscribe_to_changes(
-                    amqp,
-                    profiles if settings.profile_cache_seconds > 0 else None,
-                    templates if settings.template_cache_seconds > 0 else None,
-                )
+            await subscribe_to_changes(
+                amqp,
+                profiles if settings.profile_cache_seconds > 0 else None,
+                templates if settings.template_cache_seconds > 0 else None,
+                credentials,
+            )
             stamper = PublishedStamper(store, settings.published_flush_seconds)
             gate = SendGate(
                 redis,
@@ -126,7 +140,23 @@ class Resources:
                 amqp=amqp,
                 backends=backends,
                 store=store,
-                authenticator=Authenticator(settings.api_key_list(), settings.jwt_secret),
+                authenticator=Authenticator(
+                    settings.api_key_list(),
+                    settings.jwt_secret,
+                    admin_key=settings.admin_api_key,
+                    credentials=credentials,
+                    usage=key_usage,
+                ),
+                applications=applications,
+                credentials=credentials,
+                credential_changes=CredentialChanges(amqp_publisher, credentials),
+                key_usage=key_usage,
+                purger=ApplicationPurger(
+                    db,
+                    backends,
+                    interval_seconds=settings.purge_interval_seconds,
+                    batch_size=settings.purge_batch_size,
+                ),
                 user_access=UserAccess(
                     UserTokenLimit(
                         redis,
@@ -165,7 +195,12 @@ class Resources:
                     batch_size=settings.content_erase_batch_size,
                 ),
             )
-            tasks = [asyncio.create_task(stamper.run(), name="published-stamper")]
+            tasks = [
+                asyncio.create_task(stamper.run(), name="published-stamper"),
+                asyncio.create_task(key_usage.run(), name="key-usage"),
+            ]
+            if settings.purge_interval_seconds > 0:
+                tasks.append(asyncio.create_task(resources.purger.run(), name="application-purger"))
             if settings.reconciler_interval_seconds > 0:
                 tasks.append(asyncio.create_task(resources.reconciler.run(), name="reconciler"))
             if settings.content_erase_interval_seconds > 0:

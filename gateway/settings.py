@@ -7,6 +7,7 @@ import ipaddress
 from pydantic import Field, field_validator
 
 from common.settings import (
+    DEV_GATEWAY_ADMIN_API_KEY,
     DEV_GATEWAY_API_KEY,
     DatabaseServiceSettings,
     database_url_field,
@@ -22,6 +23,17 @@ class GatewaySettings(DatabaseServiceSettings):
     port: int = Field(default=8080, ge=0, le=65535, validation_alias="GATEWAY_PORT")
     workers: int = Field(default=1, ge=1, validation_alias="GATEWAY_WORKERS")
     api_keys: str = Field(default=DEV_GATEWAY_API_KEY, validation_alias="GATEWAY_API_KEYS")
+    admin_api_key: str = Field(default=DEV_GATEWAY_ADMIN_API_KEY, validation_alias="GATEWAY_ADMIN_API_KEY")
+    """The operator's key: manages applications and keys (docs/design.md §7 Applications)."""
+    key_cache_seconds: float = Field(default=30.0, gt=0, le=30, validation_alias="GATEWAY_KEY_CACHE_SECONDS")
+    """How long an issued key or an application is trusted from memory; revocations reach every replica at once
+    through ``notifications.events``, and within this lifetime when events cannot arrive."""
+    key_cache_size: int = Field(default=100_000, ge=1, validation_alias="GATEWAY_KEY_CACHE_SIZE")
+    key_usage_flush_seconds: float = Field(default=10.0, gt=0, validation_alias="GATEWAY_KEY_USAGE_FLUSH_SECONDS")
+    """How often the keys used lately get their ``last_used_at`` written, in one UPDATE."""
+    purge_interval_seconds: float = Field(default=30.0, ge=0, validation_alias="GATEWAY_PURGE_INTERVAL_SECONDS")
+    """How often a disabled application's data is looked for to purge (0 = not in this process)."""
+    purge_batch_size: int = Field(default=1000, ge=1, validation_alias="GATEWAY_PURGE_BATCH_SIZE")
     jwt_secret: str = jwt_secret_field()
     user_service_url: str = Field(default="127.0.0.1:50051", validation_alias="USER_SERVICE_URL")
     template_service_url: str = Field(default="127.0.0.1:50052", validation_alias="TEMPLATE_SERVICE_URL")
@@ -122,12 +134,13 @@ class GatewaySettings(DatabaseServiceSettings):
             "JWT_SECRET": self.jwt_secret,
             "USER_SERVICE_INTERNAL_API_KEY": self.user_service_internal_api_key,
             "TEMPLATE_SERVICE_INTERNAL_API_KEY": self.template_service_internal_api_key,
+            "GATEWAY_ADMIN_API_KEY": self.admin_api_key,
         }
         secrets.update({f"GATEWAY_API_KEYS[{index}]": key for index, key in enumerate(keys)})
         return secrets
 
     def signing_secrets(self) -> dict[str, str]:
-        return {"JWT_SECRET": self.jwt_secret}
+        return {"JWT_SECRET": self.jwt_secret, "GATEWAY_ADMIN_API_KEY": self.admin_api_key}
 
 
 def _items(value: str) -> list[str]:

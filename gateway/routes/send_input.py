@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from gateway.auth import Authenticator, Caller
-from gateway.deps import api_key_scheme
+from gateway.deps import APPLICATION_HEADER, api_key_scheme
 from gateway.routes.docs import parameter_schema
 from gateway.schemas.notifications import SendRequest
 from gateway.scopes import Scope
@@ -70,7 +70,7 @@ async def read_send(request: Request, authenticator: Authenticator) -> SendInput
     key_errors = [] if idempotency_key is None else _validate(_idempotency_key, idempotency_key, _HEADER)[1]
     body = _parsed(raw) if api_key and not key_errors else None
     document = _document(raw, headers.get("content-type")) if body is None else None
-    caller = authenticator.authenticate(api_key, headers.get("authorization"))
+    caller = await authenticator.authenticate(api_key, headers.get("authorization"), headers.get(APPLICATION_HEADER))
     caller.require_application()
     caller.require_scopes(SCOPES)
     if body is None:

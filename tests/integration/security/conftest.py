@@ -23,6 +23,7 @@ class StackSecrets:
 
     api_key: str
     jwt_secret: str
+    admin_key: str
     internal_key: str
     email_test_key: str
     smtp_username: str
@@ -37,6 +38,7 @@ class StackSecrets:
         return cls(
             api_key=token("sec-api-key"),
             jwt_secret=f"sec-jwt-secret-{secrets.token_hex(32)}",
+            admin_key=f"sec-admin-key-{secrets.token_hex(32)}",
             internal_key=token("sec-internal-key"),
             email_test_key=token("sec-email-test-key"),
             smtp_username="mailer",
@@ -48,6 +50,7 @@ class StackSecrets:
         return {
             "GATEWAY_API_KEYS": self.api_key,
             "JWT_SECRET": self.jwt_secret,
+            "GATEWAY_ADMIN_API_KEY": self.admin_key,
             "INTERNAL_API_KEY": self.internal_key,
             "EMAIL_WORKER_TEST_KEY": self.email_test_key,
             "SMTP_USERNAME": self.smtp_username,

@@ -82,7 +82,13 @@ def test_no_password_or_key_is_written_into_the_compose_file() -> None:
     assert "guest:guest@" not in text
     for name, service in services().items():
         environment = service.get("environment", {})
-        for variable in ("POSTGRES_PASSWORD", "INTERNAL_API_KEY", "GATEWAY_API_KEYS", "JWT_SECRET"):
+        for variable in (
+            "POSTGRES_PASSWORD",
+            "INTERNAL_API_KEY",
+            "GATEWAY_API_KEYS",
+            "GATEWAY_ADMIN_API_KEY",
+            "JWT_SECRET",
+        ):
             if variable in environment:
                 assert REQUIRED_VARIABLE.match(environment[variable]), f"{name} writes {variable} in the file"
         for variable, value in environment.items():

@@ -159,6 +159,7 @@ async def test_no_secret_reaches_a_log_line_or_a_response(secured: SecuredStack)
     named = {
         "GATEWAY_API_KEYS": secured.secrets.api_key,
         "JWT_SECRET": secured.secrets.jwt_secret,
+        "GATEWAY_ADMIN_API_KEY": secured.secrets.admin_key,
         "INTERNAL_API_KEY": secured.secrets.internal_key,
         "EMAIL_WORKER_TEST_KEY": secured.secrets.email_test_key,
         "SMTP_PASSWORD": secured.secrets.smtp_password,

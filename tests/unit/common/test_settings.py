@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.settings import DEV_JWT_SECRET, SettingsError, load_settings
+from common.settings import DEV_GATEWAY_ADMIN_API_KEY, DEV_JWT_SECRET, SettingsError, load_settings
 from gateway.settings import GatewaySettings
 from template_svc.settings import TemplateServiceSettings
 from user_svc.settings import UserServiceSettings
@@ -66,9 +66,26 @@ def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
     monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,key-two")
+    monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
     assert load_settings(GatewaySettings).api_keys == "key-one,key-two"
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,dev-api-key")
     with pytest.raises(SettingsError, match=r"GATEWAY_API_KEYS\[1\]"):
+        load_settings(GatewaySettings)
+
+
+@pytest.mark.parametrize("admin_key", [None, "", DEV_GATEWAY_ADMIN_API_KEY, "short-operator-key"])
+def test_production_refuses_an_operator_key_that_is_dev_empty_or_short(
+    monkeypatch: pytest.MonkeyPatch, admin_key: str | None
+) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
+    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
+    monkeypatch.setenv("GATEWAY_API_KEYS", "key-one")
+    if admin_key is None:
+        monkeypatch.delenv("GATEWAY_ADMIN_API_KEY", raising=False)
+    else:
+        monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", admin_key)
+    with pytest.raises(SettingsError, match="GATEWAY_ADMIN_API_KEY"):
         load_settings(GatewaySettings)
 
 
