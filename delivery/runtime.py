@@ -12,6 +12,8 @@ Per message:
    due: ack without sending. Suppressed address: the claim made it ``skipped``; ack. Another claim's lease is
    live (a second copy, or a killed worker's redelivered message): back on the retry ladder until the lease
    lapses, the row untouched and no attempt spent; ack.
+   A test key's envelope (``test_mode``) is then written ``delivered`` with detail "test mode", never handed
+   to the provider (nor held by its rate ceiling or breaker); ack.
 4. Breaker open: deferred to the retry ladder without spending an attempt (row ``retrying``); ack.
 5. Deliver, within ``PROVIDER_TIMEOUT_SECONDS``. ``Delivered`` → ``delivered``. ``TransientError`` (or no answer
    in time) → ``retrying`` and a copy with ``attempt + 1`` on ``notifications.retry`` (or, once
@@ -64,6 +66,8 @@ WRITE_PATIENCE_SECONDS = 30.0
 POISON = "poison"
 EXPIRED = "expired"
 RETRIES_EXHAUSTED = "retries_exhausted"
+TEST_MODE_DETAIL = {"test_mode": True, "message": "test mode"}
+"""The history detail of a test key's notification: recorded as delivered, never handed to a provider."""
 
 
 class WorkerRuntime:
@@ -222,7 +226,7 @@ class WorkerRuntime:
                 self.metrics.failed(EXPIRED)
             await _settle(message.ack())
             return
-        if self._limiter is not None and self.breaker.may_call():
+        if self._limiter is not None and not envelope.test_mode and self.breaker.may_call():
             self.metrics.rate_limit_wait.inc(await self._limiter.wait_turn())
         attempt = envelope.attempt + 1
         assert self._store is not None
@@ -232,6 +236,9 @@ class WorkerRuntime:
             return
         if not self._claimed(claim):
             await _settle(message.ack())
+            return
+        if envelope.test_mode:
+            await self._pretend_delivery(message, envelope, attempt, claim)
             return
         if not self.breaker.acquire():
             await self._defer(message, envelope, claim)
@@ -318,6 +325,19 @@ class WorkerRuntime:
         )
 
     # --- outcomes ---------------------------------------------------------------------------------------
+
+    async def _pretend_delivery(
+        self, message: AbstractIncomingMessage, envelope: pb.MessageEnvelope, attempt: int, claim: Claim
+    ) -> None:
+        """A test key's notification: ``delivered`` as a live one would be, without the provider."""
+        state = await self._write(
+            Outcome(
+                envelope.notification_id, Status.DELIVERED, attempts=attempt, detail=TEST_MODE_DETAIL, lease=claim.lease
+            )
+        )
+        if self._counted(state):
+            self.metrics.delivered.inc()
+        await _settle(message.ack())
 
     async def _defer(self, message: AbstractIncomingMessage, envelope: pb.MessageEnvelope, claim: Claim) -> None:
         """The breaker is open: back to the ladder without spending an attempt."""

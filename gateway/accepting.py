@@ -81,7 +81,9 @@ class SendService:
         claim = admission.claim
         try:
             with self._gate.kept(claim):
-                outcome = await self._sender.send(request, caller.application_id, request_id_var.get())
+                outcome = await self._sender.send(
+                    request, caller.application_id, request_id_var.get(), test_mode=caller.test_mode
+                )
         except BaseException as error:
             if claim is not None:
                 await self._release(claim)

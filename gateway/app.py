@@ -17,7 +17,7 @@ from common.settings import load_settings
 from gateway.errors import install_error_handlers
 from gateway.middleware import EdgeMiddleware
 from gateway.resources import Resources
-from gateway.routes import auth, notifications, operations, problems, templates, users
+from gateway.routes import applications, auth, notifications, operations, problems, templates, users
 from gateway.routes.docs import component_schema
 from gateway.schemas.notifications import SendRequest
 from gateway.schemas.problems import Problem
@@ -25,8 +25,10 @@ from gateway.settings import GatewaySettings
 
 DESCRIPTION = """The public REST edge of the notification system.
 
-Applications authenticate with `X-API-Key`; end users with `Authorization: Bearer <token>` from
-`POST /v1/auth/login`, and reach only their own user, preferences and devices. Every error is
+Applications authenticate with `X-API-Key` (an issued `nk_` key, or one of `GATEWAY_API_KEYS`); the operator's
+key manages applications and keys and acts in the application named by `X-Application-Id`; end users send
+`Authorization: Bearer <token>` from `POST /v1/auth/login`, and reach only their own user, preferences and
+devices. Every error is
 `application/problem+json` (RFC 9457) with `request_id`, and `errors` for validation failures. Every
 response carries `X-Request-ID`.
 """
@@ -34,8 +36,9 @@ response carries `X-Request-ID`.
 TAGS = [
     {"name": "notifications", "description": "Send notifications and follow them."},
     {"name": "users", "description": "Users, their channel preferences and push devices."},
-    {"name": "auth", "description": "End-user login."},
+    {"name": "auth", "description": "End-user login, and what a credential is."},
     {"name": "templates", "description": "Versioned, localised templates."},
+    {"name": "applications", "description": "Applications and their API keys: the operator's key only."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -58,7 +61,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (notifications, users, auth, templates, operations, problems):
+    for module in (notifications, users, auth, templates, applications, operations, problems):
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
     if settings.trusted_proxy_list():  # outermost, so the access log and the login limits see the real client

@@ -64,8 +64,11 @@ def build_envelope(
     notification_id: uuid.UUID,
     request_id: str | None,
     created_at: datetime,
+    *,
+    test_mode: bool = False,
 ) -> pb.MessageEnvelope:
-    """The self-contained message a worker delivers."""
+    """The self-contained message a worker delivers; a ``test_mode`` one (a test key's) it records as delivered
+    without a provider."""
     channel = Channel(request.channel)
     envelope = pb.MessageEnvelope(
         notification_id=str(notification_id),
@@ -75,6 +78,7 @@ def build_envelope(
         user_id=str(request.user_id),
         template=pb.TemplateRef(slug=request.template, version=rendered.version, locale=rendered.locale),
         metadata=request.metadata,
+        test_mode=test_mode,
     )
     envelope.created_at.FromDatetime(created_at)
     if request.expires_at is not None:
@@ -136,8 +140,11 @@ class NotificationSender:
                 exc_info=True,
             )
 
-    async def send(self, request: SendRequest, application_id: uuid.UUID, request_id: str | None) -> SendOutcome:
-        """Render, record and publish one notification; raises ``AioRpcError`` or :class:`ProblemError`."""
+    async def send(
+        self, request: SendRequest, application_id: uuid.UUID, request_id: str | None, *, test_mode: bool = False
+    ) -> SendOutcome:
+        """Render, record and publish one notification (a test key's in ``test_mode``); raises ``AioRpcError``
+        or :class:`ProblemError`."""
         profile = await self._profiles.get(str(request.user_id))
         rendered = await self._render(request, profile)
         notification_id = new_notification_id()
@@ -145,7 +152,9 @@ class NotificationSender:
         reason = skip_reason(request.channel, profile)
         message = None
         if reason is None:
-            envelope = build_envelope(request, profile, rendered, notification_id, request_id, created_at)
+            envelope = build_envelope(
+                request, profile, rendered, notification_id, request_id, created_at, test_mode=test_mode
+            )
             message = self._publisher.message(envelope)
         status, reason = await self._store.create(
             NewNotification(

@@ -1,4 +1,5 @@
-"""``/v1/auth``: end users log in for a token that reaches their own user, preferences and devices."""
+"""``/v1/auth``: end users log in for a token that reaches their own user, preferences and devices; any caller
+asks what its credential is."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 import grpc
 from fastapi import APIRouter, Request
 
-from gateway.deps import ResourcesDep
+from gateway.deps import CallerDep, ResourcesDep
 from gateway.errors import ProblemError, is_internal_key_refusal
-from gateway.routes.docs import RETRY_AFTER, WITH_BODY, problems
+from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
+from gateway.schemas.applications import WhoAmI
 from gateway.schemas.users import LoginRequest, Token
 from notification.v1 import notification_pb2 as pb
 
@@ -50,3 +52,14 @@ async def login(body: LoginRequest, request: Request, resources: ResourcesDep) -
             raise
         await throttle.succeeded(attempt)
     return {"access_token": reply.access_token, "token_type": "bearer", "expires_in": reply.expires_in}
+
+
+@router.get("/whoami", response_model=WhoAmI, summary="Who am I", responses=problems(*AUTHENTICATED, 404, 429))
+async def whoami(caller: CallerDep) -> dict[str, Any]:
+    """The application the request acts in, the key's id and scopes, and whether it is the operator's key."""
+    return {
+        "application_id": caller.application_id,
+        "key_id": caller.key_id,
+        "scopes": sorted(caller.scopes),
+        "admin": caller.admin,
+    }
