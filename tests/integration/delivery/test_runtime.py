@@ -146,3 +146,20 @@ async def test_the_rate_ceiling_spaces_sends_and_fails_none(gateway: Gateway, si
     # send's own SMTP time (a first connection, a loaded box), hence the margin: unpaced, 25 sends take ~0.1 s.
     assert min(times[i + 20] - times[i] for i in range(len(times) - 20)) >= 0.7
     assert times[-1] - times[0] >= 0.9
+
+
+async def test_a_test_mode_email_is_recorded_delivered_and_never_reaches_smtp(
+    gateway: Gateway, sink: RunningSmtpSink
+) -> None:
+    envelope = email_envelope("test-mode@example.com")
+    envelope.test_mode = True
+    async with running_worker(worker_settings(sink)):
+        await gateway.send(envelope)
+        row = await gateway.wait_for_status(envelope.notification_id, "delivered")
+        live = await gateway.send(email_envelope("live-after-test-mode@example.com"))
+        await gateway.wait_for_status(live.notification_id, "delivered")
+    assert await sink.messages("test-mode@example.com") == []
+    assert (row["attempts"], row["provider_message_id"]) == (1, None)
+    events = await gateway.events(envelope.notification_id)
+    assert [(status, attempt) for status, attempt, _ in events] == [("sending", 1), ("delivered", 1)]
+    assert events[-1][2]["message"] == "test mode"

@@ -118,3 +118,23 @@ async def test_a_user_whose_devices_are_all_dead_loses_them_and_the_push_fails(
         ("SENDER_ID_MISMATCH", "removed"),
     ]
     assert fcm.messages() == []
+
+
+async def test_a_test_mode_push_is_recorded_delivered_and_never_reaches_fcm(
+    gateway: PushGateway, fcm: RunningFcmServer, user_service: RunningUserService
+) -> None:
+    token = new_token()
+    envelope = push_envelope("0190b0a4-0000-7000-8000-000000000003", [token])
+    envelope.test_mode = True
+
+    async with running_push_worker(push_worker_settings(fcm, user_service)):
+        await gateway.send(envelope)
+        row = await gateway.wait_for_status(envelope.notification_id, "delivered")
+
+    assert fcm.messages(token=token) == []
+    assert row["provider_message_id"] is None
+    events = await gateway.events(envelope.notification_id)
+    assert [(status, detail.get("message")) for status, _, detail in events] == [
+        ("sending", None),
+        ("delivered", "test mode"),
+    ]
