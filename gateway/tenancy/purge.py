@@ -17,7 +17,7 @@ from notification.v1 import notification_pb2 as pb
 logger = logging.getLogger(__name__)
 
 _CLAIM = (
-    "SELECT id FROM applications WHERE disabled_at IS NOT NULL AND purged_at IS NULL"
+    "SELECT id FROM applications WHERE disabled_at IS NOT NULL AND purged_at IS NULL AND id <> ALL($1::uuid[])"
     " ORDER BY disabled_at LIMIT 1 FOR UPDATE SKIP LOCKED"
 )
 _DELETE_NOTIFICATIONS = """
@@ -43,14 +43,21 @@ class ApplicationPurger:
         self._batch = batch_size
 
     async def run_once(self) -> int:
-        """Purge every disabled application no other replica is purging; answers how many were finished."""
+        """Purge every disabled application no other replica is purging; answers how many were finished. One
+        that fails (a service down) is logged and left for the next pass, without holding up the others."""
+        tried: list[uuid.UUID] = []
         finished = 0
         while True:
             async with self._pool.acquire() as connection, connection.transaction():
-                application_id = await connection.fetchval(_CLAIM)
+                application_id = await connection.fetchval(_CLAIM, tried)
                 if application_id is None:
                     return finished
-                await self._purge(application_id)
+                tried.append(application_id)
+                try:
+                    await self._purge(application_id)
+                except Exception:
+                    logger.warning("purge of the disabled application %s failed", application_id, exc_info=True)
+                    continue
                 await connection.execute("UPDATE applications SET purged_at = now() WHERE id = $1", application_id)
             logger.info("purged the data of the disabled application %s", application_id)
             finished += 1

@@ -22,6 +22,7 @@ from tests.support.user_service import JWT_SECRET, RunningUserService
 
 API_KEY = "gateway-test-key"
 OTHER_API_KEY = "gateway-other-test-key"
+ADMIN_API_KEY = "gateway-test-operator-key-of-32-bytes-or-more"
 UNREACHABLE = "127.0.0.1:1"
 
 EMAIL = {
@@ -56,6 +57,7 @@ def gateway_settings(
         "redis_url": infra.redis_url,
         "rabbitmq_url": infra.rabbitmq_url,
         "api_keys": f"{API_KEY},{OTHER_API_KEY}",
+        "admin_api_key": ADMIN_API_KEY,
         "jwt_secret": JWT_SECRET,
         "user_service_url": users.target if users else UNREACHABLE,
         "user_service_internal_api_key": USER_SVC_KEY,
