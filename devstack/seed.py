@@ -2,7 +2,8 @@
 device, and `welcome` email + push templates in `en` and `pt-BR`. Safe to run again.
 
 ``python -m devstack.seed [--url http://127.0.0.1:8080] [--wait SECONDS]`` waits for the gateway to be ready,
-seeds, and prints where everything listens and two curl commands to try.
+seeds, and prints where everything listens, the operator's key, the default application's key and two curl
+commands to try.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from common.applications import DEFAULT_APPLICATION_ID
+from common.settings import DEV_GATEWAY_ADMIN_API_KEY
+
 API_KEY = os.environ.get("GATEWAY_API_KEYS", "dev-api-key").split(",")[0].strip()
+ADMIN_API_KEY = os.environ.get("GATEWAY_ADMIN_API_KEY", DEV_GATEWAY_ADMIN_API_KEY)
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the documented demo account of the local stack
 DEMO_DEVICE = "demo-device-token"
@@ -121,7 +126,9 @@ def banner(base: str, user_id: str) -> str:
    SMTP sink                      127.0.0.1:{port("SMTP_SINK_PORT", 1025)}, \
 messages at http://127.0.0.1:{port("SMTP_SINK_HTTP_PORT", 1080)}/messages
    FCM server                     http://127.0.0.1:{port("FCM_SINK_PORT", 9099)}, messages at /messages
- Dev API key: {API_KEY}     demo user: {user_id} ({DEMO_EMAIL})
+ Operator key (GATEWAY_ADMIN_API_KEY, manages applications and keys): {ADMIN_API_KEY}
+ Default application {DEFAULT_APPLICATION_ID}, its key (GATEWAY_API_KEYS): {API_KEY}
+ Demo user: {user_id} ({DEMO_EMAIL})
 
  Send an email, then read its status:
    {send}
