@@ -16,10 +16,10 @@ SIDES = ("ref", "working")
 FIGURES = ("accepted_per_second", "gateway_cpu_us_per_send")
 
 
-def schedule(rounds: int) -> list[tuple[str, int]]:
+def schedule(rounds: int, sides: tuple[str, str] = SIDES) -> list[tuple[str, int]]:
     """(side, round) in run order, A B, B A, A B, ...: a round's first measurement fares better than its second
-    whichever tree it runs (bench/README.md), so each side leads every other round."""
-    return [(side, number) for number in range(1, rounds + 1) for side in (SIDES if number % 2 else SIDES[::-1])]
+    whichever side it runs (bench/README.md), so each side leads every other round."""
+    return [(side, number) for number in range(1, rounds + 1) for side in (sides if number % 2 else sides[::-1])]
 
 
 async def restart_gateway(stack: Stack, tree: Path) -> None:
@@ -35,19 +35,18 @@ def round_figures(side: str, number: int, saturation: dict[str, Any]) -> dict[st
     return {"side": side, "round": number, "gateway_cpu_us_per_send": gateway_cpu, **saturation}
 
 
-def summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each side's median and range of every figure, and the working tree's change against REF in percent."""
-    sides: dict[str, dict[str, dict[str, float]]] = {}
-    for side in SIDES:
-        values = {figure: [found[figure] for found in rounds if found["side"] == side] for figure in FIGURES}
-        sides[side] = {
+def summary(
+    rounds: list[dict[str, Any]], sides: tuple[str, str] = SIDES, figures: tuple[str, ...] = FIGURES
+) -> dict[str, Any]:
+    """Each side's median and range of every figure, and B's change against A in percent."""
+    found_sides: dict[str, dict[str, dict[str, float]]] = {}
+    for side in sides:
+        values = {figure: [found[figure] for found in rounds if found["side"] == side] for figure in figures}
+        found_sides[side] = {
             figure: {"median": median(found), "min": min(found), "max": max(found)} for figure, found in values.items()
         }
-    medians = {side: {figure: sides[side][figure]["median"] for figure in FIGURES} for side in SIDES}
+    a, b = ({figure: found_sides[side][figure]["median"] for figure in figures} for side in sides)
     return {
-        "sides": sides,
-        "difference_percent": {
-            figure: (medians["working"][figure] / medians["ref"][figure] - 1) * 100 if medians["ref"][figure] else None
-            for figure in FIGURES
-        },
+        "sides": found_sides,
+        "difference_percent": {figure: (b[figure] / a[figure] - 1) * 100 if a[figure] else None for figure in figures},
     }

@@ -75,6 +75,52 @@ def _compare_rows(compare: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+KEYS_TARGET_PERCENT = 5.0
+"""A key from the table may cost at most this much more CPU per send than the deployment's key (issue 15)."""
+
+
+def _keys_rows(keys: dict[str, Any]) -> list[tuple[str, str, str, str, bool | None]]:
+    """The key phase: a row per round with both keys, then the medians and the table key's change."""
+    by_round: dict[int, dict[str, dict[str, Any]]] = {}
+    for found in keys["rounds"]:
+        by_round.setdefault(found["round"], {})[found["side"]] = found
+    rows: list[tuple[str, str, str, str, bool | None]] = [
+        (
+            f"keys round {number}, GATEWAY_API_KEYS key / table key: accepted sends (202)",
+            f"{pair['environment']['accepted_per_second']:,.0f} / {pair['table']['accepted_per_second']:,.0f}/s "
+            f"(CPU per send, all processes {pair['environment']['total_cpu_us_per_send']:,.0f} / "
+            f"{pair['table']['total_cpu_us_per_send']:,.0f} µs, gateway "
+            f"{pair['environment']['gateway_cpu_us_per_send']:,.0f} / "
+            f"{pair['table']['gateway_cpu_us_per_send']:,.0f} µs)",
+            "",
+            "",
+            None,
+        )
+        for number, pair in sorted(by_round.items())
+    ]
+    for figure, label, unit in (
+        ("accepted_per_second", "accepted sends (202)", "/s"),
+        ("gateway_cpu_us_per_send", "gateway CPU per send", " µs"),
+        ("total_cpu_us_per_send", "CPU per send, all processes", " µs"),
+    ):
+        a, b = keys["sides"]["environment"][figure], keys["sides"]["table"][figure]
+        change = keys["difference_percent"][figure]
+        judged = figure == "total_cpu_us_per_send" and change is not None
+        rows.append(
+            (
+                f"keys median (range) of {len(by_round)} rounds, GATEWAY_API_KEYS key / table key "
+                f"({keys['keys_in_table']:,} keys in the table): {label}",
+                f"{a['median']:,.0f}{unit} ({a['min']:,.0f} to {a['max']:,.0f}) / "
+                f"{b['median']:,.0f}{unit} ({b['min']:,.0f} to {b['max']:,.0f}), table key "
+                + ("n/a" if change is None else f"{change:+.1f} %"),
+                f"within {KEYS_TARGET_PERCENT:.0f} %" if figure == "total_cpu_us_per_send" else "",
+                "",
+                abs(change) <= KEYS_TARGET_PERCENT if judged else None,
+            )
+        )
+    return rows
+
+
 def compare_note(compare: dict[str, Any] | None) -> str:
     """What the header says about the A/B phase: which trees, and how the rounds ran."""
     if not compare:
@@ -131,6 +177,10 @@ def render_table(results: dict[str, Any]) -> str:
     if compare:
         for found in _compare_rows(compare):
             row(*found)
+    keys = results.get("keys")
+    if keys:
+        for name, value, target, ratio, passed in _keys_rows(keys):
+            row(name, value, target, ratio, passed)
 
     for key, label in (
         ("saturation_workers_stopped", "saturation, workers stopped"),

@@ -30,7 +30,7 @@ import httpx
 import orjson
 import uvloop
 
-from bench import checkout, database, profiling, sinks
+from bench import checkout, database, keys, profiling, sinks
 from bench import compare as ab
 from bench.broker import publish_baseline
 from bench.environment import (
@@ -55,7 +55,7 @@ from bench.wrk import run_wrk
 from devstack.stack import Stack, free_port
 
 RESULTS = Path(__file__).with_name("results")
-PHASES = ("saturation", "drain", "running", "rates", "mixed", "profile")
+PHASES = ("saturation", "keys", "drain", "running", "rates", "mixed", "profile")
 """The measuring phases in run order; ``--phases`` picks some (the seed, loss and memory figures always run)."""
 COMPARE = "compare"
 """The A/B phase (``--compare REF``), before the others; alone, it runs with the seed and nothing else."""
@@ -209,15 +209,23 @@ class Bench:
         self.monitor.phase = name
         log(f"phase {name} (load {load_average():.2f})")
 
-    async def wrk(self, channel: str, seconds: float, run_id: str) -> dict[str, Any]:
+    async def wrk(self, channel: str, seconds: float, run_id: str, api_key: str = API_KEY) -> dict[str, Any]:
         """wrk with ``send.lua`` against the stack's gateway."""
         assert self.stack is not None
-        return await self.wrk_at(self.stack.url("gateway"), seconds, run_id, channel)
+        return await self.wrk_at(self.stack.url("gateway"), seconds, run_id, channel, api_key)
 
-    async def wrk_at(self, url: str, seconds: float, run_id: str, channel: str = "email") -> dict[str, Any]:
+    async def wrk_at(
+        self, url: str, seconds: float, run_id: str, channel: str = "email", api_key: str = API_KEY
+    ) -> dict[str, Any]:
         """wrk with ``send.lua`` against ``url``, over the bench's connections and users."""
         return await run_wrk(
-            url, self.users_file, channel=channel, run_id=run_id, seconds=seconds, connections=self.options.connections
+            url,
+            self.users_file,
+            channel=channel,
+            run_id=run_id,
+            seconds=seconds,
+            connections=self.options.connections,
+            api_key=api_key,
         )
 
     async def depth(self, channel: str) -> int:
@@ -299,17 +307,17 @@ class Bench:
         self.users_file.write_text("\n".join(self.users) + "\n")
         self.results["seed"] = {"users": len(self.users), "seconds": time.monotonic() - started}
 
-    async def saturation(self, name: str, channel: str = "email") -> dict[str, Any]:
+    async def saturation(self, name: str, channel: str = "email", api_key: str = API_KEY) -> dict[str, Any]:
         """wrk at saturation after a warm-up (one send to every user, as a running system has its caches warm
         for the users it keeps sending to, then a short wrk run); the CPU each service spent per accepted send."""
         assert self.monitor is not None
         self.phase(f"{name}-warmup")
         await self.warm_up(channel)
-        await self.wrk(channel, self.options.warmup_seconds, f"{name}-warmup-{uuid.uuid4().hex[:6]}")
+        await self.wrk(channel, self.options.warmup_seconds, f"{name}-warmup-{uuid.uuid4().hex[:6]}", api_key)
         self.phase(name)
         before = self.monitor.usage_now(rescan=True)
         load = load_average()
-        result = await self.wrk(channel, self.options.saturation_seconds, f"{name}-{uuid.uuid4().hex[:6]}")
+        result = await self.wrk(channel, self.options.saturation_seconds, f"{name}-{uuid.uuid4().hex[:6]}", api_key)
         after = self.monitor.usage_now(rescan=True)
         result["cpu_us_per_send"] = cpu_per_item(before, after, int(result["accepted"]))
         result["wrk_cpu_us_per_send"] = round(result["wrk_cpu_seconds"] / max(result["accepted"], 1) * 1e6, 1)
@@ -340,6 +348,34 @@ class Bench:
         }
         self.results["compare"] = found
         log(f"A/B: accepted/s {found['difference_percent']['accepted_per_second']:+.1f} % (working tree vs REF)")
+
+    async def compare_keys(self) -> None:
+        """Saturation with the workers stopped, sending with the deployment's key and with a key from the table (10,000
+        others beside it) in turn, on one running gateway, each round on an empty queue after a warm-up."""
+        assert self.stack is not None
+        started = time.monotonic()
+        in_table = await keys.fill_key_table(self.db)
+        keys_of = {
+            "environment": API_KEY,
+            "table": await keys.create_send_key(
+                self.stack.url("gateway"), self.stack.environment["GATEWAY_ADMIN_API_KEY"]
+            ),
+        }
+        rounds = []
+        for side, number in ab.schedule(self.options.compare_rounds, keys.SIDES):
+            await self.drain_backlog()
+            found = await self.saturation(f"keys-{side}-{number}", api_key=keys_of[side])
+            found["total_cpu_us_per_send"] = keys.total_cpu_us_per_send(found["cpu_us_per_send"])
+            rounds.append(ab.round_figures(side, number, found))
+        await self.drain_backlog()
+        self.results["keys"] = {
+            "keys_in_table": in_table,
+            "rounds": rounds,
+            **ab.summary(rounds, keys.SIDES, keys.FIGURES),
+            "seconds": time.monotonic() - started,
+        }
+        change = self.results["keys"]["difference_percent"]["total_cpu_us_per_send"]
+        log(f"keys A/B: CPU per send {change:+.1f} % with the table's key")
 
     async def warm_up(self, channel: str) -> None:
         """One send to each user (32 at a time, at most 60 s)."""
@@ -590,6 +626,8 @@ class Bench:
             send_rate = found["accepted_per_second"]
         elif "rates" in phases:
             await self.warm_up("email")
+        if "keys" in phases:
+            await self.compare_keys()
         if "rates" in phases:
             await self.fixed_rates("latency_workers_stopped", workers_running=False)
         if "drain" in phases:

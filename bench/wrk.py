@@ -32,6 +32,7 @@ async def run_wrk(
     seconds: float,
     connections: int = 48,
     threads: int = 1,
+    api_key: str = API_KEY,
 ) -> dict[str, float]:
     """``wrk`` against ``url`` (a base URL; the script posts to ``/v1/notifications/send``) for ``seconds``.
 
@@ -52,7 +53,7 @@ async def run_wrk(
         str(users_file),
         channel,
         run_id,
-        API_KEY,
+        api_key,
     ]
     cpu_before = _children_cpu()
     process = await asyncio.create_subprocess_exec(
