@@ -18,9 +18,11 @@ def service_main(
     *,
     serve: Callable[[SettingsT], None],
     migrations: str | None = None,
+    migrate_more: Callable[[SettingsT], None] | None = None,
 ) -> None:
     """Parse the command line and run ``serve`` (with ``settings_class``'s settings, so it needs no cast) or,
-    when ``migrations`` names the service's Alembic history (``user_svc:migrations``), ``migrate``."""
+    when ``migrations`` names the service's Alembic history (``user_svc:migrations``), ``migrate``: the
+    database, then ``migrate_more`` for what the service keeps elsewhere (the gateway's Redis records)."""
     parser = argparse.ArgumentParser(prog=f"python -m {service}")
     commands = ["serve", "migrate"] if migrations else ["serve"]
     parser.add_argument("command", nargs="?", default="serve", choices=commands)
@@ -35,6 +37,8 @@ def service_main(
         assert migrations is not None
         assert isinstance(settings, DatabaseServiceSettings)
         migrate(migrations, settings.database_url)
+        if migrate_more is not None:
+            migrate_more(settings)
         print(f"{service}: database migrated")
         return
     serve(settings)

@@ -53,7 +53,11 @@ class SendService:
         if idempotency_key is not None:
             fingerprint = body_hash(canonical_json(request.model_dump(mode="json")))
         admission = await self._gate.admit(
-            str(caller.application_id), str(request.user_id), idempotency_key, fingerprint
+            str(caller.application_id),
+            str(request.user_id),
+            idempotency_key,
+            fingerprint,
+            application_limit=caller.rate_limit_per_minute,
         )
         headers = admission.headers()
         if admission.verdict is Verdict.RATE_LIMITED:

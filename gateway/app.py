@@ -17,7 +17,7 @@ from common.settings import load_settings
 from gateway.errors import install_error_handlers
 from gateway.middleware import EdgeMiddleware
 from gateway.resources import Resources
-from gateway.routes import applications, auth, notifications, operations, problems, templates, users
+from gateway.routes import applications, auth, me, notifications, operations, problems, templates, users
 from gateway.routes.docs import component_schema
 from gateway.schemas.notifications import SendRequest
 from gateway.schemas.problems import Problem
@@ -37,6 +37,7 @@ TAGS = [
     {"name": "notifications", "description": "Send notifications and follow them."},
     {"name": "users", "description": "Users, their channel preferences and push devices."},
     {"name": "auth", "description": "End-user login, and what a credential is."},
+    {"name": "me", "description": "What a user's own token reads: their notifications."},
     {"name": "templates", "description": "Versioned, localised templates."},
     {"name": "applications", "description": "Applications and their API keys: the operator's key only."},
     {"name": "operations", "description": "Health, readiness and metrics."},
@@ -61,7 +62,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (notifications, users, auth, templates, applications, operations, problems):
+    for module in (notifications, users, auth, me, templates, applications, operations, problems):
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
     if settings.trusted_proxy_list():  # outermost, so the access log and the login limits see the real client

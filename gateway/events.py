@@ -1,7 +1,8 @@
 """The gateway's caches listen to ``notifications.events`` (docs/design.md §3, §7) through one private queue: a
-``UserChanged`` evicts that user's profile, a ``TemplateChanged`` every cached locale of that template, a
-``KeyRevoked`` that key and an ``ApplicationChanged`` that application. After a reconnection every cache is
-dropped whole, since events may have been missed meanwhile."""
+``UserChanged`` evicts that user's profile, a ``TemplateChanged`` every cached locale of that template, both in
+the event's application (an event without one is the default application's, as user_svc and template_svc
+read an empty ``application_id``); a ``KeyRevoked`` evicts that key and an ``ApplicationChanged`` that
+application. After a reconnection every cache is dropped whole, since events may have been missed meanwhile."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
 from common.amqp.topology import EVENTS_EXCHANGE
+from common.applications import DEFAULT_APPLICATION_ID
 from common.channels import Channel
 from gateway.profiles import ProfileCache
 from gateway.template_cache import TemplateCache
@@ -24,6 +26,11 @@ USER_CHANGED = pb.UserChanged.DESCRIPTOR.full_name
 TEMPLATE_CHANGED = pb.TemplateChanged.DESCRIPTOR.full_name
 KEY_REVOKED = pb.KeyRevoked.DESCRIPTOR.full_name
 APPLICATION_CHANGED = pb.ApplicationChanged.DESCRIPTOR.full_name
+
+
+def event_application(application_id: str) -> str:
+    """The application an event belongs to: its ``application_id``, or the default application when empty."""
+    return application_id or str(DEFAULT_APPLICATION_ID)
 
 
 async def subscribe_to_changes(
@@ -41,14 +48,15 @@ async def subscribe_to_changes(
     async def on_event(message: AbstractIncomingMessage) -> None:
         if message.type == USER_CHANGED and profiles is not None:
             try:
-                profiles.evict(pb.UserChanged.FromString(message.body).user_id)
+                changed = pb.UserChanged.FromString(message.body)
+                profiles.evict(event_application(changed.application_id), changed.user_id)
             except Exception:
                 logger.warning("unreadable UserChanged event; dropping every cached profile", exc_info=True)
                 profiles.clear()
         elif message.type == TEMPLATE_CHANGED and templates is not None:
             try:
                 event = pb.TemplateChanged.FromString(message.body)
-                templates.evict(event.slug, Channel.from_proto(event.channel))
+                templates.evict(event_application(event.application_id), event.slug, Channel.from_proto(event.channel))
             except Exception:
                 logger.warning("unreadable TemplateChanged event; dropping every cached template", exc_info=True)
                 templates.clear()

@@ -1,12 +1,13 @@
 """Rate limits and idempotency in Redis.
 
-A send makes one round trip (EVALSHA of ``send_gate.lua``) that checks and takes both rate limits (per API
-key and per recipient) and claims the ``Idempotency-Key``; a send with a key makes one more to store its
-response (or release the key when it failed). The EVALSHAs of concurrent sends go to Redis together, in one
-pipeline (:class:`ScriptCalls`), since a round trip through the client costs more CPU than Redis spends on the
-script. A request slower than its claim's lifetime renews the claim while it works (:meth:`SendGate.kept`).
-Logins have limits of their own (:mod:`gateway.login_limits`). Requests made with a user token are limited per
-user, by the same script.
+A send makes one round trip (EVALSHA of ``send_gate.lua``) that checks and takes both rate limits (per
+application and per recipient of the application) and claims the ``Idempotency-Key`` in the application; a
+send with a key makes one more to store its response (or release the key when it failed). The EVALSHAs of
+concurrent sends go to Redis together, in one pipeline (:class:`ScriptCalls`), since a round trip through the
+client costs more CPU than Redis spends on the script. A request slower than its claim's lifetime renews the
+claim while it works (:meth:`SendGate.kept`). Logins have limits of their own (:mod:`gateway.login_limits`).
+Requests made with a user token are limited per user, by the same script. The keys are named in
+:mod:`gateway.redis_keys`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from redis.exceptions import NoScriptError
 
 from common.batching import Batcher
 from gateway.errors import ProblemError
+from gateway.redis_keys import application_limiter, idempotency_record, recipient_limiter, user_token_limiter
 
 logger = logging.getLogger(__name__)
 
@@ -184,13 +186,13 @@ class _Renewal:
 
 
 class SendGate:
-    """Rate limits per API key and per recipient, and idempotency keys scoped to the API key."""
+    """Rate limits per application and per recipient, and idempotency keys scoped to the application."""
 
     def __init__(
         self,
         redis: Redis,
         *,
-        key_limit: int,
+        application_limit: int,
         user_limit: int,
         window_seconds: float,
         idempotency_ttl_seconds: int,
@@ -202,20 +204,30 @@ class SendGate:
         self._release = redis.register_script(_RELEASE)
         self._renew = redis.register_script(_RENEW)
         self._window_ms = max(1, round(window_seconds * 1000))
-        self._key_limit = key_limit
+        self._application_limit = application_limit
         self._user_limit = user_limit
         self._ttl_ms = idempotency_ttl_seconds * 1000
         self._claim_ms = claim_seconds * 1000
         self._renew_every = claim_seconds / 3
 
-    async def admit(self, key_id: str, user_id: str, idempotency_key: str | None, fingerprint: str) -> Admission:
-        """Check and take both limits and claim ``idempotency_key``, atomically."""
-        record = f"gw:idem:{key_id}:{idempotency_key}" if idempotency_key else ""
+    async def admit(
+        self,
+        application_id: str,
+        user_id: str,
+        idempotency_key: str | None,
+        fingerprint: str,
+        *,
+        application_limit: int | None = None,
+    ) -> Admission:
+        """Check and take both limits and claim ``idempotency_key``, atomically. ``application_limit`` is the
+        application's own per-window limit; None = the deployment's."""
+        keys = [application_limiter(application_id), recipient_limiter(application_id, user_id)]
+        if idempotency_key:
+            keys.append(idempotency_record(application_id, idempotency_key))
+        limit = self._application_limit if application_limit is None else application_limit
         owner = secrets.token_hex(8)
         reply = await self._scripts.call(
-            self._gate,
-            [f"gw:rl:key:{key_id}", f"gw:rl:user:{user_id}", record],
-            [self._window_ms, self._key_limit, self._user_limit, fingerprint, owner, self._claim_ms],
+            self._gate, keys, [self._window_ms, limit, self._user_limit, fingerprint, owner, self._claim_ms]
         )
         verdict = Verdict(int(reply[0]))
         limit = int(reply[1])
@@ -225,7 +237,7 @@ class SendGate:
             rate=rate,
             retry_after_seconds=max(1, math.ceil(int(reply[4]) / 1000)) if int(reply[4]) > 0 else 0,
             stored_response=bytes(reply[5]) if verdict is Verdict.REPLAY else None,
-            claim=IdempotencyClaim(record, owner) if record and verdict is Verdict.ADMITTED else None,
+            claim=IdempotencyClaim(keys[2], owner) if idempotency_key and verdict is Verdict.ADMITTED else None,
         )
 
     async def complete(self, claim: IdempotencyClaim, response: bytes) -> None:
@@ -260,8 +272,8 @@ class SendGate:
 
 
 class UserTokenLimit:
-    """Requests made with a user token, per user: the send gate's token bucket on a key of its own (its API-key
-    limit off, no idempotency record), so a stolen or scripted token cannot hammer user_svc."""
+    """Requests made with a user token, per user: the send gate's token bucket on a key of its own (its
+    application limit off, no idempotency record), so a stolen or scripted token cannot hammer user_svc."""
 
     def __init__(self, redis: Redis, *, limit: int, window_seconds: float) -> None:
         self._scripts = ScriptCalls(redis)
@@ -269,12 +281,13 @@ class UserTokenLimit:
         self._limit = limit
         self._window_ms = max(1, round(window_seconds * 1000))
 
-    async def admit(self, user_id: str) -> None:
-        """Take one request from the user's bucket; 429 with ``Retry-After`` when it is empty (0 = no limit)."""
+    async def admit(self, application_id: str, user_id: str) -> None:
+        """Take one request from the bucket of the user of ``application_id``; 429 with ``Retry-After`` when it
+        is empty (0 = no limit)."""
         if self._limit <= 0:
             return
-        bucket = f"gw:rl:token:{user_id}"
-        reply = await self._scripts.call(self._gate, [bucket, bucket, ""], [self._window_ms, 0, self._limit, "", "", 0])
+        bucket = user_token_limiter(application_id, user_id)
+        reply = await self._scripts.call(self._gate, [bucket, bucket], [self._window_ms, 0, self._limit, "", "", 0])
         if Verdict(int(reply[0])) is Verdict.RATE_LIMITED:
             rate = RateLimitState(int(reply[1]), int(reply[2]), math.ceil(int(reply[3]) / 1000))
             wait = max(1, math.ceil(int(reply[4]) / 1000))

@@ -47,9 +47,10 @@ IPV6_PREFIX = 64
 """An IPv6 client is limited by its /64: one subscriber usually holds a whole /64."""
 
 
-def email_key(email: str) -> str:
-    """The Redis key of an email's budget, in its own hash slot (``{login:<email hash>}``)."""
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+def email_key(application_id: str, email: str) -> str:
+    """The Redis key of an email's budget in one application, in its own hash slot (``{login:<hash of the
+    application and the email>}``): no address is readable in Redis."""
+    digest = hashlib.sha256(f"{application_id}\n{email.strip().lower()}".encode()).hexdigest()[:32]
     return f"gw:{{login:{digest}}}:failures"
 
 
@@ -91,16 +92,17 @@ class LoginThrottle:
         self._address_max = address_max_failures
         self._window_ms = window_seconds * 1000
 
-    async def reserve(self, email: str, address: str | None) -> LoginAttempt:
+    async def reserve(self, application_id: str, email: str, address: str | None) -> LoginAttempt:
         """Take one failure from the address's budget (None: a check that is not a login, such as a user's
-        current password, has none), then from the email's; 429 with ``Retry-After`` (and nothing taken) when
-        either is spent."""
+        current password, has none), then from the budget of the email in ``application_id`` (the same email
+        in two applications is two users); 429 with ``Retry-After`` (and nothing taken) when either is
+        spent."""
         from_address = address_key(address) if self._address_max > 0 and address is not None else None
         if from_address is not None:
             wait_ms = await self._scripts.call(self._take, [from_address], [self._address_max, self._window_ms])
             if wait_ms:
                 raise _too_many("from this address", wait_ms)
-        from_email = email_key(email)
+        from_email = email_key(application_id, email)
         wait_ms = await self._scripts.call(self._take, [from_email], [self._max, self._window_ms])
         if wait_ms:
             if from_address is not None:

@@ -1,7 +1,8 @@
 """Recipients' notification profiles, fetched from user_svc and kept for a few seconds.
 
-Every write to a user publishes ``UserChanged`` on ``notifications.events``; the gateway evicts that user
-from its cache when it sees one (:mod:`gateway.events`; and when it proxies a write itself), so a profile is
+Profiles are kept per (application, user): user_svc answers for the application asked about only. Every
+write to a user publishes ``UserChanged`` on ``notifications.events``; the gateway evicts that user of that
+application from its cache when it sees one (:mod:`gateway.events`; and when it proxies a write itself), so a profile is
 stale for milliseconds at most, and for the cache's lifetime only while the broker is unreachable.
 """
 
@@ -16,6 +17,9 @@ from typing import Any
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 
+ProfileKey = tuple[str, str]
+"""(application id, user id)"""
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,67 +30,71 @@ lifetime, not in one wave that would hold up the sends."""
 
 
 class ProfileCache:
-    """Notification profiles by user id, each for 75-100 % of ``ttl_seconds`` (0 = always ask user_svc): the
-    spread keeps profiles fetched together (a burst of new recipients) from expiring together. A profile used
-    past its refresh point (:data:`REFRESH_WINDOW`) is fetched again in the background, so recipients who keep
-    getting notifications are never a miss on the send path, and no copy is older than the lifetime."""
+    """Notification profiles by application and user id, each for 75-100 % of ``ttl_seconds`` (0 = always ask
+    user_svc): the spread keeps profiles fetched together (a burst of new recipients) from expiring together. A
+    profile used past its refresh point (:data:`REFRESH_WINDOW`) is fetched again in the background, so
+    recipients who keep getting notifications are never a miss on the send path, and no copy is older than the
+    lifetime."""
 
     def __init__(self, users: pb_grpc.UserServiceStub, *, timeout: float, ttl_seconds: float, size: int) -> None:
         self._users = users
         self._timeout = timeout
         self._ttl = ttl_seconds
         self._size = size
-        self._entries: dict[str, tuple[pb.NotificationProfile, float, float]] = {}
-        """user id → (profile, expires at, refresh from)"""
+        self._entries: dict[ProfileKey, tuple[pb.NotificationProfile, float, float]] = {}
+        """(application id, user id) → (profile, expires at, refresh from)"""
         self._evictions = 0
-        self._refreshing: dict[str, asyncio.Task[None]] = {}
+        self._refreshing: dict[ProfileKey, asyncio.Task[None]] = {}
 
-    def cached(self, user_id: str) -> pb.NotificationProfile | None:
-        """The profile of ``user_id`` when a fresh copy is held."""
-        entry = self._entries.get(user_id)
+    def cached(self, application_id: str, user_id: str) -> pb.NotificationProfile | None:
+        """The profile of ``user_id`` in ``application_id`` when a fresh copy is held."""
+        key = (application_id, user_id)
+        entry = self._entries.get(key)
         if entry is None:
             return None
         now = time.monotonic()
         if entry[1] < now:
-            self._entries.pop(user_id, None)
+            self._entries.pop(key, None)
             return None
-        if entry[2] <= now and user_id not in self._refreshing:
-            self._refreshing[user_id] = asyncio.get_running_loop().create_task(self._refresh(user_id))
+        if entry[2] <= now and key not in self._refreshing:
+            self._refreshing[key] = asyncio.get_running_loop().create_task(self._refresh(key))
         return entry[0]
 
-    async def get(self, user_id: str) -> pb.NotificationProfile:
-        """The profile of ``user_id``; raises the backend's ``AioRpcError`` (NOT_FOUND for an unknown user)."""
-        profile = self.cached(user_id)
+    async def get(self, application_id: str, user_id: str) -> pb.NotificationProfile:
+        """The profile of ``user_id`` in ``application_id``; raises the backend's ``AioRpcError`` (NOT_FOUND for
+        a user unknown in that application)."""
+        profile = self.cached(application_id, user_id)
         if profile is not None:
             return profile
-        return await self._fetch(user_id)
+        return await self._fetch((application_id, user_id))
 
-    async def _fetch(self, user_id: str) -> pb.NotificationProfile:
+    async def _fetch(self, key: ProfileKey) -> pb.NotificationProfile:
         evictions = self._evictions
+        application_id, user_id = key
         reply = await self._users.GetNotificationProfile(
-            pb.GetNotificationProfileRequest(user_id=user_id), timeout=self._timeout
+            pb.GetNotificationProfileRequest(application_id=application_id, user_id=user_id), timeout=self._timeout
         )
         if self._ttl > 0 and evictions == self._evictions:
-            if user_id not in self._entries and len(self._entries) >= self._size:
+            if key not in self._entries and len(self._entries) >= self._size:
                 self._entries.pop(next(iter(self._entries)))
             lifetime = self._ttl * random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not secrecy
             now = time.monotonic()
             refresh_from = now + lifetime * random.uniform(*REFRESH_WINDOW)  # noqa: S311 - jitter, not secrecy
-            self._entries[user_id] = (reply.profile, now + lifetime, refresh_from)
+            self._entries[key] = (reply.profile, now + lifetime, refresh_from)
         return reply.profile
 
-    async def _refresh(self, user_id: str) -> None:
+    async def _refresh(self, key: ProfileKey) -> None:
         try:
-            await self._fetch(user_id)
+            await self._fetch(key)
         except Exception as error:  # the copy held stays until it expires; the next send after that asks again
             logger.info("background refresh of a profile failed: %s", error)
         finally:
-            self._refreshing.pop(user_id, None)
+            self._refreshing.pop(key, None)
 
-    def evict(self, user_id: str) -> None:
-        """Forget ``user_id``'s profile (it changed)."""
+    def evict(self, application_id: str, user_id: str) -> None:
+        """Forget the profile of ``user_id`` in ``application_id`` (it changed)."""
         self._evictions += 1
-        self._entries.pop(user_id, None)
+        self._entries.pop((application_id, user_id), None)
 
     def clear(self, *_: Any) -> None:
         """Forget every profile (change events may have been missed)."""

@@ -127,7 +127,7 @@ class Resources:
             stamper = PublishedStamper(store, settings.published_flush_seconds)
             gate = SendGate(
                 redis,
-                key_limit=settings.rate_limit_key_per_minute,
+                application_limit=settings.rate_limit_key_per_minute,
                 user_limit=settings.rate_limit_user_per_minute,
                 window_seconds=settings.rate_limit_window_seconds,
                 idempotency_ttl_seconds=settings.idempotency_ttl_seconds,

@@ -59,6 +59,7 @@ def skip_reason(channel: str, profile: pb.NotificationProfile) -> str | None:
 
 def build_envelope(
     request: SendRequest,
+    application_id: uuid.UUID,
     profile: pb.NotificationProfile,
     rendered: pb.RenderTemplateResponse,
     notification_id: uuid.UUID,
@@ -67,10 +68,11 @@ def build_envelope(
     *,
     test_mode: bool = False,
 ) -> pb.MessageEnvelope:
-    """The self-contained message a worker delivers; a ``test_mode`` one (a test key's) it records as delivered
-    without a provider."""
+    """The self-contained message a worker delivers, in the application it belongs to (the workers check and
+    write suppressions there); a ``test_mode`` one (a test key's) it records as delivered without a provider."""
     channel = Channel(request.channel)
     envelope = pb.MessageEnvelope(
+        application_id=str(application_id),
         notification_id=str(notification_id),
         correlation_id=request_id or "",
         channel=channel.proto,
@@ -112,10 +114,13 @@ class NotificationSender:
         self._publisher = publisher
         self._stamper = stamper
 
-    async def _render(self, request: SendRequest, profile: pb.NotificationProfile) -> pb.RenderTemplateResponse:
-        """The template rendered for this request and recipient; 404 for an unknown template, 422 for a missing
-        variable or anything else the template cannot render."""
-        template = await self._templates.get(request.template, request.channel, request.locale or profile.locale)
+    async def _render(
+        self, request: SendRequest, application_id: str, profile: pb.NotificationProfile
+    ) -> pb.RenderTemplateResponse:
+        """The application's template rendered for this request and recipient; 404 for an unknown template, 422
+        for a missing variable or anything else the template cannot render."""
+        locale = request.locale or profile.locale
+        template = await self._templates.get(application_id, request.template, request.channel, locale)
         check_variables(request.variables)
         try:
             variables = variables_from_json(request.variables)
@@ -145,15 +150,16 @@ class NotificationSender:
     ) -> SendOutcome:
         """Render, record and publish one notification (a test key's in ``test_mode``); raises ``AioRpcError``
         or :class:`ProblemError`."""
-        profile = await self._profiles.get(str(request.user_id))
-        rendered = await self._render(request, profile)
+        application = str(application_id)
+        profile = await self._profiles.get(application, str(request.user_id))
+        rendered = await self._render(request, application, profile)
         notification_id = new_notification_id()
         created_at = datetime.now(UTC)
         reason = skip_reason(request.channel, profile)
         message = None
         if reason is None:
             envelope = build_envelope(
-                request, profile, rendered, notification_id, request_id, created_at, test_mode=test_mode
+                request, application_id, profile, rendered, notification_id, request_id, created_at, test_mode=test_mode
             )
             message = self._publisher.message(envelope)
         status, reason = await self._store.create(

@@ -6,8 +6,10 @@
 -- 60000 / 7 ms is not exact, and rounding it (or adding it to an epoch of ~1.8e12 ms) at every admission would
 -- otherwise add up to a token's worth over a burst, admitting limit - 1.
 --
--- KEYS[1] the API key's limiter, KEYS[2] the recipient's limiter, KEYS[3] the idempotency record or ''.
--- ARGV[1] window in ms, ARGV[2] API key limit (0 = off), ARGV[3] recipient limit (0 = off),
+-- KEYS[1] the application's limiter, KEYS[2] the recipient's limiter, KEYS[3] the idempotency record (only
+-- with an Idempotency-Key: no key is ever empty, and all of them share the application's hash slot so that a
+-- Redis Cluster runs the script).
+-- ARGV[1] window in ms, ARGV[2] application limit (0 = off), ARGV[3] recipient limit (0 = off),
 -- ARGV[4] hash of the request body, ARGV[5] owner token of this request, ARGV[6] claim lifetime in ms.
 --
 -- Returns {verdict, limit, remaining, reset_ms, retry_after_ms, stored_response}; limit is -1 when both
@@ -57,7 +59,7 @@ local function answer(verdict, reported, retry, stored)
 end
 
 local record = KEYS[3]
-if record ~= '' then
+if record then
   local held = redis.call('HMGET', record, 'h', 'r')
   if held[1] then
     local reported = measure(false)
@@ -72,7 +74,7 @@ if retry > 0 then return answer(1, reported, retry) end
 for _, update in ipairs(updates) do
   redis.call('SET', update[1], string.format('%.17g', update[2]), 'PX', math.ceil(update[2] - now) + 1000)
 end
-if record ~= '' then
+if record then
   redis.call('HSET', record, 'h', ARGV[4], 'o', ARGV[5])
   redis.call('PEXPIRE', record, ARGV[6])
 end

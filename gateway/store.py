@@ -1,5 +1,7 @@
 """The gateway's reads and writes of the ``notifications`` database (tables: ``common.notification_tables``).
-Each write is one statement, atomic on its own, so none needs an explicit transaction.
+Each write is one statement, atomic on its own, so none needs an explicit transaction. Every read and every
+write a caller asks for is confined to the caller's application: another application's notification is as
+unknown as one that never existed (docs/design.md §7).
 
 New rows are batched: the sends that arrive while a batch is being written go together into the next one
 (``common.batching``: no timer, so a lone send is written at once). Each send still waits for the
@@ -11,10 +13,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from common.batching import Batcher
 from common.notification_tables import Status, may_become
+
+T = TypeVar("T")
 
 _CREATE = """
 WITH input AS (
@@ -64,9 +68,10 @@ UPDATE notification_statuses AS s SET published_at = now() FROM locked AS l WHER
 """
 
 _LOCK_USER_ROWS = """
-SELECT id FROM notification_statuses WHERE user_id = $1 ORDER BY id FOR UPDATE
+SELECT id FROM notification_statuses WHERE application_id = $1 AND user_id = $2 ORDER BY id FOR UPDATE
 """
-"""Every row of one user, locked in id order (the lock order of common/notification_tables.py)."""
+"""Every row of one user of one application, locked in id order (the lock order of
+common/notification_tables.py)."""
 
 _MAY_CANCEL = may_become(Status.CANCELLED)
 
@@ -102,14 +107,25 @@ _STATUS_COLUMNS = (
     "id, user_id, channel, template_slug, template_version, template_locale, priority, status, reason, attempts, "
     "last_error, metadata, expires_at, created_at, updated_at, delivered_at"
 )
-_GET = f"SELECT {_STATUS_COLUMNS} FROM notification_statuses WHERE id = $1"  # noqa: S608 - constant columns
+_GET = (
+    f"SELECT {_STATUS_COLUMNS} FROM notification_statuses "  # noqa: S608 - constant columns
+    "WHERE id = $2 AND application_id = $1"
+)
 _PAGE = (
     f"SELECT {_STATUS_COLUMNS} FROM notification_statuses "  # noqa: S608 - constant columns
-    "WHERE ($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id < $3) "
-    "ORDER BY id DESC LIMIT $4"
+    "WHERE application_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::text IS NULL OR status = $3) "
+    "AND ($4::uuid IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
 )
-_EVENTS = "SELECT at, status, attempt, detail FROM notification_events WHERE notification_id = $1 ORDER BY id"
-_EXISTS = "SELECT 1 FROM notification_statuses WHERE id = $1"
+_FEED = (
+    "SELECT id, channel, template_slug, status, envelope, created_at, updated_at FROM notification_statuses "
+    "WHERE application_id = $1 AND user_id = $2 AND ($3::uuid IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+)
+_EVENTS = (
+    "SELECT e.at, e.status, e.attempt, e.detail FROM notification_events AS e "
+    "JOIN notification_statuses AS s ON s.id = e.notification_id AND s.application_id = $1 "
+    "WHERE e.notification_id = $2 ORDER BY e.id"
+)
+_EXISTS = "SELECT 1 FROM notification_statuses WHERE id = $2 AND application_id = $1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +149,27 @@ class NewNotification:
     created_at: datetime
     email_address: str | None
     """Checked against ``email_suppressions``: a suppressed address makes the row ``skipped``."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """A notification as its recipient's feed shows it: what it is, where it stands, and its stored envelope."""
+
+    id: uuid.UUID
+    channel: str
+    template_slug: str
+    status: str
+    envelope: bytes | None
+    """The published ``MessageEnvelope`` while the content is kept; None once erased (or never stored)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+def _keyset_page(items: list[T], rows: Sequence[Mapping[str, Any]], limit: int) -> tuple[list[T], uuid.UUID | None]:
+    """The first ``limit`` of ``items`` (made from ``rows``, fetched one over the limit) and the id to continue
+    before when there are more."""
+    more = len(rows) > limit
+    return items[:limit], rows[limit - 1]["id"] if more else None
 
 
 def status_body(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -220,34 +257,48 @@ class NotificationStore:
         claim sets it itself)."""
         await self.pool.execute(_MARK_PUBLISHED, list(ids))
 
-    async def erase_user(self, user_id: uuid.UUID) -> None:
-        """Cancel what is still pending for a deleted user and erase the personal data of all their rows, in one
-        transaction."""
+    async def erase_user(self, application_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        """Cancel what is still pending for a deleted user of ``application_id`` and erase the personal data of
+        all their rows there, in one transaction."""
         async with self.pool.acquire() as connection, connection.transaction():
-            ids = [row["id"] for row in await connection.fetch(_LOCK_USER_ROWS, user_id)]
+            ids = [row["id"] for row in await connection.fetch(_LOCK_USER_ROWS, application_id, user_id)]
             if ids:
                 await connection.execute(_CANCEL, ids)
                 await connection.execute(_ERASE, ids)
 
-    async def get(self, notification_id: uuid.UUID) -> dict[str, Any] | None:
-        """The status body of one notification, or None."""
-        row = await self.pool.fetchrow(_GET, notification_id)
+    async def get(self, application_id: uuid.UUID, notification_id: uuid.UUID) -> dict[str, Any] | None:
+        """The status body of one notification of ``application_id``, or None."""
+        row = await self.pool.fetchrow(_GET, application_id, notification_id)
         return status_body(row) if row else None
 
     async def page(
-        self, *, user_id: uuid.UUID | None, status: str | None, before: uuid.UUID | None, limit: int
+        self,
+        application_id: uuid.UUID,
+        *,
+        user_id: uuid.UUID | None,
+        status: str | None,
+        before: uuid.UUID | None,
+        limit: int,
     ) -> tuple[list[dict[str, Any]], uuid.UUID | None]:
-        """Notifications newest first (keyset on the time-ordered id); the id to continue before, if any."""
-        rows = await self.pool.fetch(_PAGE, user_id, status, before, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return [status_body(row) for row in rows], rows[-1]["id"] if more else None
+        """The application's notifications newest first (keyset on the time-ordered id); the id to continue
+        before, if any."""
+        rows = await self.pool.fetch(_PAGE, application_id, user_id, status, before, limit + 1)
+        return _keyset_page([status_body(row) for row in rows], rows, limit)
 
-    async def events(self, notification_id: uuid.UUID) -> list[dict[str, Any]] | None:
-        """The history of one notification, oldest first; None when the notification does not exist."""
+    async def feed(
+        self, application_id: uuid.UUID, user_id: uuid.UUID, *, before: uuid.UUID | None, limit: int
+    ) -> tuple[list[FeedRow], uuid.UUID | None]:
+        """One user's notifications newest first, with their stored envelopes (None once erased); the id to
+        continue before, if any."""
+        rows = await self.pool.fetch(_FEED, application_id, user_id, before, limit + 1)
+        return _keyset_page([FeedRow(**row) for row in rows], rows, limit)
+
+    async def events(self, application_id: uuid.UUID, notification_id: uuid.UUID) -> list[dict[str, Any]] | None:
+        """The history of one notification of ``application_id``, oldest first; None when the application has
+        no such notification."""
         async with self.pool.acquire() as connection:
-            rows = await connection.fetch(_EVENTS, notification_id)
-            if not rows and await connection.fetchval(_EXISTS, notification_id) is None:
+            rows = await connection.fetch(_EVENTS, application_id, notification_id)
+            if not rows and await connection.fetchval(_EXISTS, application_id, notification_id) is None:
                 return None
         return [dict(row) for row in rows]
 

@@ -1,11 +1,12 @@
 """Template versions the gateway renders in-process (with ``templating``, the renderer template_svc
 uses), fetched from template_svc and kept for a while.
 
-A send looks its template up by slug, channel and wanted locale; a miss asks template_svc for what
+A send looks its template up by application, slug, channel and wanted locale; a miss asks template_svc for what
 ``RenderTemplate`` would render (``GetTemplate`` with ``fallback``: the locale chain is template_svc's). Every
 template write publishes ``TemplateChanged`` on ``notifications.events``; the gateway then forgets every
-cached locale of that slug and channel (it does the same at once for the writes it proxies), so a change
-applies to the next send, and the lifetime bounds staleness only while the broker is unreachable.
+cached locale of that slug and channel in that application (it does the same at once for the writes it
+proxies), so a change applies to the next send, and the lifetime bounds staleness only while the broker is
+unreachable.
 """
 
 from __future__ import annotations
@@ -39,8 +40,12 @@ class TemplateVersion:
         return cls(template.locale, template.version, parts, tuple(data))
 
 
+TemplateKey = tuple[str, str, str, str]
+"""(application id, slug, channel, wanted locale)"""
+
+
 class TemplateCache:
-    """Active template versions by (slug, channel, wanted locale), each for 75-100 % of ``ttl_seconds`` (0:
+    """Active template versions by (application, slug, channel, wanted locale), each for 75-100 % of ``ttl_seconds`` (0:
     always ask)."""
 
     def __init__(
@@ -50,18 +55,18 @@ class TemplateCache:
         self._timeout = timeout
         self._ttl = ttl_seconds
         self._size = size
-        self._entries: dict[tuple[str, str, str], tuple[TemplateVersion, float]] = {}
+        self._entries: dict[TemplateKey, tuple[TemplateVersion, float]] = {}
         self._evictions = 0
 
-    def cached(self, slug: str, channel: str, locale: str) -> TemplateVersion | None:
+    def cached(self, application_id: str, slug: str, channel: str, locale: str) -> TemplateVersion | None:
         """The version held for this lookup when a fresh one is held."""
-        entry = self._entries.get((slug, channel, locale))
+        entry = self._entries.get((application_id, slug, channel, locale))
         return entry[0] if entry is not None and entry[1] >= time.monotonic() else None
 
-    async def get(self, slug: str, channel: str, locale: str) -> TemplateVersion:
-        """The active version of ``slug`` on ``channel`` for ``locale`` (after fallback); raises the backend's
-        ``AioRpcError`` (NOT_FOUND when no locale of the chain has the template)."""
-        key = (slug, channel, locale)
+    async def get(self, application_id: str, slug: str, channel: str, locale: str) -> TemplateVersion:
+        """The active version of the application's ``slug`` on ``channel`` for ``locale`` (after fallback);
+        raises the backend's ``AioRpcError`` (NOT_FOUND when no locale of the chain has the template)."""
+        key = (application_id, slug, channel, locale)
         entry = self._entries.get(key)
         if entry is not None:
             if entry[1] >= time.monotonic():
@@ -69,7 +74,13 @@ class TemplateCache:
             self._entries.pop(key, None)
         evictions = self._evictions
         reply = await self._templates.GetTemplate(
-            pb.GetTemplateRequest(slug=slug, channel=Channel(channel).proto, locale=locale, fallback=True),
+            pb.GetTemplateRequest(
+                application_id=application_id,
+                slug=slug,
+                channel=Channel(channel).proto,
+                locale=locale,
+                fallback=True,
+            ),
             timeout=self._timeout,
         )
         found = TemplateVersion.of(reply.template)
@@ -80,10 +91,10 @@ class TemplateCache:
             self._entries[key] = (found, time.monotonic() + lifetime)
         return found
 
-    def evict(self, slug: str, channel: str) -> None:
-        """Forget every cached locale of ``slug`` on ``channel`` (it changed)."""
+    def evict(self, application_id: str, slug: str, channel: str) -> None:
+        """Forget every cached locale of the application's ``slug`` on ``channel`` (it changed)."""
         self._evictions += 1
-        for key in [key for key in self._entries if key[0] == slug and key[1] == channel]:
+        for key in [key for key in self._entries if key[:3] == (application_id, slug, channel)]:
             del self._entries[key]
 
     def clear(self, *_: Any) -> None:

@@ -27,10 +27,10 @@ class UserAccess:
         """Let a user token's request through, or raise the problem that ends it."""
         if caller.user_id is None:
             return
-        user_id = str(caller.user_id)
-        await self._limit.admit(user_id)
+        application_id, user_id = str(caller.application_id), str(caller.user_id)
+        await self._limit.admit(application_id, user_id)
         try:
-            profile = await self._profiles.get(user_id)
+            profile = await self._profiles.get(application_id, user_id)
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 raise invalid_token() from None

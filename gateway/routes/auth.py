@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 from fastapi import APIRouter, Request
 
+from common.applications import DEFAULT_APPLICATION_ID
 from gateway.deps import CallerDep, ResourcesDep
 from gateway.errors import ProblemError, is_internal_key_refusal
 from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
@@ -37,13 +38,16 @@ LOGIN_RESPONSES[503]["headers"] = RETRY_AFTER
 
 @router.post("/login", response_model=Token, summary="Log in", responses=LOGIN_RESPONSES)
 async def login(body: LoginRequest, request: Request, resources: ResourcesDep) -> dict[str, Any]:
-    """Exchange an email and password for a bearer token. Needs no API key."""
+    """Exchange an email and password for a bearer token, valid in the user's application (`application_id`,
+    the `default` one when omitted). Needs no API key."""
     throttle = resources.login_throttle
+    application_id = str(body.application_id or DEFAULT_APPLICATION_ID)
     with resources.login_slots.hold():
-        attempt = await throttle.reserve(body.email, request.client.host if request.client else "")
+        attempt = await throttle.reserve(application_id, body.email, request.client.host if request.client else "")
         try:
             reply = await resources.backends.users.Authenticate(
-                pb.AuthenticateRequest(email=body.email, password=body.password), timeout=resources.backends.timeout
+                pb.AuthenticateRequest(application_id=application_id, email=body.email, password=body.password),
+                timeout=resources.backends.timeout,
             )
         except grpc.aio.AioRpcError as error:
             if error.code() in _WRONG_CREDENTIALS and not is_internal_key_refusal(error):

@@ -115,12 +115,15 @@ async def list_notifications(
 ) -> dict[str, Any]:
     """Notifications, newest first, one page at a time."""
     before = decode_cursor(cursor) if cursor else None
-    items, last = await resources.store.page(user_id=user_id, status=status, before=before, limit=limit)
+    items, last = await resources.store.page(
+        caller.application_id, user_id=user_id, status=status, before=before, limit=limit
+    )
     return {"items": items, "next_cursor": encode_cursor(last) if last else None}
 
 
-async def _status(resources: Resources, notification_id: uuid.UUID) -> dict[str, Any]:
-    found = await resources.store.get(notification_id)
+async def _status(resources: Resources, caller: Caller, notification_id: uuid.UUID) -> dict[str, Any]:
+    """The notification of the caller's application; 404 for another application's, as for an unknown one."""
+    found = await resources.store.get(caller.application_id, notification_id)
     if found is None:
         raise ProblemError(404, f"notification {notification_id} does not exist")
     return found
@@ -136,7 +139,7 @@ async def get_notification(
     notification_id: uuid.UUID, caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_READ)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """A notification's current status."""
-    return await _status(resources, notification_id)
+    return await _status(resources, caller, notification_id)
 
 
 @router.get(
@@ -149,7 +152,7 @@ async def get_notification_status(
     notification_id: uuid.UUID, caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_READ)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """The same as `GET /v1/notifications/{id}`."""
-    return await _status(resources, notification_id)
+    return await _status(resources, caller, notification_id)
 
 
 @router.get(
@@ -162,7 +165,7 @@ async def get_notification_events(
     notification_id: uuid.UUID, caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_READ)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """Every state change, oldest first: each attempt, its provider reply, per-token push outcomes."""
-    events = await resources.store.events(notification_id)
+    events = await resources.store.events(caller.application_id, notification_id)
     if events is None:
         raise ProblemError(404, f"notification {notification_id} does not exist")
     return {"items": events}

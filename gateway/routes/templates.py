@@ -39,19 +39,20 @@ Version = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @contextlib.contextmanager
-def _changing(resources: Resources, slug: str, channel: str) -> Iterator[None]:
+def _changing(resources: Resources, caller: Caller, slug: str, channel: str) -> Iterator[None]:
     """Around a template write: this gateway's cached versions of it are forgotten once the write is done (or
     failed: it may have happened all the same), so the next send here renders what was written; other gateways
     learn it from the TemplateChanged event."""
     try:
         yield
     finally:
-        resources.templates.evict(slug, channel)
+        resources.templates.evict(str(caller.application_id), slug, channel)
 
 
-def _content(body: TemplateContent) -> dict[str, Any]:
-    """The proto fields of a template's content."""
+def _content(caller: Caller, body: TemplateContent) -> dict[str, Any]:
+    """The proto fields of a template's content, in the caller's application."""
     return {
+        "application_id": str(caller.application_id),
         "channel": Channel(body.channel).proto,
         "locale": body.locale,
         "subject": body.subject or "",
@@ -81,9 +82,9 @@ async def create_template(
     body: TemplateCreate, caller: Annotated[Caller, requires(Scope.TEMPLATES_WRITE)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """Version 1 of a template (email: `subject` + `body`; push: `title` + `body`)."""
-    with _changing(resources, body.slug, body.channel):
+    with _changing(resources, caller, body.slug, body.channel):
         reply = await resources.backends.templates.CreateTemplate(
-            pb.CreateTemplateRequest(slug=body.slug, **_content(body)), timeout=resources.backends.timeout
+            pb.CreateTemplateRequest(slug=body.slug, **_content(caller, body)), timeout=resources.backends.timeout
         )
     return template_body(reply.template)
 
@@ -99,6 +100,7 @@ async def list_templates(
     """The active version of every template, one page at a time."""
     reply = await resources.backends.templates.ListTemplates(
         pb.ListTemplatesRequest(
+            application_id=str(caller.application_id),
             channel=Channel(channel).proto if channel else pb.CHANNEL_UNSPECIFIED,
             page_size=limit,
             page_token=cursor or "",
@@ -119,7 +121,13 @@ async def get_template(
 ) -> dict[str, Any]:
     """The active version of a template, or the version asked for."""
     reply = await resources.backends.templates.GetTemplate(
-        pb.GetTemplateRequest(slug=slug, channel=Channel(channel).proto, locale=locale, version=version or 0),
+        pb.GetTemplateRequest(
+            application_id=str(caller.application_id),
+            slug=slug,
+            channel=Channel(channel).proto,
+            locale=locale,
+            version=version or 0,
+        ),
         timeout=resources.backends.timeout,
     )
     return template_body(reply.template)
@@ -140,9 +148,9 @@ async def update_template(
     """A new version with this content, made active at once."""
     if body.slug is not None and body.slug != slug:
         raise ProblemError.field("slug", "does not match the slug in the path")
-    with _changing(resources, slug, body.channel):
+    with _changing(resources, caller, slug, body.channel):
         reply = await resources.backends.templates.UpdateTemplate(
-            pb.UpdateTemplateRequest(slug=slug, **_content(body)), timeout=resources.backends.timeout
+            pb.UpdateTemplateRequest(slug=slug, **_content(caller, body)), timeout=resources.backends.timeout
         )
     return template_body(reply.template)
 
@@ -156,9 +164,11 @@ async def delete_template(
     locale: LocaleQuery = "en",
 ) -> Response:
     """Delete every version of a template."""
-    with _changing(resources, slug, channel):
+    with _changing(resources, caller, slug, channel):
         await resources.backends.templates.DeleteTemplate(
-            pb.DeleteTemplateRequest(slug=slug, channel=Channel(channel).proto, locale=locale),
+            pb.DeleteTemplateRequest(
+                application_id=str(caller.application_id), slug=slug, channel=Channel(channel).proto, locale=locale
+            ),
             timeout=resources.backends.timeout,
         )
     return Response(status_code=204)
@@ -179,7 +189,9 @@ async def list_versions(
 ) -> dict[str, Any]:
     """Every version, oldest first."""
     reply = await resources.backends.templates.ListTemplateVersions(
-        pb.ListTemplateVersionsRequest(slug=slug, channel=Channel(channel).proto, locale=locale),
+        pb.ListTemplateVersionsRequest(
+            application_id=str(caller.application_id), slug=slug, channel=Channel(channel).proto, locale=locale
+        ),
         timeout=resources.backends.timeout,
     )
     return {"items": [template_body(t) for t in reply.versions]}
@@ -200,10 +212,14 @@ async def activate_version(
     locale: LocaleQuery = "en",
 ) -> dict[str, Any]:
     """Roll back or forward to an existing version."""
-    with _changing(resources, slug, channel):
+    with _changing(resources, caller, slug, channel):
         reply = await resources.backends.templates.ActivateTemplateVersion(
             pb.ActivateTemplateVersionRequest(
-                slug=slug, channel=Channel(channel).proto, locale=locale, version=version
+                application_id=str(caller.application_id),
+                slug=slug,
+                channel=Channel(channel).proto,
+                locale=locale,
+                version=version,
             ),
             timeout=resources.backends.timeout,
         )
@@ -229,6 +245,7 @@ async def render_template(
     user = body.user
     reply = await resources.backends.templates.RenderTemplate(
         pb.RenderTemplateRequest(
+            application_id=str(caller.application_id),
             slug=slug,
             channel=Channel(body.channel).proto,
             locale=body.locale or "",

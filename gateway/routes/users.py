@@ -36,9 +36,9 @@ USER_TOKEN = (*AUTHENTICATED, 429)
 NEEDS_CURRENT_PASSWORD = ("email", "password")
 
 
-def _changed(resources: Resources, user_id: uuid.UUID) -> None:
+def _changed(resources: Resources, caller: Caller, user_id: uuid.UUID) -> None:
     """This gateway's cached profile of the user is stale now (others learn it from UserChanged)."""
-    resources.profiles.evict(str(user_id))
+    resources.profiles.evict(str(caller.application_id), str(user_id))
 
 
 @router.post(
@@ -52,7 +52,13 @@ async def create_user(
     body: UserCreate, caller: Annotated[Caller, requires(Scope.USERS_WRITE)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """A new user; every channel is on unless `preferences` says otherwise."""
-    request = pb.CreateUserRequest(name=body.name, email=body.email, password=body.password, locale=body.locale or "")
+    request = pb.CreateUserRequest(
+        application_id=str(caller.application_id),
+        name=body.name,
+        email=body.email,
+        password=body.password,
+        locale=body.locale or "",
+    )
     if body.preferences is not None:
         request.preferences.CopyFrom(pb.Preferences(email=body.preferences.email, push=body.preferences.push))
     reply = await resources.backends.users.CreateUser(request, timeout=resources.backends.timeout)
@@ -68,7 +74,8 @@ async def list_users(
 ) -> dict[str, Any]:
     """Users in a stable order, one page at a time."""
     reply = await resources.backends.users.ListUsers(
-        pb.ListUsersRequest(page_size=limit, page_token=cursor or ""), timeout=resources.backends.timeout
+        pb.ListUsersRequest(application_id=str(caller.application_id), page_size=limit, page_token=cursor or ""),
+        timeout=resources.backends.timeout,
     )
     return {"items": [user_body(user) for user in reply.users], "next_cursor": reply.next_page_token or None}
 
@@ -80,7 +87,8 @@ async def get_user(
     """One user with preferences and devices."""
     caller.require_user(user_id)
     reply = await resources.backends.users.GetUser(
-        pb.GetUserRequest(user_id=str(user_id)), timeout=resources.backends.timeout
+        pb.GetUserRequest(application_id=str(caller.application_id), user_id=str(user_id)),
+        timeout=resources.backends.timeout,
     )
     return user_body(reply.user)
 
@@ -116,11 +124,15 @@ async def update_user(
     caller.require_user(user_id)
     changes = {name: value for name, value in body.model_dump().items() if value is not None}
     if caller.is_application:
-        reply = await _update(resources, pb.UpdateUserRequest(user_id=str(user_id), **changes))
+        reply = await _update(resources, _update_request(caller, user_id, changes))
     else:
         reply = await _update_own(resources, caller, user_id, changes)
-    _changed(resources, user_id)
+    _changed(resources, caller, user_id)
     return user_body(reply.user)
+
+
+def _update_request(caller: Caller, user_id: uuid.UUID, changes: dict[str, Any]) -> pb.UpdateUserRequest:
+    return pb.UpdateUserRequest(application_id=str(caller.application_id), user_id=str(user_id), **changes)
 
 
 async def _update(resources: Resources, request: pb.UpdateUserRequest) -> pb.UpdateUserResponse:
@@ -138,13 +150,14 @@ async def _update_own(
     if "current_password" not in changes:
         if any(field in changes for field in NEEDS_CURRENT_PASSWORD):
             raise ProblemError.field("current_password", "is required to change email or password with a user token")
-        return await _update(resources, pb.UpdateUserRequest(user_id=str(user_id), **changes))
+        return await _update(resources, _update_request(caller, user_id, changes))
     if "email" in changes:
         changes["requested_email"] = changes.pop("email")
-    email = (await resources.profiles.get(str(user_id))).email
-    attempt = await resources.login_throttle.reserve(email, address=None)
+    application_id = str(caller.application_id)
+    email = (await resources.profiles.get(application_id, str(user_id))).email
+    attempt = await resources.login_throttle.reserve(application_id, email, address=None)
     try:
-        reply = await _update(resources, pb.UpdateUserRequest(user_id=str(user_id), **changes))
+        reply = await _update(resources, _update_request(caller, user_id, changes))
     except BaseException as error:
         wrong = isinstance(error, grpc.aio.AioRpcError) and error.code() == grpc.StatusCode.PERMISSION_DENIED
         if not wrong:  # only a wrong password keeps the failure it took
@@ -163,15 +176,17 @@ async def delete_user(
     caller.require_user(user_id)
     try:
         await resources.backends.users.DeleteUser(
-            pb.DeleteUserRequest(user_id=str(user_id)), timeout=resources.backends.timeout
+            pb.DeleteUserRequest(application_id=str(caller.application_id), user_id=str(user_id)),
+            timeout=resources.backends.timeout,
         )
     except grpc.aio.AioRpcError as error:
         if error.code() is not grpc.StatusCode.NOT_FOUND:
             raise
-        await resources.store.erase_user(user_id)  # a DELETE repeated after a failed erasure completes it
+        # a DELETE repeated after a failed erasure completes it
+        await resources.store.erase_user(caller.application_id, user_id)
         raise
-    _changed(resources, user_id)
-    await resources.store.erase_user(user_id)
+    _changed(resources, caller, user_id)
+    await resources.store.erase_user(caller.application_id, user_id)
     return Response(status_code=204)
 
 
@@ -190,10 +205,14 @@ async def update_preferences(
     """Turn channels on or off."""
     caller.require_user(user_id)
     reply = await resources.backends.users.UpdatePreferences(
-        pb.UpdatePreferencesRequest(user_id=str(user_id), preferences=pb.Preferences(email=body.email, push=body.push)),
+        pb.UpdatePreferencesRequest(
+            application_id=str(caller.application_id),
+            user_id=str(user_id),
+            preferences=pb.Preferences(email=body.email, push=body.push),
+        ),
         timeout=resources.backends.timeout,
     )
-    _changed(resources, user_id)
+    _changed(resources, caller, user_id)
     return preferences_body(reply.preferences)
 
 
@@ -214,10 +233,15 @@ async def add_device(
     drops the one registered least recently."""
     caller.require_user(user_id)
     reply = await resources.backends.users.AddDevice(
-        pb.AddDeviceRequest(user_id=str(user_id), token=body.token, platform=PLATFORM_OF[body.platform]),
+        pb.AddDeviceRequest(
+            application_id=str(caller.application_id),
+            user_id=str(user_id),
+            token=body.token,
+            platform=PLATFORM_OF[body.platform],
+        ),
         timeout=resources.backends.timeout,
     )
-    _changed(resources, user_id)
+    _changed(resources, caller, user_id)
     return device_body(reply.device)
 
 
@@ -236,7 +260,8 @@ async def remove_device(
     """Remove a push device from the user."""
     caller.require_user(user_id)
     await resources.backends.users.RemoveDevice(
-        pb.RemoveDeviceRequest(user_id=str(user_id), token=token), timeout=resources.backends.timeout
+        pb.RemoveDeviceRequest(application_id=str(caller.application_id), user_id=str(user_id), token=token),
+        timeout=resources.backends.timeout,
     )
-    _changed(resources, user_id)
+    _changed(resources, caller, user_id)
     return Response(status_code=204)

@@ -151,6 +151,11 @@ class LoginRequest(BaseModel):
 
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
+    application_id: uuid.UUID | None = Field(
+        default=None,
+        description="The application the user belongs to; omitted: the `default` application. The token is "
+        "valid in that application only.",
+    )
 
 
 class Token(BaseModel):

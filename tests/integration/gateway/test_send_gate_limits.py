@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from gateway.limits import Admission, SendGate, Verdict
+from gateway.redis_keys import application_limiter, recipient_limiter
 from tests.support.send_gate import fresh_caller, send_gate
 
 SCRIPT = files("gateway").joinpath("send_gate.lua").read_text()
@@ -27,17 +28,17 @@ CLOCK_SLACK_SECONDS = 0.01
 
 @PROPERTY_SETTINGS
 @given(
-    key_limit=st.integers(min_value=0, max_value=25),
+    application_limit=st.integers(min_value=0, max_value=25),
     user_limit=st.integers(min_value=1, max_value=25),
     burst=st.integers(min_value=0, max_value=40),
 )
 async def test_a_burst_is_admitted_up_to_the_tighter_limit(
-    redis: Redis, key_limit: int, user_limit: int, burst: int
+    redis: Redis, application_limit: int, user_limit: int, burst: int
 ) -> None:
-    limits = send_gate(redis, key_limit=key_limit, user_limit=user_limit, window=60.0)
-    key, user = fresh_caller()
-    answers = await asyncio.gather(*(limits.admit(key, user, None, "") for _ in range(burst)))
-    tighter = min(limit for limit in (key_limit, user_limit) if limit > 0)  # 0 turns a limit off
+    limits = send_gate(redis, application_limit=application_limit, user_limit=user_limit, window=60.0)
+    application, user = fresh_caller()
+    answers = await asyncio.gather(*(limits.admit(application, user, None, "") for _ in range(burst)))
+    tighter = min(limit for limit in (application_limit, user_limit) if limit > 0)  # 0 turns a limit off
     admitted = [a for a in answers if a.verdict is Verdict.ADMITTED]
     refused = [a for a in answers if a.verdict is Verdict.RATE_LIMITED]
     assert len(admitted) == min(burst, tighter)
@@ -54,24 +55,28 @@ async def test_a_burst_in_one_instant_admits_exactly_the_limit(redis: Redis, lim
     """The script itself, called back to back in one transaction: far quicker than one refill interval."""
     assume(window_ms / limit >= 50)
     gate_script = redis.register_script(SCRIPT)
-    key, user = fresh_caller()
+    application, user = fresh_caller()
     async with redis.pipeline(transaction=True) as pipe:
         for _ in range(limit + 2):
             await gate_script(
-                keys=[f"{key}:k", f"{key}:u:{user}", ""], args=[window_ms, 0, limit, "", "", 1000], client=pipe
+                keys=[application_limiter(application), recipient_limiter(application, user)],
+                args=[window_ms, 0, limit, "", "", 1000],
+                client=pipe,
             )
         replies = await pipe.execute()
     verdicts = [int(reply[0]) for reply in replies]
     assert verdicts == [Verdict.ADMITTED] * limit + [Verdict.RATE_LIMITED] * 2
     assert [int(reply[2]) for reply in replies[:limit]] == list(range(limit - 1, -1, -1))  # remaining
-    await redis.delete(f"{key}:u:{user}")
+    await redis.delete(recipient_limiter(application, user))
 
 
-async def timed_admissions(limits: SendGate, key: str, user: str, gaps: list[float]) -> list[tuple[float, Admission]]:
+async def timed_admissions(
+    limits: SendGate, application: str, user: str, gaps: list[float]
+) -> list[tuple[float, Admission]]:
     answers = []
     for gap in gaps:
         await asyncio.sleep(gap)
-        answers.append((time.monotonic(), await limits.admit(key, user, None, "")))
+        answers.append((time.monotonic(), await limits.admit(application, user, None, "")))
     return answers
 
 
@@ -84,11 +89,10 @@ async def timed_admissions(limits: SendGate, key: str, user: str, gaps: list[flo
 async def test_no_stretch_of_time_admits_more_than_the_limit_and_its_refill(
     redis: Redis, limit: int, window: float, gaps: list[float]
 ) -> None:
-    limits = send_gate(redis, key_limit=0, user_limit=limit, window=window)
-    key, user = fresh_caller()
-    admitted = [
-        at for at, answer in await timed_admissions(limits, key, user, gaps) if answer.verdict is Verdict.ADMITTED
-    ]
+    limits = send_gate(redis, application_limit=0, user_limit=limit, window=window)
+    application, user = fresh_caller()
+    answers = await timed_admissions(limits, application, user, gaps)
+    admitted = [at for at, answer in answers if answer.verdict is Verdict.ADMITTED]
     per_second = limit / window
     for first in range(len(admitted)):
         for last in range(first, len(admitted)):
@@ -100,9 +104,9 @@ async def test_no_stretch_of_time_admits_more_than_the_limit_and_its_refill(
 @given(limit=st.integers(min_value=1, max_value=10), extra=st.integers(min_value=1, max_value=5))
 async def test_the_limit_recovers_in_full_after_an_idle_window(redis: Redis, limit: int, extra: int) -> None:
     window = 0.15
-    limits = send_gate(redis, key_limit=limit, user_limit=limit, window=window)
-    key, user = fresh_caller()
+    limits = send_gate(redis, application_limit=limit, user_limit=limit, window=window)
+    application, user = fresh_caller()
     for _ in range(2):
-        answers = await asyncio.gather(*(limits.admit(key, user, None, "") for _ in range(limit + extra)))
+        answers = await asyncio.gather(*(limits.admit(application, user, None, "") for _ in range(limit + extra)))
         assert sum(a.verdict is Verdict.ADMITTED for a in answers) == limit
         await asyncio.sleep(window + CLOCK_SLACK_SECONDS)

@@ -48,11 +48,15 @@ def test_an_email_envelope_carries_everything_a_worker_needs() -> None:
         email=pb.EmailContent(subject="Hi Ada", text_body="Hello"), locale="en", version=3
     )
     notification_id = uuid.uuid4()
+    application_id = uuid.uuid4()
     created = datetime.now(UTC)
     envelope = decode_envelope(
-        build_envelope(request, profile(), rendered, notification_id, "req-1", created).SerializeToString()
+        build_envelope(
+            request, application_id, profile(), rendered, notification_id, "req-1", created
+        ).SerializeToString()
     )
     assert envelope.notification_id == str(notification_id)
+    assert envelope.application_id == str(application_id)
     assert envelope.correlation_id == "req-1"
     assert envelope.channel == pb.CHANNEL_EMAIL
     assert envelope.priority == pb.PRIORITY_HIGH
@@ -67,7 +71,7 @@ def test_an_email_envelope_carries_everything_a_worker_needs() -> None:
 def test_a_push_envelope_goes_to_every_device() -> None:
     request = SendRequest.model_validate({"user_id": str(uuid.uuid4()), "channel": "push", "template": "ping"})
     rendered = pb.RenderTemplateResponse(push=pb.PushContent(title="T", body="B"), locale="en", version=1)
-    envelope = build_envelope(request, profile(), rendered, uuid.uuid4(), None, datetime.now(UTC))
+    envelope = build_envelope(request, uuid.uuid4(), profile(), rendered, uuid.uuid4(), None, datetime.now(UTC))
     assert list(envelope.push_recipient.device_tokens) == ["t1", "t2"]
     assert envelope.priority == pb.PRIORITY_NORMAL
     assert not envelope.HasField("expires_at")
