@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from common.applications import DEFAULT_APPLICATION_ID
 from devstack.infra import Infra
 from gateway.app import create_app
 from gateway.resources import Resources
@@ -21,6 +22,9 @@ from tests.support.user_service import INTERNAL_KEY as USER_SVC_KEY
 from tests.support.user_service import JWT_SECRET, RunningUserService
 
 API_KEY = "gateway-test-key"
+"""A key of ``GATEWAY_API_KEYS``: the default application's."""
+DEFAULT_APPLICATION = str(DEFAULT_APPLICATION_ID)
+"""The application of the keys of ``GATEWAY_API_KEYS``, as the caches and Redis keys name it."""
 OTHER_API_KEY = "gateway-other-test-key"
 ADMIN_API_KEY = "gateway-test-operator-key-of-32-bytes-or-more"
 UNREACHABLE = "127.0.0.1:1"

@@ -12,7 +12,7 @@ from common.grpc.client import internal_channel
 from devstack.infra import AmqpSession, Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
-from tests.integration.gateway.harness import Gateway, create_user, gateway_settings, running_gateway
+from tests.integration.gateway.harness import DEFAULT_APPLICATION, Gateway, create_user, gateway_settings, running_gateway
 from tests.integration.gateway.test_send import send_body
 from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import RunningUserService
@@ -41,14 +41,14 @@ async def test_a_change_made_elsewhere_evicts_the_cached_profile(
     gateway = caching_gateway
     user = await create_user(gateway.client)
     assert (await gateway.client.post("/v1/notifications/send", json=send_body(user))).json()["status"] == "queued"
-    assert gateway.resources.profiles.cached(user["id"]) is not None
+    assert gateway.resources.profiles.cached(DEFAULT_APPLICATION, user["id"]) is not None
 
     async with internal_channel(user_service.target, user_service.settings.internal_api_key) as channel:
         await pb_grpc.UserServiceStub(channel).UpdatePreferences(
             pb.UpdatePreferencesRequest(user_id=user["id"], preferences=pb.Preferences(email=False, push=True))
         )
     for _ in range(100):  # the UserChanged event arrives within milliseconds
-        if gateway.resources.profiles.cached(user["id"]) is None:
+        if gateway.resources.profiles.cached(DEFAULT_APPLICATION, user["id"]) is None:
             break
         await asyncio.sleep(0.02)
     skipped = await gateway.client.post("/v1/notifications/send", json=send_body(user))

@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from common.amqp.topology import DIRECT_EXCHANGE, declare_topology
-from common.applications import DEFAULT_APPLICATION_ID
 from devstack.infra import AmqpSession, Infra
 from gateway.limits import body_hash, canonical_json
 from gateway.schemas.notifications import SendRequest
 from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import (
+    DEFAULT_APPLICATION,
     VARIABLES,
     Gateway,
     create_user,
@@ -212,7 +212,7 @@ async def test_a_repeat_while_the_first_is_in_flight_is_409_with_retry_after(gat
     body = send_body(user)
     idempotency_key = f"order-{uuid.uuid4()}"
     fingerprint = body_hash(canonical_json(SendRequest.model_validate(body).model_dump(mode="json")))
-    first = await gateway.resources.gate.admit(str(DEFAULT_APPLICATION_ID), user["id"], idempotency_key, fingerprint)
+    first = await gateway.resources.gate.admit(DEFAULT_APPLICATION, user["id"], idempotency_key, fingerprint)
     assert first.claim is not None  # the first request is now "in flight"
     response = await gateway.client.post(
         "/v1/notifications/send", json=body, headers={"Idempotency-Key": idempotency_key}

@@ -16,7 +16,7 @@ from common.grpc.client import internal_channel
 from devstack.infra import AmqpSession, Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
-from tests.integration.gateway.harness import Gateway, create_user, gateway_settings, running_gateway
+from tests.integration.gateway.harness import DEFAULT_APPLICATION, Gateway, create_user, gateway_settings, running_gateway
 from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import RunningUserService
 
@@ -105,7 +105,7 @@ async def test_a_change_made_at_template_svc_reaches_the_next_sends(
 ) -> None:
     gateway = caching_gateway
     user, slug = await sent_once(gateway, amqp)
-    assert gateway.resources.templates.cached(slug, "email", "en") is not None
+    assert gateway.resources.templates.cached(DEFAULT_APPLICATION, slug, "email", "en") is not None
 
     async with internal_channel(template_service.target, template_service.settings.internal_api_key) as channel:
         await pb_grpc.TemplateServiceStub(channel).UpdateTemplate(
@@ -114,7 +114,7 @@ async def test_a_change_made_at_template_svc_reaches_the_next_sends(
             )
         )
     for _ in range(100):  # the TemplateChanged event arrives within milliseconds
-        if gateway.resources.templates.cached(slug, "email", "en") is None:
+        if gateway.resources.templates.cached(DEFAULT_APPLICATION, slug, "email", "en") is None:
             break
         await asyncio.sleep(0.02)
     assert await sent_subject(gateway, amqp, user, slug) == "v2 Ada"

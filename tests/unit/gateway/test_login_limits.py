@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from pydantic import ValidationError
 
@@ -9,12 +11,19 @@ from gateway.login_limits import address_key, email_key
 from gateway.settings import GatewaySettings
 
 
+APPLICATION = str(uuid.uuid4())
+
+
 def test_an_email_is_its_own_hash_tag_whatever_its_case_or_spacing() -> None:
-    key = email_key(" Ada@Example.com ")
-    assert key == email_key("ada@example.com")
+    key = email_key(APPLICATION, " Ada@Example.com ")
+    assert key == email_key(APPLICATION, "ada@example.com")
     assert key.startswith("gw:{login:")
     assert key.endswith("}:failures")
     assert "ada" not in key
+
+
+def test_the_same_email_in_two_applications_has_two_budgets() -> None:
+    assert email_key(APPLICATION, "ada@example.com") != email_key(str(uuid.uuid4()), "ada@example.com")
 
 
 def test_ipv4_addresses_are_kept_apart_and_ipv6_is_limited_by_its_64() -> None:
