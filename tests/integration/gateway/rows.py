@@ -25,16 +25,20 @@ def envelope_for(notification_id: uuid.UUID, user_id: uuid.UUID) -> pb.MessageEn
 
 
 async def insert_queued(
-    store: NotificationStore, *, user_id: uuid.UUID | None = None, age: timedelta = timedelta(0)
+    store: NotificationStore,
+    *,
+    user_id: uuid.UUID | None = None,
+    age: timedelta = timedelta(0),
+    application_id: uuid.UUID = DEFAULT_APPLICATION_ID,
 ) -> tuple[uuid.UUID, pb.MessageEnvelope]:
-    """A ``queued`` row with its envelope and no ``published_at``, created ``age`` ago."""
+    """A ``queued`` row of ``application_id`` with its envelope and no ``published_at``, created ``age`` ago."""
     notification_id = new_notification_id()
     user_id = user_id or uuid.uuid4()
     envelope = envelope_for(notification_id, user_id)
     await store.create(
         NewNotification(
             id=notification_id,
-            application_id=DEFAULT_APPLICATION_ID,
+            application_id=application_id,
             channel="email",
             user_id=user_id,
             template_slug="welcome",

@@ -22,7 +22,9 @@ async def test_a_profile_in_use_is_refreshed_before_it_expires(
         _, expires, refresh_from = cache._entries[(DEFAULT_APPLICATION, user["id"])]
         await asyncio.sleep(max(0.0, refresh_from - asyncio.get_running_loop().time()) + 0.01)
 
-        assert cache.cached(DEFAULT_APPLICATION, user["id"]) == first  # the held copy, at once; a refresh starts behind it
+        assert (
+            cache.cached(DEFAULT_APPLICATION, user["id"]) == first
+        )  # the held copy, at once; a refresh starts behind it
         await asyncio.gather(*cache._refreshing.values())
         assert cache._entries[(DEFAULT_APPLICATION, user["id"])][1] > expires
         await asyncio.sleep(max(0.0, expires - asyncio.get_running_loop().time()) + 0.01)

@@ -12,7 +12,13 @@ from common.grpc.client import internal_channel
 from devstack.infra import AmqpSession, Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
-from tests.integration.gateway.harness import DEFAULT_APPLICATION, Gateway, create_user, gateway_settings, running_gateway
+from tests.integration.gateway.harness import (
+    DEFAULT_APPLICATION,
+    Gateway,
+    create_user,
+    gateway_settings,
+    running_gateway,
+)
 from tests.integration.gateway.test_send import send_body
 from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import RunningUserService

@@ -78,6 +78,7 @@ async def test_an_email_send_lands_one_rendered_envelope_and_a_queued_row(gatewa
     assert envelope.priority == pb.PRIORITY_HIGH
     assert dict(envelope.metadata) == {"campaign": "onboarding"}
     assert envelope.template.slug == "welcome"
+    assert envelope.application_id == DEFAULT_APPLICATION
     assert await amqp.depth("email.queue") == 0
 
     [row] = await rows_of(gateway, user["id"])

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from gateway.login_limits import address_key, email_key
 from gateway.settings import GatewaySettings
 
-
 APPLICATION = str(uuid.uuid4())
 
 
