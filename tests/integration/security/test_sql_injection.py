@@ -80,7 +80,7 @@ async def test_injection_strings_round_trip_verbatim(secured: SecuredStack) -> N
 
     metadata = {f"k{index}": text for index, text in enumerate(TEXTS)} | {ATTACK: "key"}
     send = {"user_id": user_id, "channel": "email", "template": slug, "variables": {"v": ATTACK}, "metadata": metadata}
-    idempotency = {"Idempotency-Key": TEXTS[1]}
+    idempotency = {"Idempotency-Key": f"{TEXTS[1]} {uuid.uuid4().hex}"}  # kept 24 h: fresh for every run
     sent = body(await api.post("/v1/notifications/send", json=send, headers=idempotency), 202)
     assert body(await api.get(f"/v1/notifications/{sent['notification_id']}"))["metadata"] == metadata
     replay = body(await api.post("/v1/notifications/send", json=send, headers=idempotency), 202)
