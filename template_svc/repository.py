@@ -1,9 +1,13 @@
 """The queries of the ``templates`` database. Reads are one statement in autocommit (one round trip, no
 BEGIN/COMMIT); writes that touch both tables run in one transaction, the template row locked by its own
-UPDATE so concurrent updates number their versions one after the other."""
+UPDATE so concurrent updates number their versions one after the other.
+
+Every query names the application (docs/design.md §3): a template of another application is not found, exactly
+as if it did not exist. Versions are reached only through a template of the application."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +29,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import Integer, Text
@@ -110,19 +114,26 @@ def _record(row: Any) -> TemplateVersion:
     )
 
 
-def _key(key: TemplateKey) -> dict[str, str]:
-    """The bound parameters that name one template."""
-    return {"p_slug": key.slug, "p_channel": key.channel, "p_locale": key.locale}
+UNIQUE_KEY = "uq_templates_application_id_slug_channel_locale"
+
+
+def _key(application_id: uuid.UUID, key: TemplateKey) -> dict[str, Any]:
+    """The bound parameters that name one template of the application."""
+    return {"p_application_id": application_id, "p_slug": key.slug, "p_channel": key.channel, "p_locale": key.locale}
 
 
 # Statements are built once, with bound parameters (``p_`` names: SQLAlchemy keeps column names for the SET
 # clause): building one per call costs as much as its round trip.
+_APPLICATION_ID = bindparam("p_application_id", type_=UUID(as_uuid=True))
+_OF_APPLICATION = templates.c.application_id == _APPLICATION_ID
 _SLUG = bindparam("p_slug", type_=Text)
 _CHANNEL = bindparam("p_channel", type_=Text)
 _VERSION = bindparam("p_version", type_=Integer)
 _LOCALES = bindparam("p_locales", type_=ARRAY(Text))
 _LOCALE = bindparam("p_locale", type_=Text)
-_NAMED = and_(templates.c.slug == _SLUG, templates.c.channel == _CHANNEL, templates.c.locale == _LOCALE)
+_NAMED = and_(
+    _OF_APPLICATION, templates.c.slug == _SLUG, templates.c.channel == _CHANNEL, templates.c.locale == _LOCALE
+)
 
 
 def _with_version(active: bool) -> Select[Any]:
@@ -138,7 +149,8 @@ def _with_version(active: bool) -> Select[Any]:
 _GET = {active: _with_version(active).where(_NAMED) for active in (True, False)}
 _RESOLVE = {
     active: _with_version(active)
-    .where(templates.c.slug == _SLUG, templates.c.channel == _CHANNEL, templates.c.locale == any_(_LOCALES))
+    .where(_OF_APPLICATION, templates.c.slug == _SLUG, templates.c.channel == _CHANNEL)
+    .where(templates.c.locale == any_(_LOCALES))
     .order_by(func.array_position(_LOCALES, templates.c.locale))
     .limit(1)
     for active in (True, False)
@@ -161,6 +173,11 @@ _ACTIVATE = (
 )
 _TEMPLATE_ID = select(templates.c.id).where(_NAMED)
 _DELETE = delete(templates).where(_NAMED).returning(templates.c.id)
+_PURGE = (
+    delete(templates)
+    .where(templates.c.id.in_(select(templates.c.id).where(_OF_APPLICATION).limit(bindparam("p_limit"))))
+    .returning(templates.c.id)
+)
 _VERSIONS = (
     select(*_COLUMNS)
     .select_from(templates.join(template_versions, template_versions.c.template_id == templates.c.id))
@@ -201,15 +218,20 @@ class TemplateRepository:
         async with self._autocommit.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
-    async def create(self, key: TemplateKey, content: Content) -> TemplateVersion | None:
-        """Version 1 of a new template; None when the template exists already."""
+    async def create(self, application_id: uuid.UUID, key: TemplateKey, content: Content) -> TemplateVersion | None:
+        """Version 1 of a new template of the application; None when the template exists already."""
         async with self._engine.begin() as connection:
             inserted = pg_insert(templates).values(
-                slug=key.slug, channel=key.channel, locale=key.locale, active_version=1, latest_version=1
+                application_id=application_id,
+                slug=key.slug,
+                channel=key.channel,
+                locale=key.locale,
+                active_version=1,
+                latest_version=1,
             )
             template = (
                 await connection.execute(
-                    inserted.on_conflict_do_nothing(constraint="uq_templates_slug_channel_locale").returning(
+                    inserted.on_conflict_do_nothing(constraint=UNIQUE_KEY).returning(
                         templates.c.id, templates.c.created_at
                     )
                 )
@@ -218,10 +240,10 @@ class TemplateRepository:
                 return None
             return await self._add_version(connection, key, template, 1, content)
 
-    async def update(self, key: TemplateKey, content: Content) -> TemplateVersion | None:
+    async def update(self, application_id: uuid.UUID, key: TemplateKey, content: Content) -> TemplateVersion | None:
         """A new version, made active; None when the template does not exist."""
         async with self._engine.begin() as connection:
-            template = (await connection.execute(_ADD_VERSION, _key(key))).first()
+            template = (await connection.execute(_ADD_VERSION, _key(application_id, key))).first()
             if template is None:
                 return None
             return await self._add_version(connection, key, template, template.latest_version, content)
@@ -238,52 +260,73 @@ class TemplateRepository:
         )
         return TemplateVersion(key, version, version, content, template.created_at, added.scalar_one())
 
-    async def get(self, key: TemplateKey, version: int) -> TemplateVersion | None:
+    async def get(self, application_id: uuid.UUID, key: TemplateKey, version: int) -> TemplateVersion | None:
         """The version asked for (0: the active one); None when the template does not exist, and
         :class:`VersionMissing` when the version does not."""
         async with self._autocommit.connect() as connection:
-            return await self._get(connection, key, version)
+            return await self._get(connection, application_id, key, version)
 
     @staticmethod
-    async def _get(connection: AsyncConnection, key: TemplateKey, version: int) -> TemplateVersion | None:
-        row = (await connection.execute(_GET[not version], {**_key(key), "p_version": version})).first()
+    async def _get(
+        connection: AsyncConnection, application_id: uuid.UUID, key: TemplateKey, version: int
+    ) -> TemplateVersion | None:
+        parameters = {**_key(application_id, key), "p_version": version}
+        row = (await connection.execute(_GET[not version], parameters)).first()
         return _found(row, version)
 
-    async def resolve(self, slug: str, channel: str, locales: Sequence[str], version: int) -> TemplateVersion | None:
+    async def resolve(
+        self, application_id: uuid.UUID, slug: str, channel: str, locales: Sequence[str], version: int
+    ) -> TemplateVersion | None:
         """In one query: the template of the first of ``locales`` that has one, at ``version`` (0: active);
         None when no locale has the template, :class:`VersionMissing` when the chosen one lacks the version."""
-        parameters = {"p_slug": slug, "p_channel": channel, "p_locales": list(locales), "p_version": version}
+        parameters = {
+            "p_application_id": application_id,
+            "p_slug": slug,
+            "p_channel": channel,
+            "p_locales": list(locales),
+            "p_version": version,
+        }
         async with self._autocommit.connect() as connection:
             row = (await connection.execute(_RESOLVE[not version], parameters)).first()
         return _found(row, version)
 
-    async def activate(self, key: TemplateKey, version: int) -> TemplateVersion | None:
+    async def activate(self, application_id: uuid.UUID, key: TemplateKey, version: int) -> TemplateVersion | None:
         """Make ``version`` the active one; None when the template does not exist, :class:`VersionMissing`
         when the version does not."""
+        named = _key(application_id, key)
         async with self._engine.begin() as connection:
-            changed = await connection.execute(_ACTIVATE, {**_key(key), "p_version": version})
+            changed = await connection.execute(_ACTIVATE, {**named, "p_version": version})
             if changed.first() is None:
-                template = (await connection.execute(_TEMPLATE_ID, _key(key))).first()
+                template = (await connection.execute(_TEMPLATE_ID, named)).first()
                 if template is None:
                     return None
                 raise VersionMissing(version)
-            return await self._get(connection, key, version)
+            return await self._get(connection, application_id, key, version)
 
-    async def delete(self, key: TemplateKey) -> bool:
+    async def delete(self, application_id: uuid.UUID, key: TemplateKey) -> bool:
         """Delete the template with every version; False when it does not exist."""
         async with self._autocommit.connect() as connection:
-            deleted = await connection.execute(_DELETE, _key(key))
+            deleted = await connection.execute(_DELETE, _key(application_id, key))
             return deleted.first() is not None
 
-    async def versions(self, key: TemplateKey) -> list[TemplateVersion] | None:
+    async def purge(self, application_id: uuid.UUID, limit: int) -> int:
+        """Delete up to ``limit`` of the application's templates with every version; how many went."""
+        async with self._autocommit.connect() as connection:
+            deleted = await connection.execute(_PURGE, {"p_application_id": application_id, "p_limit": limit})
+            return len(deleted.all())
+
+    async def versions(self, application_id: uuid.UUID, key: TemplateKey) -> list[TemplateVersion] | None:
         """Every version, oldest first; None when the template does not exist."""
         async with self._autocommit.connect() as connection:
-            rows = (await connection.execute(_VERSIONS, _key(key))).all()
+            rows = (await connection.execute(_VERSIONS, _key(application_id, key))).all()
         return [_record(row) for row in rows] or None
 
-    async def page(self, channel: str | None, after: TemplateKey | None, size: int) -> list[TemplateVersion]:
-        """Up to ``size`` templates at their active version, in (slug, channel, locale) order, after ``after``."""
-        query = _with_version(active=True)
+    async def page(
+        self, application_id: uuid.UUID, channel: str | None, after: TemplateKey | None, size: int
+    ) -> list[TemplateVersion]:
+        """Up to ``size`` of the application's templates at their active version, in (slug, channel, locale)
+        order, after ``after``."""
+        query = _with_version(active=True).where(templates.c.application_id == application_id)
         if channel is not None:
             query = query.where(templates.c.channel == channel)
         if after is not None:

@@ -1,7 +1,11 @@
-"""``notification.v1.TemplateService``: versioned, localised templates, rendered in the sandbox. Every write
-publishes ``TemplateChanged``. Errors are raised as ``common.grpc.errors`` and mapped by the server."""
+"""``notification.v1.TemplateService``: versioned, localised templates, rendered in the sandbox. Every call acts
+in the request's application (a template of another application is NOT_FOUND, as if it did not exist), and
+every write publishes ``TemplateChanged``; a purge publishes none. Errors are raised as ``common.grpc.errors``
+and mapped by the server."""
 
 from __future__ import annotations
+
+import uuid
 
 from grpc.aio import ServicerContext
 
@@ -62,8 +66,11 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
             raise InvalidArgument("; ".join(str(error) for error in errors), violations)
         return content
 
-    async def _changed(self, key: TemplateKey, active_version: int, kind: pb.ChangeKind) -> None:
+    async def _changed(
+        self, application_id: uuid.UUID, key: TemplateKey, active_version: int, kind: pb.ChangeKind
+    ) -> None:
         event = pb.TemplateChanged(
+            application_id=str(application_id),
             slug=key.slug,
             channel=Channel(key.channel).proto,
             locale=key.locale,
@@ -76,17 +83,20 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
     async def CreateTemplate(
         self, request: pb.CreateTemplateRequest, context: ServicerContext
     ) -> pb.CreateTemplateResponse:
+        application_id = validation.application_id(request)
         key = validation.template_key(request, self._default_locale)
         content = await self._compiled_content(key.channel, request)
-        created = await self._repository.create(key, content)
+        created = await self._repository.create(application_id, key, content)
         if created is None:
             raise AlreadyExists(f"template {key} exists already")
-        await self._changed(key, created.active_version, pb.CHANGE_KIND_CREATED)
+        await self._changed(application_id, key, created.active_version, pb.CHANGE_KIND_CREATED)
         return pb.CreateTemplateResponse(template=template_message(created))
 
     async def GetTemplate(self, request: pb.GetTemplateRequest, context: ServicerContext) -> pb.GetTemplateResponse:
+        application_id = validation.application_id(request)
         if request.fallback:
             resolved = await self._resolve(
+                application_id,
                 validation.slug(request.slug),
                 validation.channel(request.channel),
                 validation.locale(request.locale, self._default_locale),
@@ -96,7 +106,7 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
         key = validation.template_key(request, self._default_locale)
         version = validation.version(request.version)
         try:
-            found = await self._repository.get(key, version)
+            found = await self._repository.get(application_id, key, version)
         except VersionMissing as error:
             raise _version_not_found(key, error) from None
         if found is None:
@@ -106,6 +116,7 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
     async def ListTemplates(
         self, request: pb.ListTemplatesRequest, context: ServicerContext
     ) -> pb.ListTemplatesResponse:
+        application_id = validation.application_id(request)
         channel = validation.optional_channel(request.channel)
         try:
             size = page_size(request.page_size)
@@ -115,7 +126,7 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
             after = decode_page_token(request.page_token)
         except ValueError as error:
             raise InvalidArgument.field("page_token", str(error)) from None
-        found = await self._repository.page(channel, after, size + 1)
+        found = await self._repository.page(application_id, channel, after, size + 1)
         page, more = found[:size], len(found) > size
         return pb.ListTemplatesResponse(
             templates=[template_message(record) for record in page],
@@ -125,19 +136,21 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
     async def UpdateTemplate(
         self, request: pb.UpdateTemplateRequest, context: ServicerContext
     ) -> pb.UpdateTemplateResponse:
+        application_id = validation.application_id(request)
         key = validation.template_key(request, self._default_locale)
         content = await self._compiled_content(key.channel, request)
-        updated = await self._repository.update(key, content)
+        updated = await self._repository.update(application_id, key, content)
         if updated is None:
             raise _not_found(key)
-        await self._changed(key, updated.active_version, pb.CHANGE_KIND_UPDATED)
+        await self._changed(application_id, key, updated.active_version, pb.CHANGE_KIND_UPDATED)
         return pb.UpdateTemplateResponse(template=template_message(updated))
 
     async def ListTemplateVersions(
         self, request: pb.ListTemplateVersionsRequest, context: ServicerContext
     ) -> pb.ListTemplateVersionsResponse:
+        application_id = validation.application_id(request)
         key = validation.template_key(request, self._default_locale)
-        versions = await self._repository.versions(key)
+        versions = await self._repository.versions(application_id, key)
         if versions is None:
             raise _not_found(key)
         return pb.ListTemplateVersionsResponse(versions=[template_message(record) for record in versions])
@@ -145,29 +158,32 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
     async def ActivateTemplateVersion(
         self, request: pb.ActivateTemplateVersionRequest, context: ServicerContext
     ) -> pb.ActivateTemplateVersionResponse:
+        application_id = validation.application_id(request)
         key = validation.template_key(request, self._default_locale)
         version = validation.version(request.version, required=True)
         try:
-            activated = await self._repository.activate(key, version)
+            activated = await self._repository.activate(application_id, key, version)
         except VersionMissing as error:
             raise _version_not_found(key, error) from None
         if activated is None:
             raise _not_found(key)
-        await self._changed(key, activated.active_version, pb.CHANGE_KIND_UPDATED)
+        await self._changed(application_id, key, activated.active_version, pb.CHANGE_KIND_UPDATED)
         return pb.ActivateTemplateVersionResponse(template=template_message(activated))
 
     async def DeleteTemplate(
         self, request: pb.DeleteTemplateRequest, context: ServicerContext
     ) -> pb.DeleteTemplateResponse:
+        application_id = validation.application_id(request)
         key = validation.template_key(request, self._default_locale)
-        if not await self._repository.delete(key):
+        if not await self._repository.delete(application_id, key):
             raise _not_found(key)
-        await self._changed(key, 0, pb.CHANGE_KIND_DELETED)
+        await self._changed(application_id, key, 0, pb.CHANGE_KIND_DELETED)
         return pb.DeleteTemplateResponse()
 
     async def RenderTemplate(
         self, request: pb.RenderTemplateRequest, context: ServicerContext
     ) -> pb.RenderTemplateResponse:
+        application_id = validation.application_id(request)
         slug = validation.slug(request.slug)
         channel = validation.channel(request.channel)
         version = validation.version(request.version)
@@ -175,7 +191,7 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
             wanted = validation.locale(request.locale, self._default_locale)
         else:
             wanted = validation.locale(request.user.locale, self._default_locale, field="user.locale")
-        found = await self._resolve(slug, channel, wanted, version)
+        found = await self._resolve(application_id, slug, channel, wanted, version)
         user = {"name": request.user.name, "email": request.user.email, "locale": request.user.locale}
         try:
             rendered = await self._renderer.render(
@@ -185,11 +201,21 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
             raise _invalid(error) from None
         return _rendered_message(found, rendered)
 
-    async def _resolve(self, slug: str, channel: str, wanted: str, version: int) -> TemplateVersion:
+    async def PurgeApplicationTemplates(
+        self, request: pb.PurgeApplicationTemplatesRequest, context: ServicerContext
+    ) -> pb.PurgeApplicationTemplatesResponse:
+        application_id = validation.purged_application_id(request.application_id)
+        limit = validation.purge_limit(request.limit)
+        deleted = await self._repository.purge(application_id, limit)
+        return pb.PurgeApplicationTemplatesResponse(deleted=deleted)
+
+    async def _resolve(
+        self, application_id: uuid.UUID, slug: str, channel: str, wanted: str, version: int
+    ) -> TemplateVersion:
         """The template in the first locale of ``wanted``'s fallback chain that has one; NOT_FOUND otherwise."""
         locales = fallback_chain(wanted, self._default_locale)
         try:
-            found = await self._repository.resolve(slug, channel, locales, version)
+            found = await self._repository.resolve(application_id, slug, channel, locales, version)
         except VersionMissing as error:
             raise NotFound(f"template {slug}/{channel} has no version {error.version}") from None
         if found is None:

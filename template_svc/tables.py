@@ -1,6 +1,6 @@
 """The tables of the ``templates`` database (SQLAlchemy Core); the Alembic history creates the same.
 
-A template (slug + channel + locale) points at its active version; versions are immutable rows. The
+A template (application + slug + channel + locale) points at its active version; versions are immutable rows. The
 ``(id, active_version)`` foreign key is deferred, so a template and its first version go in together.
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from common.channels import Channel
 from common.db import one_of
@@ -33,6 +33,7 @@ templates = Table(
     "templates",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
+    Column("application_id", UUID(as_uuid=True), nullable=False, comment="the application the template belongs to"),
     Column("slug", Text, nullable=False),
     Column("channel", Text, nullable=False),
     Column("locale", Text, nullable=False, comment="canonical tag, e.g. pt-BR"),
@@ -40,7 +41,9 @@ templates = Table(
     Column("latest_version", Integer, nullable=False, comment="the highest version number handed out"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    UniqueConstraint("slug", "channel", "locale", name="uq_templates_slug_channel_locale"),
+    UniqueConstraint(
+        "application_id", "slug", "channel", "locale", name="uq_templates_application_id_slug_channel_locale"
+    ),
     one_of("channel", Channel, name="ck_templates_channel_known"),
     CheckConstraint("active_version BETWEEN 1 AND latest_version", name="ck_templates_active_version_handed_out"),
     ForeignKeyConstraint(

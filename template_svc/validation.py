@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Protocol
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
 
 from common.channels import Channel
+from common.grpc import applications
 from common.grpc.errors import FieldViolation, InvalidArgument
 from notification.v1 import notification_pb2 as pb
 from template_svc.locales import normalize_locale
@@ -20,6 +22,37 @@ DATA_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type", "collapse_key"})
 RESERVED_DATA_PREFIXES = ("google", "gcm")
 """FCM refuses these data keys (its HTTP v1 API reserves them)."""
+
+REQUESTS_WITHOUT_APPLICATION = applications.requests_without_application("template_svc")
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+def _field(field: str, check: Callable[[V], T], value: V) -> T:
+    """``check(value)``, or ``INVALID_ARGUMENT`` naming ``field``."""
+    try:
+        return check(value)
+    except ValueError as error:
+        raise InvalidArgument.field(field, str(error)) from None
+
+
+def application_id(request: applications.ApplicationRequest) -> uuid.UUID:
+    """The application the request acts in: the default one (counted) when it names none."""
+    return _field(
+        "application_id", lambda given: applications.application_id(given, REQUESTS_WITHOUT_APPLICATION), request
+    )
+
+
+def purged_application_id(value: str) -> uuid.UUID:
+    """The application a purge names, never the default one."""
+    return _field("application_id", applications.purged_application_id, value)
+
+
+def purge_limit(value: int) -> int:
+    """How many templates a purge call deletes at most."""
+    return _field("limit", applications.purge_limit, value)
+
 
 _PARTS_OF_CHANNEL: dict[str, dict[str, tuple[str, ...]]] = {
     Channel.EMAIL: {"required": ("subject", "body"), "unused": ("title", "data")},

@@ -1,5 +1,7 @@
 """What follows every committed write to a user: the cached profile is invalidated (so the very next send
-sees the change) and a ``UserChanged`` event goes to ``notifications.events`` for caches elsewhere."""
+sees the change) and a ``UserChanged`` event goes to ``notifications.events`` for caches elsewhere. A purge of
+an application's users drops their cached profiles but publishes no event per user: the gateway drops what it
+cached of the application as a whole."""
 
 from __future__ import annotations
 
@@ -21,9 +23,15 @@ class UserChanges:
         self._cache = cache
         self._publisher = publisher
 
-    async def changed(self, user_id: uuid.UUID, kind: pb.ChangeKind) -> None:
+    async def changed(self, application_id: uuid.UUID, user_id: uuid.UUID, kind: pb.ChangeKind) -> None:
         """Invalidate the user's cached profile and publish the event, concurrently; neither raises."""
         changed_at = Timestamp()
         changed_at.GetCurrentTime()
-        event = pb.UserChanged(user_id=str(user_id), kind=kind, changed_at=changed_at)
-        await asyncio.gather(self._cache.invalidate(user_id), publish_change(self._publisher, event))
+        event = pb.UserChanged(
+            user_id=str(user_id), kind=kind, changed_at=changed_at, application_id=str(application_id)
+        )
+        await asyncio.gather(self._cache.invalidate(application_id, user_id), publish_change(self._publisher, event))
+
+    async def purged(self, application_id: uuid.UUID, user_ids: list[uuid.UUID]) -> None:
+        """Invalidate the cached profiles of users deleted by a purge; no event. Never raises."""
+        await self._cache.invalidate(application_id, *user_ids)

@@ -44,22 +44,22 @@ return 0
 Loader = Callable[[], Awaitable[bytes | None]]
 
 
-def profile_key(user_id: uuid.UUID) -> str:
-    """The Redis key of a user's cached profile."""
-    return f"user_svc:profile:{user_id}"
+def profile_key(application_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """The Redis key of a user's cached profile: under its application, so no other application's read finds it."""
+    return f"user_svc:profile:{application_id}:{user_id}"
 
 
 class ProfileCache:
-    """Serialized notification profiles by user id."""
+    """Serialized notification profiles by application and user id."""
 
     def __init__(self, redis: Redis, ttl_seconds: int) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
         self._fill = redis.register_script(_FILL_IF_UNCHANGED)
 
-    async def get_or_load(self, user_id: uuid.UUID, load: Loader) -> bytes | None:
+    async def get_or_load(self, application_id: uuid.UUID, user_id: uuid.UUID, load: Loader) -> bytes | None:
         """The cached profile, else ``load()`` (None: no such user, not cached) stored for the next read."""
-        key = profile_key(user_id)
+        key = profile_key(application_id, user_id)
         try:
             seen = cast(bytes | None, await self._redis.get(key)) or b""  # bytes: no decode_responses
         except RedisError:
@@ -78,10 +78,15 @@ class ProfileCache:
                 logger.warning("profile cache fill failed", exc_info=True)
         return profile
 
-    async def invalidate(self, user_id: uuid.UUID) -> None:
-        """Drop the user's cached profile and refuse fills from reads that started before now."""
+    async def invalidate(self, application_id: uuid.UUID, *user_ids: uuid.UUID) -> None:
+        """Drop the users' cached profiles and refuse fills from reads that started before now (one round trip)."""
+        if not user_ids:
+            return
         try:
-            await self._redis.set(profile_key(user_id), TOMBSTONE + secrets.token_bytes(8), ex=self._ttl)
+            async with self._redis.pipeline(transaction=False) as pipeline:
+                for user_id in user_ids:
+                    pipeline.set(profile_key(application_id, user_id), TOMBSTONE + secrets.token_bytes(8), ex=self._ttl)
+                await pipeline.execute()
         except RedisError:
             CACHE_INVALIDATION_FAILURES.inc()
-            logger.error("profile cache invalidation failed for user %s", user_id, exc_info=True)
+            logger.error("profile cache invalidation failed for %d user(s)", len(user_ids), exc_info=True)

@@ -2,6 +2,8 @@
 trip, no BEGIN/COMMIT); the few that need several statements run in one transaction.
 
 Every write to a user's preferences or devices also moves the user's ``updated_at``, in the same statement.
+Every query names the application (docs/design.md §3): a user of another application is not found, exactly as
+if it did not exist. Preferences and devices are reached only through a user of the application.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from sqlalchemy.sql.elements import BindParameter
 
 from user_svc.tables import devices, preferences, users
 
-EMAIL_INDEX = "uq_users_email_lower"
+EMAIL_INDEX = "uq_users_application_id_email_lower"
 MAX_DEVICES_PER_USER = 20
 """Registering one more drops the least recently registered: the profile every send reads stays small."""
 
 
 class EmailTaken(Exception):
-    """Another user has this email (compared case-insensitively)."""
+    """Another user of the application has this email (compared case-insensitively)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class NewUser:
     """A validated user to create."""
 
     id: uuid.UUID
+    application_id: uuid.UUID
     name: str
     email: str
     locale: str
@@ -106,24 +109,31 @@ _DEVICE_ORDER = (devices.c.created_at, devices.c.token)
 
 # Statements are built once, with bound parameters: building one per call costs as much as its round trip.
 _USER_ID: BindParameter[uuid.UUID] = bindparam("the_user_id", type_=users.c.id.type)
+_APPLICATION_ID: BindParameter[uuid.UUID] = bindparam("the_application_id", type_=users.c.application_id.type)
+_THE_USER = (users.c.id == _USER_ID) & (users.c.application_id == _APPLICATION_ID)
+"""The user named by id, when it belongs to the application named."""
 _TOKEN: BindParameter[str] = bindparam("the_token", type_=devices.c.token.type)
 
 _INSERT_USER = insert(users).returning(users.c.created_at, users.c.updated_at)
 _INSERT_PREFERENCES = insert(preferences)
 
-_GET_USER = _USERS_WITH_PREFERENCES.where(users.c.id == _USER_ID)
-_FIRST_PAGE = _USERS_WITH_PREFERENCES.order_by(users.c.id).limit(bindparam("limit"))
+_GET_USER = _USERS_WITH_PREFERENCES.where(_THE_USER)
+_FIRST_PAGE = (
+    _USERS_WITH_PREFERENCES.where(users.c.application_id == _APPLICATION_ID)
+    .order_by(users.c.id)
+    .limit(bindparam("limit"))
+)
 _NEXT_PAGE = _FIRST_PAGE.where(users.c.id > bindparam("after"))
 _DEVICES_OF = (
     select(devices.c.user_id, devices.c.token, devices.c.platform, devices.c.created_at)
     .where(devices.c.user_id.in_(bindparam("user_ids", expanding=True)))
     .order_by(*_DEVICE_ORDER)
 )
-_DELETE_USER = delete(users).where(users.c.id == _USER_ID).returning(users.c.id)
+_DELETE_USER = delete(users).where(_THE_USER).returning(users.c.id)
 _CREDENTIALS = select(users.c.id, users.c.password_hash, users.c.token_version).where(
-    func.lower(users.c.email) == func.lower(bindparam("the_email"))
+    users.c.application_id == _APPLICATION_ID, func.lower(users.c.email) == func.lower(bindparam("the_email"))
 )
-_PASSWORD_HASH = select(users.c.password_hash).where(users.c.id == _USER_ID)
+_PASSWORD_HASH = select(users.c.password_hash).where(_THE_USER)
 _PROFILE = (
     select(
         users.c.id,
@@ -138,14 +148,27 @@ _PROFILE = (
         ).label("device_tokens"),
     )
     .select_from(users.join(preferences, preferences.c.user_id == users.c.id))
-    .where(users.c.id == _USER_ID)
+    .where(_THE_USER)
+)
+_PURGE = (
+    delete(users)
+    .where(
+        users.c.id.in_(
+            select(users.c.id)
+            .where(users.c.application_id == _APPLICATION_ID)
+            .order_by(users.c.id)
+            .limit(bindparam("limit"))
+        )
+    )
+    .returning(users.c.id)
 )
 _PING = select(literal(1))
 
 
 def _touched() -> Any:
-    """A CTE that moves the user's ``updated_at`` and yields its id, or nothing when the user is missing."""
-    touch = update(users).where(users.c.id == _USER_ID).values(updated_at=func.now())
+    """A CTE that moves the user's ``updated_at`` and yields its id, or nothing when the user is missing (or
+    another application's)."""
+    touch = update(users).where(_THE_USER).values(updated_at=func.now())
     return touch.returning(users.c.id).cte("touched")
 
 
@@ -183,7 +206,11 @@ def _add_device_statement() -> Any:
 def _remove_device_statement() -> Any:
     removed = (
         delete(devices)
-        .where(devices.c.user_id == _USER_ID, devices.c.token == _TOKEN)
+        .where(
+            devices.c.user_id == _USER_ID,
+            devices.c.token == _TOKEN,
+            exists().where(_THE_USER),  # never a device of another application's user
+        )
         .returning(devices.c.user_id)
         .cte("removed")
     )
@@ -195,7 +222,7 @@ def _remove_device_statement() -> Any:
         .cte("touched")
     )
     return select(
-        exists().where(users.c.id == _USER_ID).label("user_exists"),
+        exists().where(_THE_USER).label("user_exists"),
         exists(select(touched.c.id)).label("removed"),
     )
 
@@ -219,6 +246,11 @@ _NEWEST_DEVICES = (
 _DROP_OLDEST_DEVICES = delete(devices).where(devices.c.user_id == _USER_ID, devices.c.token.not_in(_NEWEST_DEVICES))
 
 
+def _named(application_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    """The bound parameters of :data:`_THE_USER`."""
+    return {"the_application_id": application_id, "the_user_id": user_id}
+
+
 def _is_email_conflict(error: IntegrityError) -> bool:
     cause = error.orig.__cause__ if error.orig is not None else None
     return getattr(cause, "constraint_name", None) == EMAIL_INDEX
@@ -240,6 +272,7 @@ class UserRepository:
                         _INSERT_USER,
                         {
                             "id": new.id,
+                            "application_id": new.application_id,
                             "name": new.name,
                             "email": new.email,
                             "locale": new.locale,
@@ -266,20 +299,24 @@ class UserRepository:
             updated_at=row.updated_at,
         )
 
-    async def get(self, user_id: uuid.UUID) -> User | None:
-        """The user, or None."""
+    async def get(self, application_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
+        """The application's user, or None."""
         async with self._autocommit.connect() as connection:
-            found = await self._load(connection, _GET_USER, {"the_user_id": user_id})
+            found = await self._load(connection, _GET_USER, _named(application_id, user_id))
         return found[0] if found else None
 
-    async def list_after(self, after: uuid.UUID | None, limit: int) -> list[User]:
-        """Up to ``limit`` users in id order (creation order: ids are UUIDv7), after ``after`` when given."""
+    async def list_after(self, application_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[User]:
+        """Up to ``limit`` of the application's users in id order (creation order: ids are UUIDv7), after
+        ``after`` when given."""
+        parameters: dict[str, Any] = {"the_application_id": application_id, "limit": limit}
         async with self._autocommit.connect() as connection:
             if after is None:
-                return await self._load(connection, _FIRST_PAGE, {"limit": limit})
-            return await self._load(connection, _NEXT_PAGE, {"limit": limit, "after": after})
+                return await self._load(connection, _FIRST_PAGE, parameters)
+            return await self._load(connection, _NEXT_PAGE, {**parameters, "after": after})
 
-    async def update(self, user_id: uuid.UUID, changes: dict[str, str], *, revoke_tokens: bool = False) -> User | None:
+    async def update(
+        self, application_id: uuid.UUID, user_id: uuid.UUID, changes: dict[str, str], *, revoke_tokens: bool = False
+    ) -> User | None:
         """Set the columns in ``changes`` (setting ``email`` clears ``pending_email``), and move the token version
         on when ``revoke_tokens``; the user after the change, or None when missing."""
         values: dict[str, Any] = {**changes, "updated_at": func.now()}
@@ -290,7 +327,8 @@ class UserRepository:
         async with self._engine.begin() as connection:
             try:
                 changed = await connection.execute(
-                    update(users).where(users.c.id == user_id).values(**values).returning(users.c.id)
+                    update(users).where(_THE_USER).values(**values).returning(users.c.id),
+                    _named(application_id, user_id),
                 )
             except IntegrityError as error:
                 if _is_email_conflict(error):
@@ -298,26 +336,34 @@ class UserRepository:
                 raise
             if changed.first() is None:
                 return None
-            return (await self._load(connection, _GET_USER, {"the_user_id": user_id}))[0]
+            return (await self._load(connection, _GET_USER, _named(application_id, user_id)))[0]
 
-    async def delete(self, user_id: uuid.UUID) -> bool:
+    async def delete(self, application_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         """Delete the user, their preferences and devices (cascade); False when missing."""
         async with self._autocommit.connect() as connection:
-            return (await connection.execute(_DELETE_USER, {"the_user_id": user_id})).first() is not None
+            return (await connection.execute(_DELETE_USER, _named(application_id, user_id))).first() is not None
 
-    async def set_preferences(self, user_id: uuid.UUID, *, email: bool, push: bool) -> bool:
+    async def purge(self, application_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
+        """Delete up to ``limit`` of the application's users with their preferences and devices; their ids."""
+        async with self._autocommit.connect() as connection:
+            deleted = await connection.execute(_PURGE, {"the_application_id": application_id, "limit": limit})
+            return list(deleted.scalars())
+
+    async def set_preferences(self, application_id: uuid.UUID, user_id: uuid.UUID, *, email: bool, push: bool) -> bool:
         """Replace the user's preferences; False when the user is missing."""
-        parameters = {"the_user_id": user_id, "wants_email": email, "wants_push": push}
+        parameters = {**_named(application_id, user_id), "wants_email": email, "wants_push": push}
         async with self._autocommit.connect() as connection:
             return (await connection.execute(_SET_PREFERENCES, parameters)).first() is not None
 
-    async def add_device(self, user_id: uuid.UUID, token: str, platform: str) -> tuple[Device, bool] | None:
+    async def add_device(
+        self, application_id: uuid.UUID, user_id: uuid.UUID, token: str, platform: str
+    ) -> tuple[Device, bool] | None:
         """Register ``token`` (again: its platform is updated) and drop the least recently registered devices past
         :data:`MAX_DEVICES_PER_USER`; the device and whether it is new, or None when the user is missing.
 
         One transaction: the first statement locks the user's row, so concurrent registrations take turns and
         the second sees every device they added."""
-        parameters = {"the_user_id": user_id, "the_token": token, "the_platform": platform}
+        parameters = {**_named(application_id, user_id), "the_token": token, "the_platform": platform}
         async with self._engine.begin() as connection:
             row = (await connection.execute(_ADD_DEVICE, parameters)).first()
             if row is None:
@@ -325,28 +371,30 @@ class UserRepository:
             await connection.execute(_DROP_OLDEST_DEVICES, {"the_user_id": user_id, "the_token": token})
         return Device(row.token, row.platform, row.created_at), bool(row.created)
 
-    async def remove_device(self, user_id: uuid.UUID, token: str) -> tuple[bool, bool]:
+    async def remove_device(self, application_id: uuid.UUID, user_id: uuid.UUID, token: str) -> tuple[bool, bool]:
         """Remove ``token`` from the user: (whether the user exists, whether the token was removed)."""
+        parameters = {**_named(application_id, user_id), "the_token": token}
         async with self._autocommit.connect() as connection:
-            row = (await connection.execute(_REMOVE_DEVICE, {"the_user_id": user_id, "the_token": token})).one()
+            row = (await connection.execute(_REMOVE_DEVICE, parameters)).one()
         return bool(row.user_exists), bool(row.removed)
 
-    async def credentials(self, email: str) -> Credentials | None:
-        """The id and password hash of the user with ``email`` (case-insensitively), or None."""
+    async def credentials(self, application_id: uuid.UUID, email: str) -> Credentials | None:
+        """The id and password hash of the application's user with ``email`` (case-insensitively), or None."""
+        parameters = {"the_application_id": application_id, "the_email": email}
         async with self._autocommit.connect() as connection:
-            row = (await connection.execute(_CREDENTIALS, {"the_email": email})).first()
+            row = (await connection.execute(_CREDENTIALS, parameters)).first()
         return Credentials(row.id, row.password_hash, row.token_version) if row else None
 
-    async def password_hash(self, user_id: uuid.UUID) -> str | None:
+    async def password_hash(self, application_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
         """The user's password hash, or None when the user is missing."""
         async with self._autocommit.connect() as connection:
-            found: str | None = (await connection.execute(_PASSWORD_HASH, {"the_user_id": user_id})).scalar()
+            found: str | None = (await connection.execute(_PASSWORD_HASH, _named(application_id, user_id))).scalar()
         return found
 
-    async def profile(self, user_id: uuid.UUID) -> Profile | None:
+    async def profile(self, application_id: uuid.UUID, user_id: uuid.UUID) -> Profile | None:
         """The user's notification profile in one query, or None."""
         async with self._autocommit.connect() as connection:
-            row = (await connection.execute(_PROFILE, {"the_user_id": user_id})).first()
+            row = (await connection.execute(_PROFILE, _named(application_id, user_id))).first()
         if row is None:
             return None
         return Profile(

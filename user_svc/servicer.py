@@ -1,5 +1,6 @@
-"""``notification.v1.UserService``: validates each request, calls the repository, and after every write
-invalidates the profile cache and publishes ``UserChanged``. Errors are raised as ``common.grpc.errors``
+"""``notification.v1.UserService``: validates each request, calls the repository in the request's application
+(a user of another application is NOT_FOUND, as if it did not exist), and after every write invalidates the
+profile cache and publishes ``UserChanged``. Errors are raised as ``common.grpc.errors``
 exceptions; the server's interceptor turns them (and a database that is down) into status codes."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import grpc
 import uuid6
 from grpc.aio import ServicerContext
 
+from common.grpc.applications import purge_limit, purged_application_id
 from common.grpc.errors import AlreadyExists, FieldViolation, NotFound, ServiceError
 from common.page_tokens import page_size
 from common.tokens import issue_token
@@ -21,7 +23,7 @@ from user_svc.passwords import Passwords
 from user_svc.profile_cache import ProfileCache
 from user_svc.repository import EmailTaken, NewUser, UserRepository
 from user_svc.settings import UserServiceSettings
-from user_svc.validation import Checks, single
+from user_svc.validation import Checks
 
 
 class Unauthenticated(ServiceError):
@@ -71,6 +73,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
 
     async def CreateUser(self, request: pb.CreateUserRequest, context: ServicerContext) -> pb.CreateUserResponse:
         checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
         name = checks.check("name", validation.name, request.name)
         email = checks.check("email", validation.email, request.email)
         password = checks.check("password", validation.password, request.password)
@@ -79,6 +82,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
         wanted = request.preferences if request.HasField("preferences") else pb.Preferences(email=True, push=True)
         new = NewUser(
             id=_new_user_id(),
+            application_id=application_id,
             name=name,
             email=email,
             locale=locale,
@@ -90,27 +94,29 @@ class UserServicer(pb_grpc.UserServiceServicer):
             created = await self._repository.create(new)
         except EmailTaken:
             raise _email_taken(email) from None
-        await self._changes.changed(created.id, pb.CHANGE_KIND_CREATED)
+        await self._changes.changed(application_id, created.id, pb.CHANGE_KIND_CREATED)
         return pb.CreateUserResponse(user=messages.user(created))
 
     async def GetUser(self, request: pb.GetUserRequest, context: ServicerContext) -> pb.GetUserResponse:
-        user_id = single("user_id", validation.user_id, request.user_id)
-        found = await self._repository.get(user_id)
+        application_id, user_id = _user_named(request)
+        found = await self._repository.get(application_id, user_id)
         if found is None:
             raise _user_not_found(user_id)
         return pb.GetUserResponse(user=messages.user(found))
 
     async def ListUsers(self, request: pb.ListUsersRequest, context: ServicerContext) -> pb.ListUsersResponse:
         checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
         size = checks.check("page_size", page_size, request.page_size)
         after = checks.check("page_token", pagination.decode_page_token, request.page_token)
         checks.done()
-        page = await self._repository.list_after(after, size + 1)
+        page = await self._repository.list_after(application_id, after, size + 1)
         next_token = pagination.encode_page_token(page[size - 1].id) if len(page) > size else ""
         return pb.ListUsersResponse(users=[messages.user(item) for item in page[:size]], next_page_token=next_token)
 
     async def UpdateUser(self, request: pb.UpdateUserRequest, context: ServicerContext) -> pb.UpdateUserResponse:
         checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
         user_id = checks.check("user_id", validation.user_id, request.user_id)
         changes: dict[str, str] = {}
         for field, check in (("name", validation.name), ("email", validation.email), ("locale", validation.locale)):
@@ -123,26 +129,28 @@ class UserServicer(pb_grpc.UserServiceServicer):
             password = checks.check("password", validation.password, request.password)
         checks.done()
         if request.HasField("current_password"):
-            await self._check_password(user_id, request.current_password)
+            await self._check_password(application_id, user_id, request.current_password)
         if password is not None:
             changes["password_hash"] = await self._passwords.hash(password)
         if not changes:
-            unchanged = await self._repository.get(user_id)
+            unchanged = await self._repository.get(application_id, user_id)
             if unchanged is None:
                 raise _user_not_found(user_id)
             return pb.UpdateUserResponse(user=messages.user(unchanged))
         try:
-            updated = await self._repository.update(user_id, changes, revoke_tokens=password is not None)
+            updated = await self._repository.update(
+                application_id, user_id, changes, revoke_tokens=password is not None
+            )
         except EmailTaken:
             raise _email_taken(changes["email"]) from None
         if updated is None:
             raise _user_not_found(user_id)
-        await self._changes.changed(user_id, pb.CHANGE_KIND_UPDATED)
+        await self._changes.changed(application_id, user_id, pb.CHANGE_KIND_UPDATED)
         return pb.UpdateUserResponse(user=messages.user(updated))
 
-    async def _check_password(self, user_id: uuid.UUID, given: str) -> None:
+    async def _check_password(self, application_id: uuid.UUID, user_id: uuid.UUID, given: str) -> None:
         """PERMISSION_DENIED unless ``given`` is the user's password; NOT_FOUND for a missing user."""
-        password_hash = await self._repository.password_hash(user_id)
+        password_hash = await self._repository.password_hash(application_id, user_id)
         if password_hash is None:
             raise _user_not_found(user_id)
         if not await self._passwords.verify(password_hash, given):
@@ -151,61 +159,65 @@ class UserServicer(pb_grpc.UserServiceServicer):
             )
 
     async def DeleteUser(self, request: pb.DeleteUserRequest, context: ServicerContext) -> pb.DeleteUserResponse:
-        user_id = single("user_id", validation.user_id, request.user_id)
-        if not await self._repository.delete(user_id):
+        application_id, user_id = _user_named(request)
+        if not await self._repository.delete(application_id, user_id):
             raise _user_not_found(user_id)
-        await self._changes.changed(user_id, pb.CHANGE_KIND_DELETED)
+        await self._changes.changed(application_id, user_id, pb.CHANGE_KIND_DELETED)
         return pb.DeleteUserResponse()
 
     async def UpdatePreferences(
         self, request: pb.UpdatePreferencesRequest, context: ServicerContext
     ) -> pb.UpdatePreferencesResponse:
         checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
         user_id = checks.check("user_id", validation.user_id, request.user_id)
         if not request.HasField("preferences"):
             checks.fail("preferences", "is required")
         checks.done()
         wanted = request.preferences
-        if not await self._repository.set_preferences(user_id, email=wanted.email, push=wanted.push):
+        if not await self._repository.set_preferences(application_id, user_id, email=wanted.email, push=wanted.push):
             raise _user_not_found(user_id)
-        await self._changes.changed(user_id, pb.CHANGE_KIND_UPDATED)
+        await self._changes.changed(application_id, user_id, pb.CHANGE_KIND_UPDATED)
         return pb.UpdatePreferencesResponse(preferences=pb.Preferences(email=wanted.email, push=wanted.push))
 
     async def AddDevice(self, request: pb.AddDeviceRequest, context: ServicerContext) -> pb.AddDeviceResponse:
         checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
         user_id = checks.check("user_id", validation.user_id, request.user_id)
         token = checks.check("token", validation.device_token, request.token)
         platform = checks.check("platform", messages.platform, request.platform)
         checks.done()
-        added = await self._repository.add_device(user_id, token, platform)
+        added = await self._repository.add_device(application_id, user_id, token, platform)
         if added is None:
             raise _user_not_found(user_id)
         device, created = added
-        await self._changes.changed(user_id, pb.CHANGE_KIND_UPDATED)
+        await self._changes.changed(application_id, user_id, pb.CHANGE_KIND_UPDATED)
         return pb.AddDeviceResponse(device=messages.device(device), created=created)
 
     async def RemoveDevice(self, request: pb.RemoveDeviceRequest, context: ServicerContext) -> pb.RemoveDeviceResponse:
         checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
         user_id = checks.check("user_id", validation.user_id, request.user_id)
         token = checks.check("token", validation.device_token, request.token)
         checks.done()
-        user_exists, removed = await self._repository.remove_device(user_id, token)
+        user_exists, removed = await self._repository.remove_device(application_id, user_id, token)
         if not user_exists:
             raise _user_not_found(user_id)
         if not removed:
             raise NotFound(f"user {user_id} has no device with this token")
-        await self._changes.changed(user_id, pb.CHANGE_KIND_UPDATED)
+        await self._changes.changed(application_id, user_id, pb.CHANGE_KIND_UPDATED)
         return pb.RemoveDeviceResponse()
 
     async def Authenticate(self, request: pb.AuthenticateRequest, context: ServicerContext) -> pb.AuthenticateResponse:
         checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
         for field in ("email", "password"):
             if not getattr(request, field):
                 checks.fail(field, "must not be empty")
         checks.done()
         email = request.email.strip()
         # An address with NUL cannot be stored, so it is no user's (and PostgreSQL would refuse the lookup).
-        credentials = None if "\x00" in email else await self._repository.credentials(email)
+        credentials = None if "\x00" in email else await self._repository.credentials(application_id, email)
         # Always verify, against a dummy hash when the email is unknown: both failures take the same time.
         matched = await self._passwords.verify(credentials.password_hash if credentials else None, request.password)
         if not matched or credentials is None:
@@ -216,6 +228,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
                 self._jwt_secret,
                 self._jwt_expires_in,
                 version=credentials.token_version,
+                application_id=application_id,
             ),
             token_type="bearer",  # noqa: S106 - the OAuth token type, not a secret
             expires_in=self._jwt_expires_in,
@@ -225,13 +238,35 @@ class UserServicer(pb_grpc.UserServiceServicer):
     async def GetNotificationProfile(
         self, request: pb.GetNotificationProfileRequest, context: ServicerContext
     ) -> pb.GetNotificationProfileResponse:
-        user_id = single("user_id", validation.user_id, request.user_id)
+        application_id, user_id = _user_named(request)
 
         async def load() -> bytes | None:
-            found = await self._repository.profile(user_id)
+            found = await self._repository.profile(application_id, user_id)
             return messages.profile(found).SerializeToString() if found else None
 
-        serialized = await self._cache.get_or_load(user_id, load)
+        serialized = await self._cache.get_or_load(application_id, user_id, load)
         if serialized is None:
             raise _user_not_found(user_id)
         return pb.GetNotificationProfileResponse(profile=pb.NotificationProfile.FromString(serialized))
+
+    async def PurgeApplicationUsers(
+        self, request: pb.PurgeApplicationUsersRequest, context: ServicerContext
+    ) -> pb.PurgeApplicationUsersResponse:
+        checks = Checks()
+        application_id = checks.check("application_id", purged_application_id, request.application_id)
+        limit = checks.check("limit", purge_limit, request.limit)
+        checks.done()
+        deleted = await self._repository.purge(application_id, limit)
+        await self._changes.purged(application_id, deleted)
+        return pb.PurgeApplicationUsersResponse(deleted=len(deleted))
+
+
+def _user_named(
+    request: pb.GetUserRequest | pb.DeleteUserRequest | pb.GetNotificationProfileRequest,
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """The application and the user id of a request that names one user and nothing else."""
+    checks = Checks()
+    application_id = checks.check("application_id", validation.application_id, request)
+    user_id = checks.check("user_id", validation.user_id, request.user_id)
+    checks.done()
+    return application_id, user_id

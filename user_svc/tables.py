@@ -1,4 +1,7 @@
-"""The tables of the ``users`` database (SQLAlchemy Core); the Alembic history creates the same."""
+"""The tables of the ``users`` database (SQLAlchemy Core); the Alembic history creates the same.
+
+A user belongs to one application; preferences and devices are reached only through their user, so they
+are isolated by it (docs/design.md §3)."""
 
 from __future__ import annotations
 
@@ -27,8 +30,9 @@ users = Table(
     "users",
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True, comment="UUIDv7: time-ordered, the listing order"),
+    Column("application_id", UUID(as_uuid=True), nullable=False, comment="the application the user belongs to"),
     Column("name", Text, nullable=False),
-    Column("email", Text, nullable=False, comment="as given; unique case-insensitively"),
+    Column("email", Text, nullable=False, comment="as given; unique case-insensitively within the application"),
     Column("locale", Text, nullable=False),
     Column("password_hash", Text, nullable=False),
     Column(
@@ -42,7 +46,8 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
-Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
+Index("uq_users_application_id_email_lower", users.c.application_id, func.lower(users.c.email), unique=True)
+Index("ix_users_application_id_id", users.c.application_id, users.c.id)
 
 preferences = Table(
     "preferences",

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
+from common.grpc import applications
 from common.grpc.errors import FieldViolation, InvalidArgument
 from common.ids import parse_uuid
 
@@ -21,6 +22,8 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 MAX_DEVICE_TOKEN_LENGTH = 512
 """FCM's tokens are about 160 characters; longer ones only make the profile every send reads larger."""
+
+REQUESTS_WITHOUT_APPLICATION = applications.requests_without_application("user_svc")
 
 # The HTML living standard's "valid e-mail address", with at least one dot in the domain.
 _EMAIL = re.compile(
@@ -83,6 +86,11 @@ def user_id(value: str) -> uuid.UUID:
     return parsed
 
 
+def application_id(request: applications.ApplicationRequest) -> uuid.UUID:
+    """The application the request acts in: the default one (counted) when it names none."""
+    return applications.application_id(request, REQUESTS_WITHOUT_APPLICATION)
+
+
 def device_token(value: str) -> str:
     """A push registration token: not blank, not absurdly long."""
     value = value.strip()
@@ -119,11 +127,3 @@ class Checks:
         if self._violations:
             message = "; ".join(f"{v.field}: {v.description}" for v in self._violations)
             raise InvalidArgument(message, self._violations)
-
-
-def single(field: str, check: Callable[[V], T], value: V) -> T:
-    """``check(value)``, or ``INVALID_ARGUMENT`` naming ``field``."""
-    try:
-        return check(value)
-    except ValueError as error:
-        raise InvalidArgument.field(field, str(error)) from None

@@ -184,7 +184,8 @@ class UserServiceServicer:
 
     def PurgeApplicationUsers(self, request, context):
         """Deletes up to `limit` users (with their devices) of a disabled application; the gateway calls it until
-        it answers 0. Refused (INVALID_ARGUMENT) for an empty application id: the default one is never purged.
+        it answers 0. Refused (INVALID_ARGUMENT) for an empty application id or the default application's, which
+        is never purged. Publishes no UserChanged per user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -697,7 +698,8 @@ class TemplateServiceServicer:
 
     def PurgeApplicationTemplates(self, request, context):
         """Deletes up to `limit` templates (with their versions) of a disabled application; the gateway calls it
-        until it answers 0. Refused (INVALID_ARGUMENT) for an empty application id.
+        until it answers 0. Refused (INVALID_ARGUMENT) for an empty application id or the default application's,
+        which is never purged. Publishes no TemplateChanged per template.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

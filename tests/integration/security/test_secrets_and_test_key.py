@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from common.applications import DEFAULT_APPLICATION_ID
 from common.db import create_engine
 from common.settings import SettingsError, load_settings
 from delivery.http import worker_app
@@ -53,6 +54,7 @@ async def test_a_database_error_does_not_quote_the_hash_or_the_email(infra: Infr
     password_hash = "$argon2id$v=19$m=1024,t=1,p=1$c2VjcmV0LXNhbHQ$c2VjcmV0LWhhc2g"
     unexpected = NewUser(
         id=uuid.uuid4(),
+        application_id=DEFAULT_APPLICATION_ID,
         name="NUL \x00 in a name",  # PostgreSQL refuses it: an error the repository does not expect
         email=email,
         locale="en",

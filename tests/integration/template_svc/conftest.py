@@ -70,18 +70,26 @@ async def events(amqp: AmqpSession) -> aio_pika.abc.AbstractQueue:
     return queue
 
 
-async def next_template_event(queue: aio_pika.abc.AbstractQueue, slug: str, timeout: float = 5.0) -> pb.TemplateChanged:
-    """The next ``TemplateChanged`` for ``slug`` on ``queue`` (events of other slugs are skipped)."""
+async def template_events_until(
+    queue: aio_pika.abc.AbstractQueue, slug: str, timeout: float = 5.0
+) -> list[pb.TemplateChanged]:
+    """Every ``TemplateChanged`` on ``queue``, up to and including the next one for ``slug``."""
+    seen: list[pb.TemplateChanged] = []
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         message = await queue.get(no_ack=True, fail=False)
         if message is None:
             await asyncio.sleep(0.02)
         elif message.type == "notification.v1.TemplateChanged":
-            event = pb.TemplateChanged.FromString(message.body)
-            if event.slug == slug:
-                return event
+            seen.append(pb.TemplateChanged.FromString(message.body))
+            if seen[-1].slug == slug:
+                return seen
     raise AssertionError(f"no TemplateChanged for {slug} within {timeout}s")
+
+
+async def next_template_event(queue: aio_pika.abc.AbstractQueue, slug: str, timeout: float = 5.0) -> pb.TemplateChanged:
+    """The next ``TemplateChanged`` for ``slug`` on ``queue`` (events of other slugs are skipped)."""
+    return (await template_events_until(queue, slug, timeout))[-1]
 
 
 async def create_email(templates: pb_grpc.TemplateServiceStub, **fields: Any) -> pb.Template:

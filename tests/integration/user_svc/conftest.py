@@ -1,22 +1,26 @@
 """One real user_svc for the package (test database, Redis db and vhost from the environment), a client
-stub on it, and helpers to create users and to watch the database."""
+stub on it, and helpers to create users and to watch the database and the change events."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any
 
+import aio_pika
 import asyncpg
 import grpc
 import pytest
+from aio_pika.abc import AbstractQueue
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common.amqp.topology import EVENTS_EXCHANGE
 from common.db import plain_url
 from common.grpc.client import internal_channel
-from devstack.infra import Infra
+from devstack.infra import AmqpSession, Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
@@ -92,3 +96,35 @@ def counting_queries(engine: AsyncEngine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+async def events(amqp: AmqpSession) -> AsyncIterator[AbstractQueue]:
+    """A private queue bound to the events exchange, as any cache outside user_svc would have."""
+    queue = await amqp.channel.declare_queue("", exclusive=True, auto_delete=True)
+    await queue.bind(EVENTS_EXCHANGE, routing_key="")
+    yield queue
+    await queue.delete(if_unused=False, if_empty=False)
+
+
+async def changes_until(queue: AbstractQueue, user_id: str, timeout: float = 5.0) -> list[pb.UserChanged]:
+    """Every ``UserChanged`` on ``queue``, up to and including the next one about ``user_id``."""
+    seen: list[pb.UserChanged] = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        message = await queue.get(no_ack=True, fail=False)
+        if message is None:
+            await asyncio.sleep(0.02)
+            continue
+        assert message.content_type == "application/x-protobuf"
+        assert message.type == "notification.v1.UserChanged"
+        assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+        seen.append(pb.UserChanged.FromString(message.body))
+        if seen[-1].user_id == user_id:
+            return seen
+    raise AssertionError(f"no UserChanged for {user_id} within {timeout}s")
+
+
+async def next_change(queue: AbstractQueue, user_id: str, timeout: float = 5.0) -> pb.UserChanged:
+    """The next ``UserChanged`` about ``user_id`` (others' events are skipped)."""
+    return (await changes_until(queue, user_id, timeout))[-1]

@@ -2,44 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
-import aio_pika
-import pytest
 from aio_pika.abc import AbstractQueue
 
-from common.amqp.topology import EVENTS_EXCHANGE
-from devstack.infra import AmqpSession
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
-from tests.integration.user_svc.conftest import create_user
-
-
-@pytest.fixture
-async def events(amqp: AmqpSession) -> AsyncIterator[AbstractQueue]:
-    """A private queue bound to the events exchange, as any cache outside user_svc would have."""
-    queue = await amqp.channel.declare_queue("", exclusive=True, auto_delete=True)
-    await queue.bind(EVENTS_EXCHANGE, routing_key="")
-    yield queue
-    await queue.delete(if_unused=False, if_empty=False)
-
-
-async def next_change(queue: AbstractQueue, user_id: str, timeout: float = 5.0) -> pb.UserChanged:
-    """The next ``UserChanged`` about ``user_id`` (others' events are skipped)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        message = await queue.get(no_ack=True, fail=False)
-        if message is None:
-            await asyncio.sleep(0.02)
-            continue
-        assert message.content_type == "application/x-protobuf"
-        assert message.type == "notification.v1.UserChanged"
-        assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
-        event = pb.UserChanged.FromString(message.body)
-        if event.user_id == user_id:
-            return event
-    raise AssertionError(f"no UserChanged for {user_id} within {timeout}s")
+from tests.integration.user_svc.conftest import create_user, next_change
 
 
 async def test_each_write_publishes_user_changed(users: pb_grpc.UserServiceStub, events: AbstractQueue) -> None:

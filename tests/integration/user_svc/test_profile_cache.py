@@ -133,25 +133,25 @@ async def test_profile_errors(users: pb_grpc.UserServiceStub) -> None:
 async def test_a_read_that_raced_a_write_does_not_put_the_old_profile_back(infra: Infra) -> None:
     redis = Redis.from_url(infra.redis_url)
     cache = ProfileCache(redis, ttl_seconds=60)
-    user_id = uuid.uuid4()
+    application_id, user_id = uuid.uuid4(), uuid.uuid4()
     loads = 0
 
     async def load_then_a_write_commits() -> bytes:
         nonlocal loads
         loads += 1
-        await cache.invalidate(user_id)  # the write commits and invalidates while this read is loading
+        await cache.invalidate(application_id, user_id)  # the write commits and invalidates while this read is loading
         return b"\x0a\x03old"
 
     try:
-        assert await cache.get_or_load(user_id, load_then_a_write_commits) == b"\x0a\x03old"
+        assert await cache.get_or_load(application_id, user_id, load_then_a_write_commits) == b"\x0a\x03old"
 
         async def load_fresh() -> bytes:
             nonlocal loads
             loads += 1
             return b"\x0a\x03new"
 
-        assert await cache.get_or_load(user_id, load_fresh) == b"\x0a\x03new"
-        assert await cache.get_or_load(user_id, load_fresh) == b"\x0a\x03new"
+        assert await cache.get_or_load(application_id, user_id, load_fresh) == b"\x0a\x03new"
+        assert await cache.get_or_load(application_id, user_id, load_fresh) == b"\x0a\x03new"
         assert loads == 2, "the stale load was not cached; the fresh one was"
     finally:
         await redis.aclose()
