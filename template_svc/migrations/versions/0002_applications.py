@@ -44,6 +44,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(sa.text("DELETE FROM templates WHERE application_id <> :id").bindparams(id=DEFAULT_APPLICATION_ID))
+    op.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the deferred foreign key now: later DDL needs none pending
     op.create_unique_constraint("uq_templates_slug_channel_locale", "templates", ["slug", "channel", "locale"])
     op.drop_constraint("uq_templates_application_id_slug_channel_locale", "templates", type_="unique")
     op.drop_column("templates", "application_id")
