@@ -1,4 +1,4 @@
-"""The application a UserService or TemplateService request acts in (docs/design.md §7): its
+"""The application a UserService or TemplateService request acts in (docs/design.md §3 gRPC): its
 ``application_id``, or the ``default`` application when it is empty, which release 2 still allows and counts so
 an operator sees which callers have yet to name one."""
 
