@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -271,17 +272,28 @@ async def test_a_deleted_application_is_gone_at_once_and_purged(gateway: Gateway
     assert left == 0
 
 
-@pytest.mark.xfail(
-    reason="needs PurgeApplicationUsers/PurgeApplicationTemplates in user_svc and template_svc", strict=False
-)
-async def test_a_purge_ends_with_purged_at(gateway: Gateway) -> None:
+async def test_a_purge_deletes_the_applications_data_and_ends_with_purged_at(gateway: Gateway, infra: Infra) -> None:
     application = await new_application(gateway.client)
+    issued = await new_key(gateway.client, application["id"], EVERY_SCOPE)
+    assert (await send_welcome(gateway, issued["key"])).status_code == 202
     assert (await gateway.client.delete(f"/v1/applications/{application['id']}", headers=ADMIN)).status_code == 204
     assert await gateway.resources.purger.run_once() >= 1
-    purged = await gateway.resources.db.fetchval(
-        "SELECT purged_at FROM applications WHERE id = $1", uuid.UUID(application["id"])
+    application_id = uuid.UUID(application["id"])
+    db = gateway.resources.db
+    assert await db.fetchval("SELECT purged_at FROM applications WHERE id = $1", application_id) is not None
+    assert (
+        await db.fetchval("SELECT count(*) FROM notification_statuses WHERE application_id = $1", application_id) == 0
     )
-    assert purged is not None
+    for variable, table in (("USER_SVC_DATABASE_URL", "users"), ("TEMPLATE_SVC_DATABASE_URL", "templates")):
+        connection = await asyncpg.connect(infra.database(variable))
+        try:
+            left = await connection.fetchval(
+                f"SELECT count(*) FROM {table} WHERE application_id = $1",  # noqa: S608 - a constant table name
+                application_id,
+            )
+        finally:
+            await connection.close()
+        assert left == 0, table
 
 
 async def test_the_default_application_cannot_be_deleted(gateway: Gateway) -> None:
