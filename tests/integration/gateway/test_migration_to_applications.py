@@ -1,0 +1,117 @@
+"""Migration 0005 gives every existing notification, its history and every suppression to the ``default``
+application with nothing lost or changed, makes the ``default`` application, and leaves no default behind: a row
+inserted without an application is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+
+from common.applications import DEFAULT_APPLICATION_ID
+from common.db import plain_url
+from common.ids import new_notification_id
+from common.migrations import downgrade, migrate
+
+HISTORY = "gateway:migrations"
+BEFORE_APPLICATIONS = "0004"
+TABLES = {"notification_statuses": "id", "notification_events": "id", "email_suppressions": "address"}
+
+
+@pytest.fixture(scope="module")
+def url() -> str:
+    """A database of its own next to the test session's notifications database, at the revision before
+    applications."""
+    database_url = f"{os.environ['NOTIFICATIONS_DATABASE_URL']}_before_applications"
+    migrate(HISTORY, database_url)
+    downgrade(HISTORY, database_url)
+    migrate(HISTORY, database_url, BEFORE_APPLICATIONS)
+    return database_url
+
+
+async def populate(url: str) -> None:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        for n, status in enumerate(("queued", "delivered", "failed", "skipped")):
+            notification_id = new_notification_id()
+            await connection.execute(
+                "INSERT INTO notification_statuses (id, channel, user_id, template_slug, template_version,"
+                " template_locale, status, reason, attempts, metadata, envelope)"
+                " VALUES ($1, $2, $3, 'welcome', 2, 'pt-BR', $4, $5, $6, $7, $8)",
+                notification_id,
+                ("email", "push")[n % 2],
+                uuid.uuid4(),
+                status,
+                "channel_disabled" if status == "skipped" else None,
+                n,
+                f'{{"campaign": "c{n}"}}',
+                bytes([n]) * 16,
+            )
+            for attempt in range(n + 1):
+                await connection.execute(
+                    "INSERT INTO notification_events (notification_id, status, attempt, detail)"
+                    " VALUES ($1, $2, $3, $4)",
+                    notification_id,
+                    status,
+                    attempt,
+                    f'{{"attempt": {attempt}}}',
+                )
+        await connection.execute(
+            "INSERT INTO email_suppressions (address, reason) VALUES ('bounced@example.com', 'hard_bounce')"
+        )
+    finally:
+        await connection.close()
+
+
+async def rows(url: str) -> dict[str, list[dict[str, Any]]]:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        return {
+            table: [dict(row) for row in await connection.fetch(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608 - constants
+            for table, order in TABLES.items()
+        }
+    finally:
+        await connection.close()
+
+
+async def execute(url: str, statement: str, *arguments: Any) -> Any:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        return await connection.fetch(statement, *arguments)
+    finally:
+        await connection.close()
+
+
+def test_existing_notifications_and_suppressions_move_into_the_default_application_unchanged(url: str) -> None:
+    asyncio.run(populate(url))
+    before = asyncio.run(rows(url))
+
+    migrate(HISTORY, url)
+
+    after = asyncio.run(rows(url))
+    for table in ("notification_statuses", "email_suppressions"):
+        assert {row.pop("application_id") for row in after[table]} == {DEFAULT_APPLICATION_ID}
+    assert after == before
+    assert [len(after[table]) for table in TABLES] == [4, 10, 1]
+    applications = asyncio.run(execute(url, "SELECT id, name FROM applications"))
+    assert [(row["id"], row["name"]) for row in applications] == [(DEFAULT_APPLICATION_ID, "default")]
+
+    with pytest.raises(asyncpg.NotNullViolationError):
+        asyncio.run(
+            execute(
+                url,
+                "INSERT INTO email_suppressions (address, reason) VALUES ('other@example.com', 'hard_bounce')",
+            )
+        )
+    other = uuid.uuid4()
+    asyncio.run(  # the same address suppressed in another application is another suppression
+        execute(
+            url,
+            "INSERT INTO email_suppressions (application_id, address, reason) VALUES ($1, 'bounced@example.com', 'x')",
+            other,
+        )
+    )
