@@ -5,9 +5,7 @@ inserted without an application is refused."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from typing import Any
 
 import asyncpg
 import pytest
@@ -15,7 +13,8 @@ import pytest
 from common.applications import DEFAULT_APPLICATION_ID
 from common.db import plain_url
 from common.ids import new_notification_id
-from common.migrations import downgrade, migrate
+from common.migrations import migrate
+from tests.support.migrations import database_at, fetch, table_rows
 
 HISTORY = "gateway:migrations"
 BEFORE_APPLICATIONS = "0004"
@@ -26,11 +25,7 @@ TABLES = {"notification_statuses": "id", "notification_events": "id", "email_sup
 def url() -> str:
     """A database of its own next to the test session's notifications database, at the revision before
     applications."""
-    database_url = f"{os.environ['NOTIFICATIONS_DATABASE_URL']}_before_applications"
-    migrate(HISTORY, database_url)
-    downgrade(HISTORY, database_url)
-    migrate(HISTORY, database_url, BEFORE_APPLICATIONS)
-    return database_url
+    return database_at(HISTORY, "NOTIFICATIONS_DATABASE_URL", BEFORE_APPLICATIONS, "before_applications")
 
 
 async def populate(url: str) -> None:
@@ -38,7 +33,7 @@ async def populate(url: str) -> None:
     try:
         for n, status in enumerate(("queued", "delivered", "failed", "skipped")):
             notification_id = new_notification_id()
-            await connection.execute(
+            await connection.fetch(
                 "INSERT INTO notification_statuses (id, channel, user_id, template_slug, template_version,"
                 " template_locale, status, reason, attempts, metadata, envelope)"
                 " VALUES ($1, $2, $3, 'welcome', 2, 'pt-BR', $4, $5, $6, $7, $8)",
@@ -52,7 +47,7 @@ async def populate(url: str) -> None:
                 bytes([n]) * 16,
             )
             for attempt in range(n + 1):
-                await connection.execute(
+                await connection.fetch(
                     "INSERT INTO notification_events (notification_id, status, attempt, detail)"
                     " VALUES ($1, $2, $3, $4)",
                     notification_id,
@@ -60,56 +55,37 @@ async def populate(url: str) -> None:
                     attempt,
                     f'{{"attempt": {attempt}}}',
                 )
-        await connection.execute(
+        await connection.fetch(
             "INSERT INTO email_suppressions (address, reason) VALUES ('bounced@example.com', 'hard_bounce')"
         )
     finally:
         await connection.close()
 
 
-async def rows(url: str) -> dict[str, list[dict[str, Any]]]:
-    connection = await asyncpg.connect(plain_url(url))
-    try:
-        return {
-            table: [dict(row) for row in await connection.fetch(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608 - constants
-            for table, order in TABLES.items()
-        }
-    finally:
-        await connection.close()
-
-
-async def execute(url: str, statement: str, *arguments: Any) -> Any:
-    connection = await asyncpg.connect(plain_url(url))
-    try:
-        return await connection.fetch(statement, *arguments)
-    finally:
-        await connection.close()
-
-
 def test_existing_notifications_and_suppressions_move_into_the_default_application_unchanged(url: str) -> None:
     asyncio.run(populate(url))
-    before = asyncio.run(rows(url))
+    before = asyncio.run(table_rows(url, TABLES))
 
     migrate(HISTORY, url)
 
-    after = asyncio.run(rows(url))
+    after = asyncio.run(table_rows(url, TABLES))
     for table in ("notification_statuses", "email_suppressions"):
         assert {row.pop("application_id") for row in after[table]} == {DEFAULT_APPLICATION_ID}
     assert after == before
     assert [len(after[table]) for table in TABLES] == [4, 10, 1]
-    applications = asyncio.run(execute(url, "SELECT id, name FROM applications"))
+    applications = asyncio.run(fetch(url, "SELECT id, name FROM applications"))
     assert [(row["id"], row["name"]) for row in applications] == [(DEFAULT_APPLICATION_ID, "default")]
 
     with pytest.raises(asyncpg.NotNullViolationError):
         asyncio.run(
-            execute(
+            fetch(
                 url,
                 "INSERT INTO email_suppressions (address, reason) VALUES ('other@example.com', 'hard_bounce')",
             )
         )
     other = uuid.uuid4()
     asyncio.run(  # the same address suppressed in another application is another suppression
-        execute(
+        fetch(
             url,
             "INSERT INTO email_suppressions (application_id, address, reason) VALUES ($1, 'bounced@example.com', 'x')",
             other,

@@ -23,6 +23,7 @@ from tests.integration.template_svc.conftest import (
     template_events_until,
     violations,
 )
+from tests.support.purges import REFUSED_PURGES
 
 
 @dataclass(frozen=True)
@@ -263,16 +264,7 @@ async def test_a_purge_deletes_the_applications_templates_in_batches_without_eve
     assert [(event.slug, event.kind) for event in published] == [(marker.slug, pb.CHANGE_KIND_CREATED)]
 
 
-@pytest.mark.parametrize(
-    ("application_id", "limit", "field"),
-    [
-        ("", 10, "application_id"),
-        (str(DEFAULT_APPLICATION_ID), 10, "application_id"),
-        ("acme", 10, "application_id"),
-        (str(uuid.UUID(int=7)), 0, "limit"),
-        (str(uuid.UUID(int=7)), 10_001, "limit"),
-    ],
-)
+@pytest.mark.parametrize(("application_id", "limit", "field"), REFUSED_PURGES)
 async def test_a_purge_names_an_application_other_than_the_default_and_a_sane_limit(
     templates: pb_grpc.TemplateServiceStub, application_id: str, limit: int, field: str
 ) -> None:

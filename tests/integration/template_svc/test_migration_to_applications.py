@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
-from typing import Any
 
 import asyncpg
 import pytest
 
 from common.applications import DEFAULT_APPLICATION_ID
 from common.db import plain_url
-from common.migrations import downgrade, migrate
+from common.migrations import migrate
+from tests.support.migrations import database_at, table_rows
 
 HISTORY = "template_svc:migrations"
 BEFORE_APPLICATIONS = "0001"
@@ -25,11 +24,7 @@ LOCALES = ("en", "pt-BR", "fr")
 @pytest.fixture(scope="module")
 def url() -> str:
     """A database of its own next to the test session's templates database, at the revision before applications."""
-    database_url = f"{os.environ['TEMPLATE_SVC_DATABASE_URL']}_before_applications"
-    migrate(HISTORY, database_url)
-    downgrade(HISTORY, database_url)
-    migrate(HISTORY, database_url, BEFORE_APPLICATIONS)
-    return database_url
+    return database_at(HISTORY, "TEMPLATE_SVC_DATABASE_URL", BEFORE_APPLICATIONS, "before_applications")
 
 
 async def populate(url: str) -> None:
@@ -61,17 +56,6 @@ async def populate(url: str) -> None:
         await connection.close()
 
 
-async def rows(url: str) -> dict[str, list[dict[str, Any]]]:
-    connection = await asyncpg.connect(plain_url(url))
-    try:
-        return {
-            table: [dict(row) for row in await connection.fetch(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608 - constants
-            for table, order in TABLES.items()
-        }
-    finally:
-        await connection.close()
-
-
 async def insert_template(url: str, application_id: uuid.UUID | None) -> None:
     """A template ``welcome``/email/``en`` with its one version, in ``application_id`` (None: naming none)."""
     connection = await asyncpg.connect(plain_url(url))
@@ -98,11 +82,11 @@ async def insert_template(url: str, application_id: uuid.UUID | None) -> None:
 
 def test_existing_templates_move_into_the_default_application_unchanged(url: str) -> None:
     asyncio.run(populate(url))
-    before = asyncio.run(rows(url))
+    before = asyncio.run(table_rows(url, TABLES))
 
     migrate(HISTORY, url)
 
-    after = asyncio.run(rows(url))
+    after = asyncio.run(table_rows(url, TABLES))
     assert {template.pop("application_id") for template in after["templates"]} == {DEFAULT_APPLICATION_ID}
     assert after == before
     assert [len(after[table]) for table in TABLES] == [12, 36]

@@ -25,6 +25,7 @@ from tests.integration.user_svc.conftest import (
     next_change,
     rpc_error,
 )
+from tests.support.purges import REFUSED_PURGES
 from tests.support.user_service import JWT_SECRET
 
 TOKEN = "device-token-of-a"
@@ -272,16 +273,7 @@ async def test_a_purge_deletes_the_applications_users_in_batches_without_events(
     assert [(event.user_id, event.kind) for event in published] == [(marker.id, pb.CHANGE_KIND_CREATED)]
 
 
-@pytest.mark.parametrize(
-    ("application_id", "limit", "field"),
-    [
-        ("", 10, "application_id"),
-        (str(DEFAULT_APPLICATION_ID), 10, "application_id"),
-        ("acme", 10, "application_id"),
-        (str(uuid.UUID(int=7)), 0, "limit"),
-        (str(uuid.UUID(int=7)), 10_001, "limit"),
-    ],
-)
+@pytest.mark.parametrize(("application_id", "limit", "field"), REFUSED_PURGES)
 async def test_a_purge_names_an_application_other_than_the_default_and_a_sane_limit(
     users: pb_grpc.UserServiceStub, application_id: str, limit: int, field: str
 ) -> None:

@@ -4,16 +4,15 @@ leaves no default behind: a user inserted without an application is refused."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from typing import Any
 
 import asyncpg
 import pytest
 
 from common.applications import DEFAULT_APPLICATION_ID
 from common.db import plain_url
-from common.migrations import downgrade, migrate
+from common.migrations import migrate
+from tests.support.migrations import database_at, table_rows
 
 HISTORY = "user_svc:migrations"
 BEFORE_APPLICATIONS = "0002"
@@ -23,11 +22,7 @@ TABLES = {"users": "id", "preferences": "user_id", "devices": "user_id, token"}
 @pytest.fixture(scope="module")
 def url() -> str:
     """A database of its own next to the test session's users database, at the revision before applications."""
-    database_url = f"{os.environ['USER_SVC_DATABASE_URL']}_before_applications"
-    migrate(HISTORY, database_url)
-    downgrade(HISTORY, database_url)
-    migrate(HISTORY, database_url, BEFORE_APPLICATIONS)
-    return database_url
+    return database_at(HISTORY, "USER_SVC_DATABASE_URL", BEFORE_APPLICATIONS, "before_applications")
 
 
 async def populate(url: str) -> None:
@@ -54,17 +49,6 @@ async def populate(url: str) -> None:
                     f"token-{n}-{device}",
                     ("android", "ios", "web")[device % 3],
                 )
-    finally:
-        await connection.close()
-
-
-async def rows(url: str) -> dict[str, list[dict[str, Any]]]:
-    connection = await asyncpg.connect(plain_url(url))
-    try:
-        return {
-            table: [dict(row) for row in await connection.fetch(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608 - constants
-            for table, order in TABLES.items()
-        }
     finally:
         await connection.close()
 
@@ -96,11 +80,11 @@ async def insert_in(url: str, application_id: uuid.UUID, email: str) -> None:
 
 def test_existing_users_move_into_the_default_application_unchanged(url: str) -> None:
     asyncio.run(populate(url))
-    before = asyncio.run(rows(url))
+    before = asyncio.run(table_rows(url, TABLES))
 
     migrate(HISTORY, url)
 
-    after = asyncio.run(rows(url))
+    after = asyncio.run(table_rows(url, TABLES))
     assert {user.pop("application_id") for user in after["users"]} == {DEFAULT_APPLICATION_ID}
     assert after == before
     assert [len(after[table]) for table in TABLES] == [3, 3, 6]
