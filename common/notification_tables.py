@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Text,
     func,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
@@ -211,4 +213,58 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True)),
     CheckConstraint("mode IN ('live', 'test')", name="ck_mode_known"),
     Index("ix_api_keys_application_id_created_at", "application_id", "created_at"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, comment="UUIDv7"),
+    Column("application_id", UUID(as_uuid=True), ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", ARRAY(Text), nullable=False, comment="event types, or {'*'} for all"),
+    Column("description", Text),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("secret", Text, nullable=False, comment="whsec_…: signs every delivery"),
+    Column("previous_secret", Text, comment="the secret before a rotation, also signing until…"),
+    Column("previous_secret_until", DateTime(timezone=True), comment="…the end of its 24 h overlap"),
+    Column("failing_since", DateTime(timezone=True), comment="first failure since the last success"),
+    Column("disabled_reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_webhook_endpoints_application_id_id", "application_id", "id"),
+    Index("ix_webhook_endpoints_enabled", "application_id", postgresql_where=text("enabled")),
+)
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("application_id", UUID(as_uuid=True), nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("notification_id", UUID(as_uuid=True), comment="for notification.* events"),
+    Column("data", JSONB, nullable=False, comment="the delivery body's data: a snapshot"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, comment="the webhook-id header"),
+    Column("endpoint_id", UUID(as_uuid=True), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("application_id", UUID(as_uuid=True), nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False, comment="the bytes posted, the same on every attempt"),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), comment="due (or leased) until; NULL when final"),
+    Column("response_status", Integer),
+    Column("response_ms", Integer),
+    Column("last_error", Text),
+    Column("event_at", DateTime(timezone=True), nullable=False, comment="when the event was written"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('pending', 'retrying', 'succeeded', 'failed')", name="ck_delivery_status_known"),
+    Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'retrying')")),
+    Index("ix_webhook_deliveries_endpoint_id_id", "endpoint_id", "id"),
+    Index("ix_webhook_deliveries_created_at", "created_at"),
 )
