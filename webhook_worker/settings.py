@@ -18,7 +18,10 @@ DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 
 
 def parse_durations(text: str) -> tuple[float, ...]:
-    """Seconds of each comma-separated duration in ``text`` (``5s``, ``2m``, ``1h``, ``0.2``: seconds by default)."""
+    """Seconds of each comma-separated duration in ``text`` (``5s``, ``2m``, ``1h``, ``0.2``: seconds by default);
+    an empty ``text`` is no retry at all."""
+    if not text.strip():
+        return ()
     durations = []
     for item in text.split(","):
         match = DURATION.match(item)
