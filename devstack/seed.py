@@ -123,6 +123,7 @@ def banner(base: str, user_id: str) -> str:
    template_svc gRPC              127.0.0.1:{port("TEMPLATE_SVC_PORT", 50052)}
    email_worker                   http://127.0.0.1:{port("EMAIL_WORKER_PORT", 2525)}
    push_worker                    http://127.0.0.1:{port("PUSH_WORKER_PORT", 8081)}
+   webhook_worker                 http://127.0.0.1:{port("WEBHOOK_WORKER_PORT", 8082)}
    SMTP sink                      127.0.0.1:{port("SMTP_SINK_PORT", 1025)}, \
 messages at http://127.0.0.1:{port("SMTP_SINK_HTTP_PORT", 1080)}/messages
    FCM server                     http://127.0.0.1:{port("FCM_SINK_PORT", 9099)}, messages at /messages

@@ -49,6 +49,7 @@ PORT_VARIABLES = (
     "TEMPLATE_SVC_PORT",
     "EMAIL_WORKER_PORT",
     "PUSH_WORKER_PORT",
+    "WEBHOOK_WORKER_PORT",
     "SMTP_SINK_PORT",
     "SMTP_SINK_HTTP_PORT",
     "FCM_SINK_PORT",
@@ -62,6 +63,7 @@ FAST_SETTINGS = {
     "PUSH_WORKER_RETRY_DELAY_SCALE": "0.01",
     "EMAIL_WORKER_SHUTDOWN_GRACE_SECONDS": "3",
     "PUSH_WORKER_SHUTDOWN_GRACE_SECONDS": "3",
+    "WEBHOOK_WORKER_SHUTDOWN_GRACE_SECONDS": "3",
     "USER_SVC_PASSWORD_TIME_COST": "1",
     "USER_SVC_PASSWORD_MEMORY_KIB": "1024",
     "LOG_LEVEL": "INFO",
@@ -189,6 +191,7 @@ READINESS: dict[str, Probe] = {
     "gateway": _http_probe("GATEWAY_PORT", "/ready"),
     "email_worker": _http_probe("EMAIL_WORKER_PORT", "/ready"),
     "push_worker": _http_probe("PUSH_WORKER_PORT", "/ready"),
+    "webhook_worker": _http_probe("WEBHOOK_WORKER_PORT", "/ready"),
     "smtp_sink": _http_probe("SMTP_SINK_HTTP_PORT", "/health"),
     "fcm_server": _http_probe("FCM_SINK_PORT", "/health"),
 }
@@ -278,12 +281,13 @@ class Stack:
         return procfile_entries()
 
     def url(self, service: str) -> str:
-        """The base URL of an HTTP service: ``gateway``, ``email_worker``, ``push_worker``, ``smtp_sink`` (its
-        HTTP side) or ``fcm_server``."""
+        """The base URL of an HTTP service: ``gateway``, ``email_worker``, ``push_worker``, ``webhook_worker``,
+        ``smtp_sink`` (its HTTP side) or ``fcm_server``."""
         variable = {
             "gateway": "GATEWAY_PORT",
             "email_worker": "EMAIL_WORKER_PORT",
             "push_worker": "PUSH_WORKER_PORT",
+            "webhook_worker": "WEBHOOK_WORKER_PORT",
             "smtp_sink": "SMTP_SINK_HTTP_PORT",
             "fcm_server": "FCM_SINK_PORT",
         }[service]

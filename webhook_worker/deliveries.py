@@ -56,7 +56,7 @@ class Outcome:
 @dataclass(frozen=True, slots=True)
 class EndpointRoom:
     """How many more deliveries each endpoint may take now: none for ``full`` ones, ``free[i]`` for
-    ``partly[i]``, and the per-endpoint cap for any other."""
+    ``partly[i]``, and the most an endpoint may hold for any other."""
 
     full: Sequence[uuid.UUID]
     partly: Sequence[uuid.UUID]
@@ -116,10 +116,13 @@ WHERE e.id = o.id AND o.ok = (e.failing_since IS NOT NULL)
 
 
 async def claim_due(
-    pool: asyncpg.Pool, *, limit: int, room: EndpointRoom, endpoint_cap: int, lease_seconds: float
+    pool: asyncpg.Pool, *, limit: int, room: EndpointRoom, endpoint_limit: int, lease_seconds: float
 ) -> list[Delivery]:
-    """Lease up to ``limit`` due deliveries of enabled endpoints, within each endpoint's room."""
-    rows = await pool.fetch(CLAIM_DUE, room.partly, room.free, room.full, limit * 4, endpoint_cap, limit, lease_seconds)
+    """Lease up to ``limit`` due deliveries of enabled endpoints, within each endpoint's room (``endpoint_limit``
+    for one this worker holds nothing of)."""
+    rows = await pool.fetch(
+        CLAIM_DUE, room.partly, room.free, room.full, limit * 4, endpoint_limit, limit, lease_seconds
+    )
     return [
         Delivery(
             id=row["id"],

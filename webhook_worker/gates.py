@@ -1,34 +1,41 @@
 """Per-endpoint gates (docs/design.md §7 "Events out"): a concurrency cap and a circuit breaker for each endpoint,
-so a slow or dead endpoint holds at most its cap of the worker's slots and none while its breaker is open."""
+so a slow or dead endpoint holds a bounded share of the worker's slots, and none while its breaker is open.
+
+An endpoint may hold up to :data:`HELD_PER_SLOT` times its cap of claimed deliveries: ``cap`` being sent, the
+rest waiting their turn, so the next one goes as soon as a send ends, without a claim in between. A delivery
+waits for at most one timeout before its own attempt starts, so the lease (longer than both) covers it."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 
 from delivery.breaker import BreakerState, CircuitBreaker
 from webhook_worker.deliveries import EndpointRoom
 
+HELD_PER_SLOT = 2
 MAX_IDLE_GATES = 10_000
 """Past this many gates, those of endpoints with nothing in flight and a closed breaker are forgotten."""
 
 
 class EndpointGate:
-    """One endpoint's sends in flight and its breaker."""
+    """One endpoint's claimed deliveries, the slots its sends take, and its breaker."""
 
     def __init__(self, endpoint_id: uuid.UUID, *, cap: int, breaker: CircuitBreaker) -> None:
         self.endpoint_id = endpoint_id
-        self.cap = cap
+        self.limit = cap * HELD_PER_SLOT
+        self.sending = asyncio.Semaphore(cap)
         self.breaker = breaker
-        self.in_flight = 0
+        self.held = 0
 
     def free(self) -> int:
-        """How many more sends may start now: one probe while half-open, none while open."""
+        """How many more deliveries this endpoint may be given now: one probe while half-open, none while open."""
         if not self.breaker.may_call():
             return 0
         if self.breaker.state is BreakerState.HALF_OPEN:
-            return 1 if self.in_flight == 0 else 0
-        return max(0, self.cap - self.in_flight)
+            return 1 if self.held == 0 else 0
+        return max(0, self.limit - self.held)
 
 
 class EndpointGates:
@@ -36,6 +43,8 @@ class EndpointGates:
 
     def __init__(self, *, cap: int, breaker_threshold: int, breaker_pause_seconds: float) -> None:
         self._cap = cap
+        self.limit = cap * HELD_PER_SLOT
+        """What an endpoint with nothing held may be given."""
         self._threshold = breaker_threshold
         self._pause = breaker_pause_seconds
         self._gates: dict[uuid.UUID, EndpointGate] = {}
@@ -59,7 +68,7 @@ class EndpointGates:
             room = gate.free()
             if room == 0:
                 full.append(endpoint_id)
-            elif room < self._cap:
+            elif room < self.limit:
                 partly.append(endpoint_id)
                 free.append(room)
         return EndpointRoom(full=full, partly=partly, free=free)
@@ -72,5 +81,5 @@ class EndpointGates:
         self._gates = {
             endpoint_id: gate
             for endpoint_id, gate in self._gates.items()
-            if gate.in_flight or gate.breaker.state is not BreakerState.CLOSED
+            if gate.held or gate.breaker.state is not BreakerState.CLOSED
         }

@@ -23,8 +23,8 @@ from webhook_worker.settings import WebhookWorkerSettings
 
 logger = logging.getLogger(__name__)
 
-GATHER_SECONDS = 0.05
-"""With only a few slots free, how long the loop waits for more before claiming: fewer, larger claims."""
+GATHER_SECONDS = 0.01
+"""How long the loop lets sends end before it claims for them: fewer, larger claims."""
 DATABASE_PAUSE_SECONDS = 1.0
 
 
@@ -46,32 +46,29 @@ class Relay:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self._room = asyncio.Event()
 
     def wake(self) -> None:
-        """New deliveries may be due: claim without waiting for the next poll."""
+        """New deliveries were made: claim without waiting for the next poll."""
         self._wake.set()
 
     async def run(self) -> None:
-        """Claim and send until cancelled."""
+        """Claim and send until cancelled: claim again whenever a send ends or new deliveries were made, after a
+        short gathering so one claim serves many finished sends, and at least every poll interval."""
         settings = self._settings
-        enough_room = max(1, min(settings.batch_size, settings.concurrency // 4))
         while True:
             free = settings.concurrency - len(self._tasks)
-            if free < enough_room:
-                self._room.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._room.wait(), GATHER_SECONDS)
-                free = settings.concurrency - len(self._tasks)
-                if free <= 0:
-                    continue
+            if free <= 0:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
             self._wake.clear()
+            limit = min(free, settings.batch_size)
             try:
                 claimed = await claim_due(
                     self._pool,
-                    limit=min(free, settings.batch_size),
+                    limit=limit,
                     room=self.gates.room(),
-                    endpoint_cap=settings.endpoint_concurrency,
+                    endpoint_limit=self.gates.limit,
                     lease_seconds=settings.lease_seconds,
                 )
             except (OSError, asyncpg.PostgresError):
@@ -80,9 +77,10 @@ class Relay:
                 continue
             for delivery in claimed:
                 self._start(delivery)
-            if not claimed:
+            if len(claimed) < limit:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), settings.poll_seconds)
+                await asyncio.sleep(GATHER_SECONDS)
 
     async def drain(self, grace_seconds: float) -> None:
         """Let attempts in flight finish for up to ``grace_seconds``; the rest are abandoned to their leases."""
@@ -94,34 +92,40 @@ class Relay:
 
     def _start(self, delivery: Delivery) -> None:
         gate = self.gates.gate(delivery.endpoint_id)
-        if not gate.breaker.acquire():
-            self._defer(delivery, gate)
-            return
-        gate.in_flight += 1
+        gate.held += 1
         task = asyncio.create_task(self._send(delivery, gate))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._room.set()
+        self._wake.set()
 
     async def _send(self, delivery: Delivery, gate: EndpointGate) -> None:
-        metrics.IN_FLIGHT.inc()
         try:
-            attempt = await self._sender.post(delivery)
-        except Exception as error:
-            logger.exception("sending webhook delivery %s raised unexpectedly", delivery.id)
-            attempt = Attempt(False, None, 0, f"unexpected error: {error!r}")
+            async with gate.sending:
+                if not gate.breaker.acquire():
+                    self._defer(delivery, gate)
+                    return
+                attempt = await self._attempt(delivery)
         finally:
-            gate.in_flight -= 1
-            metrics.IN_FLIGHT.dec()
+            gate.held -= 1
         if attempt.ok:
             gate.breaker.record_success()
         else:
             gate.breaker.record_failure()
         metrics.ATTEMPT_LATENCY.labels(str(attempt.ok).lower()).observe(attempt.response_ms / 1000)
         self._writer.add(self._outcome(delivery, attempt))
+
+    async def _attempt(self, delivery: Delivery) -> Attempt:
+        metrics.IN_FLIGHT.inc()
+        try:
+            return await self._sender.post(delivery)
+        except Exception as error:
+            logger.exception("sending webhook delivery %s raised unexpectedly", delivery.id)
+            return Attempt(False, None, 0, f"unexpected error: {error!r}")
+        finally:
+            metrics.IN_FLIGHT.dec()
 
     def _outcome(self, delivery: Delivery, attempt: Attempt) -> Outcome:
         attempts = delivery.attempts + 1

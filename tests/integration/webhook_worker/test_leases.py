@@ -30,7 +30,7 @@ async def test_a_killed_workers_deliveries_are_sent_after_the_lease(
         "WEBHOOK_WORKER_PORT": "0",
         "WEBHOOK_ALLOW_PRIVATE": "1",
         "WEBHOOK_WORKER_POLL_SECONDS": "0.05",
-        "WEBHOOK_WORKER_TIMEOUT_SECONDS": "2.5",
+        "WEBHOOK_WORKER_TIMEOUT_SECONDS": "1.2",
         "WEBHOOK_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
     }
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "webhook_worker", env=environment)
@@ -42,7 +42,7 @@ async def test_a_killed_workers_deliveries_are_sent_after_the_lease(
     [first] = receiver.at("/slow/2/killed")
     await pool.execute("UPDATE webhook_endpoints SET url = $2 WHERE id = $1", endpoint["id"], receiver.url("/ok/again"))
 
-    async with worker(lease_seconds=LEASE_SECONDS):
+    async with worker(lease_seconds=LEASE_SECONDS, timeout_seconds=1.2):
         [delivery] = await final(pool, endpoint["id"], timeout=15)
 
     [again] = receiver.at("/ok/again")

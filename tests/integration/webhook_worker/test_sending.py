@@ -111,7 +111,7 @@ async def test_an_endless_answer_is_read_to_64_kib_only(pool: asyncpg.Pool, rece
     endpoint = await add_endpoint(pool, receiver.url("/endless/a"))
     await add_event(pool)
 
-    async with worker(timeout_seconds=3.0):
+    async with worker(timeout_seconds=3.0, lease_seconds=10.0):
         [delivery] = await final(pool, endpoint["id"])
 
     assert (delivery["status"], delivery["response_status"]) == ("succeeded", 200)

@@ -31,7 +31,7 @@ def test_a_malformed_schedule_is_refused(schedule: str, monkeypatch: pytest.Monk
 
 def test_a_lease_shorter_than_an_attempt_is_refused() -> None:
     with pytest.raises(ValueError, match="LEASE_SECONDS must be longer"):
-        WebhookWorkerSettings(lease_seconds=5, timeout_seconds=10)
+        WebhookWorkerSettings(lease_seconds=15, timeout_seconds=10)
 
 
 def test_the_ladder_ends_after_its_last_step() -> None:
