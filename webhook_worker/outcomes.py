@@ -39,7 +39,7 @@ class OutcomeWriter:
             await asyncio.sleep(GATHER_SECONDS)
             try:
                 await self.flush()
-            except (OSError, asyncpg.PostgresError):
+            except Exception:  # the database, or anything else: the outcomes stay queued
                 logger.warning("could not write webhook outcomes; trying again", exc_info=True)
                 await asyncio.sleep(RETRY_PAUSE_SECONDS)
 

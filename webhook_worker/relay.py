@@ -71,7 +71,7 @@ class Relay:
                     endpoint_limit=self.gates.limit,
                     lease_seconds=settings.lease_seconds,
                 )
-            except (OSError, asyncpg.PostgresError):
+            except Exception:  # the database, or anything else: the loop must outlive it
                 logger.warning("could not claim webhook deliveries; trying again", exc_info=True)
                 await asyncio.sleep(DATABASE_PAUSE_SECONDS)
                 continue

@@ -71,8 +71,10 @@ async def serve(settings: WebhookWorkerSettings, stop: asyncio.Event | None = No
     await relay.drain(settings.shutdown_grace_seconds)
     writing.cancel()
     await asyncio.gather(writing, return_exceptions=True)
-    with contextlib.suppress(OSError, asyncpg.PostgresError):
+    try:
         await writer.flush()
+    except Exception:
+        logger.warning("could not write the last outcomes: those deliveries are sent again after their lease")
     await sender.close()
     await http.stop()
     await pool.close()
@@ -86,7 +88,7 @@ async def _open_pool(settings: WebhookWorkerSettings, stop: asyncio.Event) -> as
             return await asyncpg.create_pool(
                 plain_url(settings.database_url), min_size=2, max_size=settings.db_pool_size
             )
-        except (OSError, asyncpg.PostgresError) as error:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             logger.warning("database not reachable (%s); trying again", error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), DATABASE_PAUSE_SECONDS)
@@ -98,7 +100,7 @@ async def _expand_forever(pool: asyncpg.Pool, relay: Relay, settings: WebhookWor
     while True:
         try:
             events, deliveries = await expand_events(pool, settings.batch_size)
-        except (OSError, asyncpg.PostgresError):
+        except Exception:  # the database, or anything else: the loop must outlive it
             logger.warning("could not expand the webhook outbox; trying again", exc_info=True)
             await asyncio.sleep(DATABASE_PAUSE_SECONDS)
             continue
