@@ -45,12 +45,12 @@ async def test_a_dead_endpoint_trips_its_breaker(pool: asyncpg.Pool, receiver: W
         await add_event(pool)
 
     async with worker(breaker_threshold=3, breaker_pause_seconds=30.0, endpoint_concurrency=1, retry_schedule="0.1"):
-        await eventually(lambda: pool.fetchval("SELECT count(*) = 3 FROM webhook_deliveries WHERE attempts > 0"))
+        await eventually(lambda: pool.fetchval("SELECT sum(attempts) = 3 FROM webhook_deliveries"))
         await asyncio.sleep(1.0)  # ten rungs of the ladder: a closed breaker would have sent many more
 
     assert len(receiver.at("/status/500/dead")) == 3
     untried = await pool.fetch("SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 AND attempts = 0", dead["id"])
-    assert len(untried) == 7
+    assert len(untried) >= 7
     assert {row["status"] for row in untried} == {"pending"}
 
 
