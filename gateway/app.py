@@ -17,7 +17,18 @@ from common.settings import load_settings
 from gateway.errors import install_error_handlers
 from gateway.middleware import EdgeMiddleware
 from gateway.resources import Resources
-from gateway.routes import applications, auth, me, notifications, operations, problems, templates, users
+from gateway.routes import (
+    applications,
+    auth,
+    me,
+    notifications,
+    operations,
+    problems,
+    templates,
+    users,
+    webhook_events,
+    webhooks,
+)
 from gateway.routes.docs import component_schema
 from gateway.schemas.notifications import SendRequest
 from gateway.schemas.problems import Problem
@@ -39,6 +50,7 @@ TAGS = [
     {"name": "auth", "description": "End-user login, and what a credential is."},
     {"name": "me", "description": "What a user's own token reads: their notifications."},
     {"name": "templates", "description": "Versioned, localised templates."},
+    {"name": "webhooks", "description": "Endpoints the application's events are posted to, and their deliveries."},
     {"name": "applications", "description": "Applications and their API keys: the operator's key only."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
@@ -60,9 +72,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        webhooks=webhook_events.router,
     )
     install_error_handlers(app)
-    for module in (notifications, users, auth, me, templates, applications, operations, problems):
+    for module in (notifications, users, auth, me, templates, applications, webhooks, operations, problems):
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
     if settings.trusted_proxy_list():  # outermost, so the access log and the login limits see the real client

@@ -24,6 +24,7 @@ class ProblemType(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type"
     INVALID_FIELDS = "invalid-fields"
     RATE_LIMITED = "rate-limited"
+    WEBHOOK_LIMIT_REACHED = "webhook-limit-reached"
     BUSY = "busy"
     UNAVAILABLE = "unavailable"
 
@@ -64,6 +65,9 @@ KINDS: dict[ProblemType, ProblemKind] = {
     ProblemType.BODY_TOO_LARGE: ProblemKind(413, "The body is larger than the route accepts."),
     ProblemType.UNSUPPORTED_MEDIA_TYPE: ProblemKind(415, "The body is not application/json."),
     ProblemType.INVALID_FIELDS: ProblemKind(422, "Fields failed validation; `errors` names each."),
+    ProblemType.WEBHOOK_LIMIT_REACHED: ProblemKind(
+        409, "The application has as many webhook endpoints as it may (20): delete one before adding another."
+    ),
     ProblemType.RATE_LIMITED: ProblemKind(429, "A rate limit is reached; retry after `Retry-After` seconds."),
     ProblemType.BUSY: ProblemKind(
         503, "The gateway or a service it needs is shedding load; nothing was accepted, retry after `Retry-After`."

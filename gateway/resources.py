@@ -38,6 +38,7 @@ from gateway.tenancy.key_store import ApplicationStore
 from gateway.tenancy.purge import ApplicationPurger
 from gateway.tenancy.usage import KeyUsage
 from gateway.user_access import UserAccess
+from gateway.webhooks.store import WebhookStore
 from templating import RenderLimits, TemplateRenderer
 
 REDIS_RETRY = Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,))
@@ -74,6 +75,7 @@ class Resources:
     send_service: SendService
     reconciler: Reconciler
     content_eraser: ContentEraser
+    webhooks: WebhookStore
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -194,6 +196,7 @@ class Resources:
                     interval_seconds=settings.content_erase_interval_seconds,
                     batch_size=settings.content_erase_batch_size,
                 ),
+                webhooks=WebhookStore(db),
             )
             tasks = [
                 asyncio.create_task(stamper.run(), name="published-stamper"),

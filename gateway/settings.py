@@ -102,6 +102,10 @@ class GatewaySettings(DatabaseServiceSettings):
     """How often the reconciler looks for unpublished rows (0 = not in this process)."""
     reconciler_batch_size: int = Field(default=500, ge=1, validation_alias="GATEWAY_RECONCILER_BATCH_SIZE")
 
+    webhook_allow_private: bool = Field(default=False, validation_alias="WEBHOOK_ALLOW_PRIVATE")
+    """Whether webhook URLs may be ``http://`` and reach loopback and private addresses (the dev default, 1); off,
+    only ``https://`` URLs whose host resolves to public addresses are accepted."""
+
     content_days: int = Field(default=7, ge=0, validation_alias="NOTIFICATIONS_CONTENT_DAYS")
     """How many days a notification keeps its rendered content (the envelope) after its final status."""
     content_erase_interval_seconds: float = Field(

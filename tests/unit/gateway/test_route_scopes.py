@@ -46,6 +46,17 @@ EXPECTED = {
     ("GET", "/v1/templates/{slug}/versions"): Scope.TEMPLATES_READ,
     ("POST", "/v1/templates/{slug}/versions/{version}/activate"): Scope.TEMPLATES_WRITE,
     ("POST", "/v1/templates/{slug}/render"): Scope.TEMPLATES_READ,
+    ("POST", "/v1/webhooks"): Scope.WEBHOOKS_MANAGE,
+    ("GET", "/v1/webhooks"): Scope.WEBHOOKS_MANAGE,
+    ("GET", "/v1/webhooks/{webhook_id}"): Scope.WEBHOOKS_MANAGE,
+    ("PATCH", "/v1/webhooks/{webhook_id}"): Scope.WEBHOOKS_MANAGE,
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Scope.WEBHOOKS_MANAGE,
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): Scope.WEBHOOKS_MANAGE,
+    ("POST", "/v1/webhooks/{webhook_id}/test"): Scope.WEBHOOKS_MANAGE,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Scope.WEBHOOKS_MANAGE,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}"): Scope.WEBHOOKS_MANAGE,
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): Scope.WEBHOOKS_MANAGE,
+    ("POST", "/v1/webhooks/{webhook_id}/replay"): Scope.WEBHOOKS_MANAGE,
 }
 """The contract's route-by-route list (docs/api.md "Scopes")."""
 

@@ -1,0 +1,40 @@
+"""What a webhook event is (docs/api.md "Webhooks"): the event types an endpoint subscribes to, and the delivery
+body, serialized once so every attempt of a delivery posts (and signs) the same bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+NOTIFICATION_STATUSES = (
+    "queued",
+    "scheduled",
+    "sending",
+    "delivered",
+    "retrying",
+    "failed",
+    "skipped",
+    "cancelled",
+    "bounced",
+)
+TEST_EVENT = "webhook.test"
+EVENT_TYPES: tuple[str, ...] = (
+    *(f"notification.{status}" for status in NOTIFICATION_STATUSES),
+    "broadcast.completed",
+    "email.unsubscribed",
+    "email.complained",
+    TEST_EVENT,
+)
+"""Every event type, in the order docs/api.md lists them."""
+ALL_EVENTS = "*"
+"""An endpoint's ``events`` of just this subscribes to every type, including ones added later."""
+
+
+def delivery_body(event_type: str, data: Mapping[str, Any], at: datetime) -> bytes:
+    """The bytes POSTed for one event: ``{"type", "timestamp", "data"}`` with ``timestamp`` = ``at`` in ISO 8601
+    UTC (``…Z``)."""
+    body = {"type": event_type, "timestamp": at.astimezone(UTC), "data": data}
+    return orjson.dumps(body, option=orjson.OPT_UTC_Z)
