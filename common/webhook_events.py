@@ -3,7 +3,7 @@ body, serialized once so every attempt of a delivery posts (and signs) the same 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,8 +33,13 @@ ALL_EVENTS = "*"
 """An endpoint's ``events`` of just this subscribes to every type, including ones added later."""
 
 
-def delivery_body(event_type: str, data: Mapping[str, Any], at: datetime) -> bytes:
+def subscribes(events: Collection[str], event_type: str) -> bool:
+    """Whether an endpoint subscribed to ``events`` wants ``event_type``."""
+    return event_type in events or ALL_EVENTS in events
+
+
+def delivery_body(event_type: str, data: Mapping[str, Any] | orjson.Fragment, at: datetime) -> bytes:
     """The bytes POSTed for one event: ``{"type", "timestamp", "data"}`` with ``timestamp`` = ``at`` in ISO 8601
-    UTC (``…Z``)."""
+    UTC (``…Z``); ``data`` may be JSON text already (an ``orjson.Fragment``, as the outbox stores it)."""
     body = {"type": event_type, "timestamp": at.astimezone(UTC), "data": data}
     return orjson.dumps(body, option=orjson.OPT_UTC_Z)

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection
-from datetime import datetime
 
 import asyncpg
 import orjson
 
 from common.ids import new_notification_id
-
-ALL_EVENTS = "*"
+from common.webhook_events import delivery_body, subscribes
 
 CLAIM_EVENTS = """
 SELECT id, application_id, event_type, data::text AS data, created_at
@@ -34,19 +31,6 @@ FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::tim
 DELETE_EVENTS = "DELETE FROM webhook_outbox WHERE id = ANY($1::bigint[])"
 
 
-def delivery_body(event_type: str, created_at: datetime, data_json: str) -> bytes:
-    """The bytes every attempt of a delivery posts: ``{"type", "timestamp", "data"}`` (docs/api.md "Webhooks"),
-    with ``data`` copied as the outbox stored it."""
-    return orjson.dumps(
-        {"type": event_type, "timestamp": created_at, "data": orjson.Fragment(data_json)}, option=orjson.OPT_UTC_Z
-    )
-
-
-def subscribes(events: Collection[str], event_type: str) -> bool:
-    """Whether an endpoint subscribed to ``events`` wants ``event_type``."""
-    return event_type in events or ALL_EVENTS in events
-
-
 async def expand_events(pool: asyncpg.Pool, limit: int) -> tuple[int, int]:
     """Expand up to ``limit`` outbox rows in one transaction; returns (events taken, deliveries made)."""
     async with pool.acquire() as connection, connection.transaction():
@@ -64,7 +48,7 @@ async def expand_events(pool: asyncpg.Pool, limit: int) -> tuple[int, int]:
             for endpoint in endpoints[event["application_id"]]:
                 if not subscribes(endpoint["events"], event["event_type"]):
                     continue
-                body = body or delivery_body(event["event_type"], event["created_at"], event["data"])
+                body = body or delivery_body(event["event_type"], orjson.Fragment(event["data"]), event["created_at"])
                 row = (
                     new_notification_id(),
                     endpoint["id"],

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from common.webhook_events import delivery_body, subscribes
 from webhook_worker.ladder import RetryLadder
 from webhook_worker.maintenance import disabled_reason
-from webhook_worker.outbox import delivery_body, subscribes
 from webhook_worker.settings import DEFAULT_RETRY_SCHEDULE, WebhookWorkerSettings, parse_durations
 
 
@@ -42,7 +42,7 @@ def test_the_ladder_ends_after_its_last_step() -> None:
 
 def test_the_body_is_type_timestamp_and_the_stored_data() -> None:
     at = datetime(2026, 12, 7, 4, 5, 6, 789000, tzinfo=UTC)
-    body = delivery_body("notification.delivered", at, '{"id": "n1", "event": {"sequence": 3}}')
+    body = delivery_body("notification.delivered", orjson.Fragment('{"id": "n1", "event": {"sequence": 3}}'), at)
     assert body.startswith(b'{"type":"notification.delivered","timestamp":"2026-12-07T04:05:06.789000Z","data":')
     assert orjson.loads(body)["data"] == {"id": "n1", "event": {"sequence": 3}}
 
