@@ -44,6 +44,7 @@ from common.db import plain_url
 from common.ids import parse_uuid
 from common.notification_tables import Status, may_become
 from common.settings import DatabaseServiceSettings, SettingsError, database_url_field, load_settings
+from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
 from delivery.dead_letters import DeadLetter, read_dead_letter
 
 _MAY_REQUEUE = may_become(Status.QUEUED, "s.status")
@@ -51,36 +52,41 @@ _MAY_REQUEUE = may_become(Status.QUEUED, "s.status")
 RESET_SQL = f"""
 WITH locked AS MATERIALIZED (
     SELECT id, status, erased_at FROM notification_statuses WHERE id = $1 FOR UPDATE
-), reset AS (
+), changed AS (
     UPDATE notification_statuses AS s
     SET status = 'queued', attempts = 0, reason = NULL, last_error = NULL, next_attempt_at = NULL, lease_until = NULL,
         published_at = NULL, updated_at = now()
     FROM locked AS l
     WHERE s.id = l.id AND s.status = 'failed' AND {_MAY_REQUEUE} AND s.erased_at IS NULL
-    RETURNING s.id
-), event AS (
+    RETURNING {CHANGED_COLUMNS}
+), logged AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)
-    SELECT id, 'queued', 0, $2::jsonb FROM reset
-)
-SELECT l.status, l.erased_at IS NOT NULL AS erased, EXISTS (SELECT 1 FROM reset) AS reset
+    SELECT id, 'queued', 0, $2::jsonb FROM changed
+    RETURNING {LOGGED_COLUMNS}
+), {NOTIFICATION_OUTBOX}
+SELECT l.status, l.erased_at IS NOT NULL AS erased, EXISTS (SELECT 1 FROM changed) AS reset
 FROM (SELECT 1) AS one LEFT JOIN locked AS l ON true
 """  # noqa: S608 - constants only
 """Resets a ``failed`` row (the status machine's only way back) unless its user was deleted, and records the
-replay; answers the row's status before (None: no row) and whether its user was deleted."""
+replay (in the webhook outbox too, where an endpoint subscribes); answers the row's status before (None: no
+row) and whether its user was deleted."""
 
 
 STAMP_SQL = "UPDATE notification_statuses SET published_at = now() WHERE id = $1 AND published_at IS NULL"
 """The replayed envelope is in the broker: the reconciler leaves the row to the workers."""
 
-UNDO_SQL = """
-WITH undone AS (
-    UPDATE notification_statuses SET status = 'failed', reason = $2, attempts = $3, updated_at = now()
-    WHERE id = $1 AND status = 'queued' AND published_at IS NULL
-    RETURNING id
-)
-INSERT INTO notification_events (notification_id, status, attempt, detail)
-SELECT id, 'failed', $3, $4::jsonb FROM undone
-"""
+UNDO_SQL = f"""
+WITH changed AS (
+    UPDATE notification_statuses AS s SET status = 'failed', reason = $2, attempts = $3, updated_at = now()
+    WHERE s.id = $1 AND s.status = 'queued' AND s.published_at IS NULL
+    RETURNING {CHANGED_COLUMNS}
+), logged AS (
+    INSERT INTO notification_events (notification_id, status, attempt, detail)
+    SELECT id, 'failed', $3, $4::jsonb FROM changed
+    RETURNING {LOGGED_COLUMNS}
+), {NOTIFICATION_OUTBOX}
+SELECT count(*) FROM changed
+"""  # noqa: S608 - constants only
 """Puts back a reset row whose envelope the broker did not take (unless a copy was claimed meanwhile)."""
 
 

@@ -1,6 +1,6 @@
 """The worker side of ``notification_statuses``: claim a notification for sending under a lease, record its
-outcome, append every change to ``notification_events`` and hard bounces to ``email_suppressions``
-(docs/design.md §1, §3).
+outcome, append every change to ``notification_events`` (and to the webhook outbox where an endpoint subscribes)
+and hard bounces to ``email_suppressions`` (docs/design.md §1, §3, §7).
 
 Workers only update rows, never create them. Each operation is one statement (the check, the update and the
 event together) whose ``WHERE`` holds the status machine of :mod:`common.notification_tables`, and concurrent
@@ -29,6 +29,7 @@ from common.notification_tables import (
     may_become,
     transition_allowed,
 )
+from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
 
 _MAY_CLAIM = may_become(Status.SENDING, "s.status")
 _CLAIM_ALLOWED = transition_allowed("s.status", "d.becomes")
@@ -47,7 +48,7 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
                 ELSE 'sending'
            END AS becomes
     FROM locked AS l JOIN input AS i ON i.id = l.id
-), claimed AS (
+), changed AS (
     UPDATE notification_statuses AS s
     SET status = d.becomes,
         attempts = CASE WHEN d.becomes = 'sending' THEN d.attempt ELSE s.attempts END,
@@ -60,21 +61,23 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     WHERE s.id = d.id
       AND {_MAY_CLAIM} AND (s.status <> 'sending' OR {_LEASE_EXPIRED})
       AND {_CLAIM_ALLOWED}
-    RETURNING s.id, s.status, s.attempts, s.lease_until
-), events AS (
+    RETURNING {CHANGED_COLUMNS}, s.lease_until
+), logged AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)
     SELECT id, status, attempts,
            CASE WHEN status = 'sending' THEN '{{}}'::jsonb ELSE '{{"reason": "suppressed"}}'::jsonb END
-    FROM claimed
-)
+    FROM changed
+    RETURNING {LOGGED_COLUMNS}
+), {NOTIFICATION_OUTBOX}
 SELECT l.id, l.status AS found, c.status AS became, c.lease_until AS lease,
        GREATEST(0, EXTRACT(EPOCH FROM l.lease_until - now()))::float8 AS lease_left
-FROM locked AS l LEFT JOIN claimed AS c ON c.id = l.id
+FROM locked AS l LEFT JOIN changed AS c ON c.id = l.id
 """  # noqa: S608 - constants only
 """Claims each row for sending when the status machine lets it (``queued``, ``retrying``, or ``sending``
 whose lease lapsed): ``sending`` with a lease of ``$4`` seconds, or, when its email address is suppressed,
 ``skipped`` (``failed`` for a lapsed claim) with reason ``suppressed``. Answers, for each row that exists,
-its status as locked, what it became and the lease. A worker holding the envelope proves it was published, so
+its status as locked, what it became and the lease. Each event goes to the webhook outbox where an endpoint
+subscribes (``common.webhook_outbox``). A worker holding the envelope proves it was published, so
 the claim also sets ``published_at`` when the gateway's batched stamp has not yet: the stamp then skips the
 row, and one write and one row lock per notification are saved."""
 
@@ -86,7 +89,7 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     ) AS t(
         id, status, attempt, reason, last_error, provider_message_id, retry_in_seconds, detail, suppress_address, lease
     )
-), written AS (
+), changed AS (
     UPDATE notification_statuses AS s
     SET status = i.status,
         attempts = i.attempt,
@@ -101,24 +104,26 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     WHERE s.id = i.id
       AND {_OUTCOME_ALLOWED}
       AND (s.status <> 'sending' OR s.lease_until IS NOT DISTINCT FROM i.lease OR {_LEASE_EXPIRED})
-    RETURNING s.id, s.erased_at IS NOT NULL AS erased
-), events AS (
+    RETURNING {CHANGED_COLUMNS}, s.erased_at IS NOT NULL AS erased
+), logged AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)
     SELECT i.id, i.status, i.attempt, CASE WHEN w.erased THEN '{{}}'::jsonb ELSE i.detail END
-    FROM input AS i JOIN written AS w ON w.id = i.id
-), suppressed AS (
+    FROM input AS i JOIN changed AS w ON w.id = i.id
+    RETURNING {LOGGED_COLUMNS}
+), {NOTIFICATION_OUTBOX}, suppressed AS (
     INSERT INTO email_suppressions (application_id, address, reason, notification_id)
     SELECT l.application_id, lower(i.suppress_address), i.reason, i.id
-    FROM input AS i JOIN written AS w ON w.id = i.id JOIN locked AS l ON l.id = i.id
+    FROM input AS i JOIN changed AS w ON w.id = i.id JOIN locked AS l ON l.id = i.id
     WHERE i.suppress_address IS NOT NULL
     ON CONFLICT (application_id, address) DO NOTHING
 )
 SELECT l.id, l.status AS found, w.id IS NOT NULL AS written
-FROM locked AS l LEFT JOIN written AS w ON w.id = l.id
+FROM locked AS l LEFT JOIN changed AS w ON w.id = l.id
 """  # noqa: S608 - constants only
 """Records outcomes where the status machine allows them and, over a ``sending`` row, only for the writer that
 holds its lease (or once the lease lapsed), with their events and any hard bounce. A row whose user was deleted
-keeps no error text or event detail: they may quote the address."""
+keeps no error text or event detail: they may quote the address. Each event goes to the webhook outbox where
+an endpoint subscribes (``common.webhook_outbox``)."""
 
 
 class RowState(Enum):

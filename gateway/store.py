@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 
 from common.batching import Batcher
 from common.notification_tables import Status, may_become
+from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
 
 T = TypeVar("T")
 
-_CREATE = """
+_CREATE = f"""
 WITH input AS (
     SELECT * FROM unnest(
         $1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
@@ -32,8 +33,8 @@ WITH input AS (
         SELECT 1 FROM email_suppressions s WHERE s.application_id = input.application_id AND s.address = input.address
     ) AS suppressed
     FROM input
-), created AS (
-    INSERT INTO notification_statuses (
+), changed AS (
+    INSERT INTO notification_statuses AS s (
         id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
         request_id, metadata, envelope, expires_at, created_at, updated_at, application_id
     )
@@ -44,19 +45,29 @@ WITH input AS (
            CASE WHEN suppressed THEN NULL ELSE envelope END,
            expires_at, created_at, created_at, application_id
     FROM marked
-    RETURNING id, status, reason, created_at
-), event AS (
+    RETURNING {CHANGED_COLUMNS}
+), logged AS (
     INSERT INTO notification_events (notification_id, at, status, detail)
     SELECT id, created_at, status,
-           CASE WHEN reason IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reason', reason) END
-    FROM created
-)
-SELECT id, status, reason FROM created
-"""
+           CASE WHEN reason IS NULL THEN '{{}}'::jsonb ELSE jsonb_build_object('reason', reason) END
+    FROM changed
+    RETURNING {LOGGED_COLUMNS}
+), {NOTIFICATION_OUTBOX}
+SELECT id, status, reason FROM changed
+"""  # noqa: S608 - constants only
 """Inserts any number of rows with their first events in one statement (one transaction): a row whose email
-address is suppressed becomes ``skipped`` with reason ``suppressed`` and keeps no envelope."""
+address is suppressed becomes ``skipped`` with reason ``suppressed`` and keeps no envelope. Each first event
+goes to the webhook outbox where an endpoint subscribes (``common.webhook_outbox``)."""
 
-_FORGET = "DELETE FROM notification_statuses WHERE id = $1 AND status = 'queued' AND published_at IS NULL"
+_FORGET = """
+WITH forgotten AS (
+    DELETE FROM notification_statuses WHERE id = $1 AND status = 'queued' AND published_at IS NULL RETURNING id
+)
+DELETE FROM webhook_outbox AS o USING forgotten AS f WHERE o.notification_id = f.id
+"""
+"""Deletes a row that was never published, with its events (cascade) and its webhook event still in the outbox:
+its send was answered 503, so no ``notification.queued`` should reach an endpoint (one already expanded into
+deliveries goes out: docs/design.md §7)."""
 
 _MARK_PUBLISHED = """
 WITH locked AS MATERIALIZED (
@@ -76,17 +87,20 @@ common/notification_tables.py)."""
 _MAY_CANCEL = may_become(Status.CANCELLED)
 
 _CANCEL = f"""
-WITH cancelled AS (
-    UPDATE notification_statuses
+WITH changed AS (
+    UPDATE notification_statuses AS s
     SET status = 'cancelled', reason = 'user_deleted', next_attempt_at = NULL, updated_at = now()
-    WHERE id = ANY($1::uuid[]) AND {_MAY_CANCEL}
-    RETURNING id, attempts
-)
-INSERT INTO notification_events (notification_id, status, attempt, detail)
-SELECT id, 'cancelled', attempts, '{{"reason": "user_deleted"}}'::jsonb FROM cancelled
+    WHERE s.id = ANY($1::uuid[]) AND {_MAY_CANCEL}
+    RETURNING {CHANGED_COLUMNS}
+), logged AS (
+    INSERT INTO notification_events (notification_id, status, attempt, detail)
+    SELECT id, 'cancelled', attempts, '{{"reason": "user_deleted"}}'::jsonb FROM changed
+    RETURNING {LOGGED_COLUMNS}
+), {NOTIFICATION_OUTBOX}
+SELECT count(*) FROM changed
 """  # noqa: S608 - constants only
 """Cancels the rows no worker has claimed (queued, retrying, scheduled): a copy that reaches a worker later is
-acked unsent."""
+acked unsent. Run after the erasure, so a webhook's snapshot of the cancel holds no personal data either."""
 
 _ERASE = """
 WITH erased AS (
@@ -249,7 +263,8 @@ class NotificationStore:
         return [stored[n.id] for n in batch]
 
     async def forget(self, notification_id: uuid.UUID) -> None:
-        """Delete a ``queued`` row that was never published (its publish failed), with its events."""
+        """Delete a ``queued`` row that was never published (its publish failed), with its events and its webhook
+        event not yet taken from the outbox."""
         await self.pool.execute(_FORGET, notification_id)
 
     async def mark_published(self, ids: Sequence[uuid.UUID]) -> None:
@@ -263,8 +278,8 @@ class NotificationStore:
         async with self.pool.acquire() as connection, connection.transaction():
             ids = [row["id"] for row in await connection.fetch(_LOCK_USER_ROWS, application_id, user_id)]
             if ids:
-                await connection.execute(_CANCEL, ids)
                 await connection.execute(_ERASE, ids)
+                await connection.execute(_CANCEL, ids)
 
     async def get(self, application_id: uuid.UUID, notification_id: uuid.UUID) -> dict[str, Any] | None:
         """The status body of one notification of ``application_id``, or None."""
