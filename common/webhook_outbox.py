@@ -57,9 +57,15 @@ NOTIFICATION_OUTBOX = f"""outbox AS (
     FROM logged AS g JOIN changed AS c ON c.id = g.notification_id
     WHERE EXISTS (
         SELECT 1 FROM webhook_endpoints AS w
+        WHERE w.enabled AND w.application_id IN (SELECT changed.application_id FROM changed)
+    ) AND EXISTS (
+        SELECT 1 FROM webhook_endpoints AS w
         WHERE w.application_id = c.application_id AND w.enabled
           AND (w.events @> ARRAY['notification.' || g.status] OR w.events @> ARRAY['*'])
     )
 )"""  # noqa: S608 - constants only
 """The CTE ``outbox``: one ``notification.<status>`` row per ``logged`` event whose application has an enabled
-endpoint subscribed to that type (or to ``*``); nothing otherwise."""
+endpoint subscribed to that type (or to ``*``); nothing otherwise. The first ``EXISTS`` is uncorrelated, so
+PostgreSQL evaluates it once per statement (a probe of ``ix_webhook_endpoints_enabled`` per application in the
+statement) and, when no application there has an enabled endpoint, skips the rest: the hot paths then pay that
+probe and the ``RETURNING`` of the columns, nothing per row."""
