@@ -19,7 +19,14 @@ from delivery.status_store import Outcome, RowState, StatusStore
 from devstack.infra import Infra
 from gateway.store import NotificationStore
 from tests.integration.gateway.harness import ADMIN_API_KEY, Gateway
-from tests.integration.gateway.webhook_outbox import event_types, new_application, notification, outbox, subscribe
+from tests.integration.gateway.webhook_outbox import (
+    drop_application,
+    event_types,
+    new_application,
+    notification,
+    outbox,
+    subscribe,
+)
 
 
 @pytest.fixture
@@ -38,8 +45,10 @@ async def statuses(infra: Infra) -> AsyncIterator[StatusStore]:
 
 
 @pytest.fixture
-async def application(db: asyncpg.Connection) -> uuid.UUID:
-    return await new_application(db)
+async def application(db: asyncpg.Connection) -> AsyncIterator[uuid.UUID]:
+    application_id = await new_application(db)
+    yield application_id
+    await drop_application(db, application_id)
 
 
 class Observer:
@@ -161,7 +170,7 @@ async def test_skips_claims_of_suppressed_addresses_and_cancels_write_their_even
     assert await store.create(at_create) == ("skipped", "suppressed")
     assert (await observer.changed(at_create.id, "skipped"))["reason"] == "suppressed"
 
-    opted_out = notification(application, status="skipped", reason="channel_disabled", envelope=None)
+    opted_out = notification(application, status="skipped", reason="channel_disabled")
     await store.create(opted_out)
     await observer.changed(opted_out.id, "skipped")
 
@@ -214,6 +223,7 @@ async def test_only_events_an_enabled_endpoint_subscribes_to_are_written(
     await statuses.write(Outcome(str(row.id), Status.DELIVERED, 1, lease=claim.lease))
     assert await event_types(db, row.id) == expected
     assert await db.fetchval("SELECT count(*) FROM webhook_outbox WHERE application_id = $1", other) == 0
+    await drop_application(db, other)
 
 
 async def test_a_change_that_rolls_back_writes_no_event(

@@ -19,7 +19,7 @@ from delivery.replay import RESET_SQL
 from delivery.status_store import Outcome, RowState, StatusStore
 from devstack.infra import Infra
 from gateway.store import NotificationStore
-from tests.integration.gateway.webhook_outbox import new_application, notification, subscribe
+from tests.integration.gateway.webhook_outbox import drop_application, new_application, notification, subscribe
 
 DURATION_SECONDS = 4.0
 WRITER_NAME = "outbox-crash-writer"
@@ -198,7 +198,16 @@ async def test_killed_writers_leave_each_committed_change_with_its_event_and_no_
     application_id = await new_application(db)
     await subscribe(db, application_id, ["*"])
     run = CrashRun(infra.database("NOTIFICATIONS_DATABASE_URL"), application_id)
-    await run.run(DURATION_SECONDS)
+    try:
+        await run.run(DURATION_SECONDS)
+        await check_every_committed_change_has_its_event(db, application_id, run)
+    finally:
+        await drop_application(db, application_id)
+
+
+async def check_every_committed_change_has_its_event(
+    db: asyncpg.Connection, application_id: uuid.UUID, run: CrashRun
+) -> None:
 
     assert run.counts["committed"] > 50, run.counts
     assert run.counts["killed"] > 10, run.counts

@@ -24,6 +24,15 @@ async def new_application(db: asyncpg.Connection) -> uuid.UUID:
     return application_id
 
 
+async def drop_application(db: asyncpg.Connection, application_id: uuid.UUID) -> None:
+    """Delete the application with its notifications (queued rows no broker holds would be the reconciler's
+    to publish), outbox rows, suppressions and endpoints."""
+    await db.execute("DELETE FROM notification_statuses WHERE application_id = $1", application_id)
+    await db.execute("DELETE FROM webhook_outbox WHERE application_id = $1", application_id)
+    await db.execute("DELETE FROM email_suppressions WHERE application_id = $1", application_id)
+    await db.execute("DELETE FROM applications WHERE id = $1", application_id)
+
+
 async def subscribe(
     db: asyncpg.Connection, application_id: uuid.UUID, events: list[str], *, enabled: bool = True
 ) -> None:
@@ -54,7 +63,7 @@ def notification(application_id: uuid.UUID, **changes: Any) -> NewNotification:
         "reason": None,
         "request_id": "req-outbox",
         "metadata": {"campaign": "outbox"},
-        "envelope": b"\x01\x02",
+        "envelope": None,
         "expires_at": None,
         "created_at": datetime.now(UTC),
         "email_address": f"outbox-{uuid.uuid4().hex[:8]}@example.com",
