@@ -32,11 +32,7 @@ LOGGED_COLUMNS = "id, notification_id, status, attempt, detail"
 def _api_time(column: str) -> str:
     """SQL: the timestamptz expression ``column`` as the REST API renders it (pydantic: UTC with ``Z``, the
     microseconds only when there are some), so a snapshot's times compare equal to the API's as text."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"""(to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
-        f" || CASE to_char({utc}, 'US') WHEN '000000' THEN '' ELSE '.' || to_char({utc}, 'US') END || 'Z')"
-    )
+    return f"""replace(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '.000000Z', 'Z')"""
 
 
 _SNAPSHOT = f"""jsonb_build_object(
