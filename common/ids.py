@@ -14,8 +14,9 @@ def new_notification_id() -> uuid.UUID:
 
 
 def first_id_at(moment: datetime) -> uuid.UUID:
-    """The smallest UUIDv7 of ``moment``'s millisecond: every id made earlier sorts before it."""
-    milliseconds = int(moment.timestamp() * 1000)
+    """The smallest UUIDv7 of ``moment``'s millisecond: every id made earlier sorts before it. A moment
+    before 1970 gives the smallest UUIDv7 of all, since no id is older."""
+    milliseconds = max(0, int(moment.timestamp() * 1000))
     return uuid.UUID(int=(milliseconds << 80) | (0x7 << 76) | (0b10 << 62))
 
 

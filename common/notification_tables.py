@@ -155,6 +155,7 @@ notification_statuses = Table(
     Index("ix_notification_statuses_lease_until", "lease_until", postgresql_where=text("status = 'sending'")),
     Index("ix_notification_statuses_with_content", "id", postgresql_where=text("envelope IS NOT NULL")),
     Index("ix_notification_statuses_application_id_id", "application_id", "id"),
+    Index("ix_notification_statuses_request_id", "request_id"),
 )
 
 notification_events = Table(

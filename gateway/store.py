@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from common.batching import Batcher
 from common.notification_tables import Status, may_become
 from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
+from gateway.notification_filters import NotificationFilters
 
 T = TypeVar("T")
 
@@ -125,11 +126,7 @@ _GET = (
     f"SELECT {_STATUS_COLUMNS} FROM notification_statuses "  # noqa: S608 - constant columns
     "WHERE id = $2 AND application_id = $1"
 )
-_PAGE = (
-    f"SELECT {_STATUS_COLUMNS} FROM notification_statuses "  # noqa: S608 - constant columns
-    "WHERE application_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::text IS NULL OR status = $3) "
-    "AND ($4::uuid IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
-)
+_PAGE = "SELECT {columns}, request_id FROM notification_statuses WHERE {where} ORDER BY id DESC LIMIT {limit}"
 _FEED = (
     "SELECT id, channel, template_slug, status, envelope, created_at, updated_at FROM notification_statuses "
     "WHERE application_id = $1 AND user_id = $2 AND ($3::uuid IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
@@ -289,16 +286,18 @@ class NotificationStore:
     async def page(
         self,
         application_id: uuid.UUID,
+        filters: NotificationFilters,
         *,
-        user_id: uuid.UUID | None,
-        status: str | None,
         before: uuid.UUID | None,
         limit: int,
     ) -> tuple[list[dict[str, Any]], uuid.UUID | None]:
-        """The application's notifications newest first (keyset on the time-ordered id); the id to continue
-        before, if any."""
-        rows = await self.pool.fetch(_PAGE, application_id, user_id, status, before, limit + 1)
-        return _keyset_page([status_body(row) for row in rows], rows, limit)
+        """The application's notifications that match ``filters``, newest first (keyset on the time-ordered
+        id), each with its ``request_id``; the id to continue before, if any."""
+        where, arguments = filters.where(application_id, before)
+        query = _PAGE.format(columns=_STATUS_COLUMNS, where=where, limit=f"${len(arguments) + 1}")
+        rows = await self.pool.fetch(query, *arguments, limit + 1)
+        items = [{**status_body(row), "request_id": row["request_id"]} for row in rows]
+        return _keyset_page(items, rows, limit)
 
     async def feed(
         self, application_id: uuid.UUID, user_id: uuid.UUID, *, before: uuid.UUID | None, limit: int

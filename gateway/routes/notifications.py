@@ -6,17 +6,21 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime
 from starlette.responses import Response
 
 from common.page_tokens import InvalidPageToken, PageTokens
 from gateway.auth import Caller
 from gateway.deps import ResourcesDep, requires
 from gateway.errors import ProblemError
+from gateway.notification_filters import MAX_METADATA_FILTERS, METADATA_PREFIX, NotificationFilters
 from gateway.resources import Resources
 from gateway.routes import send_input
 from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
 from gateway.routes.request_route import RequestRoute
 from gateway.schemas.notifications import (
+    SLUG_PATTERN,
+    ChannelName,
     NotificationEvents,
     NotificationPage,
     NotificationStatus,
@@ -104,20 +108,84 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         raise ProblemError.field("cursor", "is not a cursor this API returned") from None
 
 
-@router.get("", response_model=NotificationPage, summary="List notifications", responses=problems(*AUTHENTICATED))
+METADATA_KEY_LENGTH = 64
+METADATA_VALUE_LENGTH = 256
+
+
+def metadata_filters(request: Request) -> dict[str, str]:
+    """The ``metadata.<key>=<value>`` query parameters as ``{key: value}``; 422 naming the parameter when
+    there are too many, one repeats, or a key or value is empty, too long or not storable text."""
+    found: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if not name.startswith(METADATA_PREFIX):
+            continue
+        key = name.removeprefix(METADATA_PREFIX)
+        if not 1 <= len(key) <= METADATA_KEY_LENGTH or not 1 <= len(value) <= METADATA_VALUE_LENGTH:
+            raise ProblemError.field(
+                name, f"needs a key of 1-{METADATA_KEY_LENGTH} and a value of 1-{METADATA_VALUE_LENGTH} characters"
+            )
+        if not (key.isprintable() and value.isprintable()):
+            raise ProblemError.field(name, "keys and values must be printable text")
+        if key in found:
+            raise ProblemError.field(name, "is given more than once")
+        found[key] = value
+    if len(found) > MAX_METADATA_FILTERS:
+        raise ProblemError.field("metadata", f"at most {MAX_METADATA_FILTERS} metadata.<key> parameters")
+    return found
+
+
+LIST_DESCRIPTION = f"""Notifications of the caller's application, newest first, one page at a time. Every filter
+narrows the list and they combine freely with each other and with `cursor`.
+
+`created_after` (inclusive) and `created_before` (exclusive) bound the time in the notification id, to the
+millisecond. `updated_after` is exclusive.
+
+**Metadata:** `metadata.<key>=<value>` keeps notifications whose `metadata` has `<key>` with exactly that
+value, e.g. `?metadata.order=A-1001`. Up to {MAX_METADATA_FILTERS} of them (all must match), each key of
+1-{METADATA_KEY_LENGTH} characters and value of 1-{METADATA_VALUE_LENGTH}, printable text. These parameters
+cannot be declared one by one in this document; a malformed one is 422 naming it."""
+
+
+@router.get(
+    "",
+    response_model=NotificationPage,
+    summary="List notifications",
+    description=LIST_DESCRIPTION,
+    responses=problems(*AUTHENTICATED),
+)
 async def list_notifications(
+    request: Request,
     caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_READ)],
     resources: ResourcesDep,
     user_id: Annotated[uuid.UUID | None, Query(description="Only this user's notifications.")] = None,
     status: Annotated[StatusName | None, Query(description="Only notifications in this status.")] = None,
+    channel: Annotated[ChannelName | None, Query(description="Only this channel's notifications.")] = None,
+    template: Annotated[
+        str | None, Query(max_length=64, pattern=SLUG_PATTERN, description="Only notifications of this template.")
+    ] = None,
+    created_after: Annotated[AwareDatetime | None, Query(description="Created at or after (with an offset).")] = None,
+    created_before: Annotated[AwareDatetime | None, Query(description="Created before (with an offset).")] = None,
+    updated_after: Annotated[AwareDatetime | None, Query(description="Last changed after (with an offset).")] = None,
+    request_id: Annotated[
+        str | None, Query(max_length=128, description="Only notifications sent by the request with this id.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64, description="`next_cursor` of the previous page.")] = None,
 ) -> dict[str, Any]:
-    """Notifications, newest first, one page at a time."""
-    before = decode_cursor(cursor) if cursor else None
-    items, last = await resources.store.page(
-        caller.application_id, user_id=user_id, status=status, before=before, limit=limit
+    """Notifications, newest first, one page at a time, filtered as the description says."""
+    filters = NotificationFilters(
+        user_id=user_id,
+        status=status,
+        channel=channel,
+        template=template,
+        request_id=request_id,
+        created_after=created_after,
+        created_before=created_before,
+        updated_after=updated_after,
+        metadata=metadata_filters(request),
     )
+    before = decode_cursor(cursor) if cursor else None
+    items, last = await resources.store.page(caller.application_id, filters, before=before, limit=limit)
     return {"items": items, "next_cursor": encode_cursor(last) if last else None}
 
 

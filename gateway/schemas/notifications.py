@@ -143,10 +143,16 @@ class NotificationStatus(BaseModel):
     delivered_at: datetime | None
 
 
+class NotificationListItem(NotificationStatus):
+    """A notification as a listing shows it: its status and the request that sent it."""
+
+    request_id: str | None = Field(description="The `X-Request-ID` of the send that created it.")
+
+
 class NotificationPage(BaseModel):
     """One page of notifications, newest first."""
 
-    items: list[NotificationStatus]
+    items: list[NotificationListItem]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 

@@ -30,8 +30,13 @@ async def insert_queued(
     user_id: uuid.UUID | None = None,
     age: timedelta = timedelta(0),
     application_id: uuid.UUID = DEFAULT_APPLICATION_ID,
+    channel: str = "email",
+    template_slug: str = "welcome",
+    request_id: str = "req-reconcile",
+    metadata: dict[str, str] | None = None,
 ) -> tuple[uuid.UUID, pb.MessageEnvelope]:
-    """A ``queued`` row of ``application_id`` with its envelope and no ``published_at``, created ``age`` ago."""
+    """A ``queued`` row of ``application_id`` with its envelope and no ``published_at``, created ``age`` ago
+    (metadata ``{"campaign": "test"}`` unless given)."""
     notification_id = new_notification_id()
     user_id = user_id or uuid.uuid4()
     envelope = envelope_for(notification_id, user_id)
@@ -39,16 +44,16 @@ async def insert_queued(
         NewNotification(
             id=notification_id,
             application_id=application_id,
-            channel="email",
+            channel=channel,
             user_id=user_id,
-            template_slug="welcome",
+            template_slug=template_slug,
             template_version=1,
             template_locale="en",
             priority="normal",
             status="queued",
             reason=None,
-            request_id="req-reconcile",
-            metadata={"campaign": "test"},
+            request_id=request_id,
+            metadata={"campaign": "test"} if metadata is None else metadata,
             envelope=envelope.SerializeToString(),
             expires_at=None,
             created_at=datetime.now(UTC) - age,

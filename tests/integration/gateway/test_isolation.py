@@ -17,6 +17,7 @@ from devstack.infra import AmqpSession
 from gateway.errors import ProblemError
 from gateway.limits import Verdict
 from gateway.login_limits import LoginThrottle
+from gateway.notification_filters import NotificationFilters
 from gateway.redis_keys import application_limiter, idempotency_record, recipient_limiter
 from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import DEFAULT_APPLICATION, Gateway, create_user
@@ -60,7 +61,7 @@ async def test_another_applications_notification_is_404_like_an_unknown_one(
         "sending",
         "delivered",
     ]
-    items, _ = await store.page(other_application, user_id=user_id, status=None, before=None, limit=10)
+    items, _ = await store.page(other_application, NotificationFilters(user_id=user_id), before=None, limit=10)
     assert [item["notification_id"] for item in items] == [theirs]
 
 

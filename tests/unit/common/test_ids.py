@@ -13,3 +13,9 @@ def test_ids_made_before_a_moment_sort_before_its_first_id_and_later_ones_after(
     assert before < bound
     assert bound.version == 7
     assert first_id_at(datetime.now(UTC) - timedelta(days=1)) < new_notification_id()
+
+
+def test_a_moment_before_1970_bounds_from_below_every_id() -> None:
+    oldest = first_id_at(datetime(1900, 1, 1, tzinfo=UTC))
+    assert oldest == first_id_at(datetime(1970, 1, 1, tzinfo=UTC))
+    assert oldest < new_notification_id()
