@@ -50,9 +50,11 @@ class AmqpSession:
             await asyncio.sleep(0.05)
 
     async def depth(self, queue: str) -> int:
-        """How many ready messages ``queue`` holds."""
-        declared = await self.channel.declare_queue(queue, passive=True)
-        return declared.declaration_result.message_count or 0
+        """How many ready messages ``queue`` holds now: asked on a channel of its own, as a robust channel answers a
+        passive declare of a queue it declared before from its cache (the count of the first time)."""
+        async with self.connection.channel() as channel:
+            declared = await channel.declare_queue(queue, passive=True)
+            return declared.declaration_result.message_count or 0
 
 
 @dataclass
