@@ -25,6 +25,8 @@ class ProblemType(StrEnum):
     INVALID_FIELDS = "invalid-fields"
     RATE_LIMITED = "rate-limited"
     WEBHOOK_LIMIT_REACHED = "webhook-limit-reached"
+    NOT_CANCELLABLE = "not-cancellable"
+    CANCEL_BUSY = "cancel-busy"
     BUSY = "busy"
     UNAVAILABLE = "unavailable"
 
@@ -67,6 +69,14 @@ KINDS: dict[ProblemType, ProblemKind] = {
     ProblemType.INVALID_FIELDS: ProblemKind(422, "Fields failed validation; `errors` names each."),
     ProblemType.WEBHOOK_LIMIT_REACHED: ProblemKind(
         409, "The application has as many webhook endpoints as it may (20): delete one before adding another."
+    ),
+    ProblemType.NOT_CANCELLABLE: ProblemKind(
+        409,
+        "The notification can no longer be cancelled: a worker claimed it, or it is final. `notification` is the "
+        "notification as it is now.",
+    ),
+    ProblemType.CANCEL_BUSY: ProblemKind(
+        409, "The cancel could not be decided within 2 s (the notification was being changed); nothing changed, retry."
     ),
     ProblemType.RATE_LIMITED: ProblemKind(429, "A rate limit is reached; retry after `Retry-After` seconds."),
     ProblemType.BUSY: ProblemKind(

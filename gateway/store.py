@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import asyncpg
+
 from common.batching import Batcher
 from common.notification_tables import Status, may_become
 from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
@@ -85,23 +87,32 @@ SELECT id FROM notification_statuses WHERE application_id = $1 AND user_id = $2 
 """Every row of one user of one application, locked in id order (the lock order of
 common/notification_tables.py)."""
 
-_MAY_CANCEL = may_become(Status.CANCELLED)
+_MAY_CANCEL = may_become(Status.CANCELLED, "s.status")
 
 _CANCEL = f"""
-WITH changed AS (
+WITH locked AS MATERIALIZED (
+    -- lock order: common/notification_tables.py, the same row lock as the workers' claim
+    SELECT {CHANGED_COLUMNS} FROM notification_statuses AS s
+    WHERE s.id = ANY($1::uuid[]) AND s.application_id = $2 ORDER BY s.id FOR UPDATE
+), changed AS (
     UPDATE notification_statuses AS s
-    SET status = 'cancelled', reason = 'user_deleted', next_attempt_at = NULL, updated_at = now()
-    WHERE s.id = ANY($1::uuid[]) AND {_MAY_CANCEL}
+    SET status = 'cancelled', reason = $3, next_attempt_at = NULL, updated_at = now()
+    FROM locked AS l
+    WHERE s.id = l.id AND {_MAY_CANCEL}
     RETURNING {CHANGED_COLUMNS}
 ), logged AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)
-    SELECT id, 'cancelled', attempts, '{{"reason": "user_deleted"}}'::jsonb FROM changed
+    SELECT id, 'cancelled', attempts, jsonb_build_object('reason', $3::text) FROM changed
     RETURNING {LOGGED_COLUMNS}
 ), {NOTIFICATION_OUTBOX}
-SELECT count(*) FROM changed
+SELECT * FROM changed
+UNION ALL
+SELECT * FROM locked WHERE id NOT IN (SELECT id FROM changed)
 """  # noqa: S608 - constants only
-"""Cancels the rows no worker has claimed (queued, retrying, scheduled): a copy that reaches a worker later is
-acked unsent. Run after the erasure, so a webhook's snapshot of the cancel holds no personal data either."""
+"""Cancels, with reason ``$3``, the rows of application ``$2`` among ``$1`` that no worker has claimed (scheduled,
+queued, retrying): a copy of the envelope that reaches a worker later is acked unsent. It locks them as the
+workers' claim does, so a cancel and a claim of one row are decided one after the other, never both
+(docs/design.md §3 PostgreSQL, "Cancel"). Answers every row found, as it is after the statement."""
 
 _ERASE = """
 WITH erased AS (
@@ -117,6 +128,19 @@ FROM erased WHERE e.notification_id = erased.id AND e.detail <> '{}'::jsonb
 """Erases what may identify the user: the envelope (address or device tokens, rendered content), the last
 error and event details (provider replies quote addresses and tokens) and the caller's metadata; a
 machine-readable ``reason`` is kept."""
+
+USER_DELETED = "user_deleted"
+"""The reason of a notification cancelled because its user was deleted."""
+CANCELLED_BY_CLIENT = "cancelled_by_client"
+"""The reason of a notification cancelled by ``POST /v1/notifications/{id}/cancel``."""
+CANCEL_LOCK_TIMEOUT = "2s"
+"""How long a client's cancel waits for the row's lock before it answers that it could not decide
+(docs/api.md "Cancel")."""
+
+
+class NotificationBusy(Exception):
+    """Another transaction held the notification's row for all of :data:`CANCEL_LOCK_TIMEOUT`."""
+
 
 _STATUS_COLUMNS = (
     "id, user_id, channel, template_slug, template_version, template_locale, priority, status, reason, attempts, "
@@ -276,7 +300,20 @@ class NotificationStore:
             ids = [row["id"] for row in await connection.fetch(_LOCK_USER_ROWS, application_id, user_id)]
             if ids:
                 await connection.execute(_ERASE, ids)
-                await connection.execute(_CANCEL, ids)
+                # after the erasure, so a webhook's snapshot of the cancel holds no personal data either
+                await connection.execute(_CANCEL, ids, application_id, USER_DELETED)
+
+    async def cancel(self, application_id: uuid.UUID, notification_id: uuid.UUID) -> dict[str, Any] | None:
+        """Cancel one notification of ``application_id`` unless a worker claimed it or it is final; its status
+        body as it is afterwards (``cancelled``, or why not), or None when the application has no such one.
+        Raises :class:`NotificationBusy` when its row stayed locked, so a client is never kept waiting long."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(f"SET LOCAL lock_timeout = '{CANCEL_LOCK_TIMEOUT}'")
+            try:
+                row = await connection.fetchrow(_CANCEL, [notification_id], application_id, CANCELLED_BY_CLIENT)
+            except asyncpg.exceptions.LockNotAvailableError:
+                raise NotificationBusy(str(notification_id)) from None
+        return status_body(row) if row else None
 
     async def get(self, application_id: uuid.UUID, notification_id: uuid.UUID) -> dict[str, Any] | None:
         """The status body of one notification of ``application_id``, or None."""

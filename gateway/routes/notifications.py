@@ -9,11 +9,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 from starlette.responses import Response
 
+from common.notification_tables import Status
 from common.page_tokens import InvalidPageToken, PageTokens
 from gateway.auth import Caller
 from gateway.deps import ResourcesDep, requires
 from gateway.errors import ProblemError
 from gateway.notification_filters import MAX_METADATA_FILTERS, METADATA_PREFIX, NotificationFilters
+from gateway.problem_types import ProblemType
 from gateway.resources import Resources
 from gateway.routes import send_input
 from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
@@ -28,6 +30,7 @@ from gateway.schemas.notifications import (
     StatusName,
 )
 from gateway.scopes import Scope
+from gateway.store import NotificationBusy
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -237,3 +240,40 @@ async def get_notification_events(
     if events is None:
         raise ProblemError(404, f"notification {notification_id} does not exist")
     return {"items": events}
+
+
+@router.post(
+    "/{notification_id}/cancel",
+    response_model=NotificationStatus,
+    summary="Cancel a notification",
+    responses=problems(
+        *AUTHENTICATED,
+        404,
+        409,
+        descriptions={
+            409: "`/problems/not-cancellable`: a worker claimed it or it is final (`notification` is its current "
+            "state); or `/problems/cancel-busy`: it could not be decided within 2 s, retry.",
+        },
+    ),
+)
+async def cancel_notification(
+    notification_id: uuid.UUID, caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_SEND)], resources: ResourcesDep
+) -> dict[str, Any]:
+    """Call a send off while no worker has claimed it (`scheduled`, `queued` or `retrying`): it becomes
+    `cancelled` and is never sent, even from a copy already in a queue. Cancelling again answers the same."""
+    try:
+        found = await resources.store.cancel(caller.application_id, notification_id)
+    except NotificationBusy:
+        raise ProblemError(
+            409, f"notification {notification_id} is being changed; retry", kind=ProblemType.CANCEL_BUSY
+        ) from None
+    if found is None:
+        raise ProblemError(404, f"notification {notification_id} does not exist")
+    if found["status"] != Status.CANCELLED:
+        raise ProblemError(
+            409,
+            f"notification {notification_id} is {found['status']}: it can no longer be cancelled",
+            kind=ProblemType.NOT_CANCELLABLE,
+            extra={"notification": NotificationStatus.model_validate(found).model_dump(mode="json")},
+        )
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -41,3 +42,13 @@ async def gateway(
 async def templates(gateway: Gateway) -> None:
     """The email (en, pt) and push templates ``welcome`` that the send tests use."""
     await upsert_templates(gateway.client)
+
+
+@pytest.fixture
+async def other_application(gateway: Gateway) -> uuid.UUID:
+    """A second application, as the key routes will make it."""
+    application_id = uuid.uuid4()
+    await gateway.resources.db.execute(
+        "INSERT INTO applications (id, name) VALUES ($1, $2)", application_id, f"other-{application_id.hex[:8]}"
+    )
+    return application_id

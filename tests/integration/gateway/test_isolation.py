@@ -30,16 +30,6 @@ from tests.support.send_gate import send_gate
 pytestmark = pytest.mark.usefixtures("templates")
 
 
-@pytest.fixture
-async def other_application(gateway: Gateway) -> uuid.UUID:
-    """A second application, as the key routes will make it."""
-    application_id = uuid.uuid4()
-    await gateway.resources.db.execute(
-        "INSERT INTO applications (id, name) VALUES ($1, $2)", application_id, f"other-{application_id.hex[:8]}"
-    )
-    return application_id
-
-
 async def test_another_applications_notification_is_404_like_an_unknown_one(
     gateway: Gateway, other_application: uuid.UUID
 ) -> None:

@@ -30,6 +30,7 @@ EXPECTED = {
     ("GET", "/v1/notifications/{notification_id}"): Scope.NOTIFICATIONS_READ,
     ("GET", "/v1/notifications/{notification_id}/status"): Scope.NOTIFICATIONS_READ,
     ("GET", "/v1/notifications/{notification_id}/events"): Scope.NOTIFICATIONS_READ,
+    ("POST", "/v1/notifications/{notification_id}/cancel"): Scope.NOTIFICATIONS_SEND,
     ("POST", "/v1/users"): Scope.USERS_WRITE,
     ("GET", "/v1/users"): Scope.USERS_READ,
     ("GET", "/v1/users/{user_id}"): Scope.USERS_READ,
