@@ -13,7 +13,6 @@ from common.applications import DEFAULT_APPLICATION_ID
 from tests.integration.gateway.harness import Gateway
 from tests.integration.gateway.rows import deliver, insert_queued
 from tests.integration.gateway.test_edge import assert_problem
-from tests.integration.gateway.test_isolation import other_application  # noqa: F401 - a fixture
 
 
 async def listed(gateway: Gateway, params: dict[str, Any], *, limit: int = 2) -> list[str]:
@@ -118,7 +117,7 @@ async def test_filters_combine_and_each_item_carries_its_request_id(gateway: Gat
 
 async def test_another_applications_rows_never_match(
     gateway: Gateway,
-    other_application: uuid.UUID,  # noqa: F811 - the fixture
+    other_application: uuid.UUID,
     tag: str,
 ) -> None:
     store = gateway.resources.store
