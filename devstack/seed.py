@@ -1,5 +1,7 @@
 """The demo data of the local stack, through the public REST API: a demo user with an email address and a
-device, and `welcome` email + push templates in `en` and `pt-BR`. Safe to run again.
+device, `welcome` email + push templates in `en` and `pt-BR`, and a webhook endpoint of the default application
+at the dev webhook receiver, subscribed to every notification event (the receiver is told its secret, so it
+verifies each delivery). Safe to run again: an existing demo endpoint gets a fresh secret.
 
 ``python -m devstack.seed [--url http://127.0.0.1:8080] [--wait SECONDS]`` waits for the gateway to be ready,
 seeds, and prints where everything listens, the operator's key, the default application's key and two curl
@@ -25,6 +27,9 @@ ADMIN_API_KEY = os.environ.get("GATEWAY_ADMIN_API_KEY", DEV_GATEWAY_ADMIN_API_KE
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the documented demo account of the local stack
 DEMO_DEVICE = "demo-device-token"
+DEMO_WEBHOOK_PATH = "/hooks/demo"
+NOTIFICATION_STATUSES = ("queued", "scheduled", "sending", "delivered", "retrying", "failed", "skipped", "cancelled")
+NOTIFICATION_EVENTS = [f"notification.{status}" for status in (*NOTIFICATION_STATUSES, "bounced")]
 
 TEMPLATES: list[dict[str, Any]] = [
     {
@@ -49,7 +54,8 @@ TEMPLATES: list[dict[str, Any]] = [
 
 
 def call(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """One JSON request to the gateway with the dev API key; returns the status and the decoded body."""
+    """One JSON request to the gateway (or a dev sink) with the dev API key; returns the status and the decoded
+    body."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 - the local gateway
         base + path, data=data, method=method, headers={"X-API-Key": API_KEY, "Content-Type": "application/json"}
@@ -93,6 +99,35 @@ def seed(base: str) -> str:
     return user_id
 
 
+def seed_webhook(base: str, receiver: str) -> dict[str, Any]:
+    """Register (or re-key) the demo endpoint at ``receiver`` and tell the receiver its secret; returns the
+    endpoint with its secret."""
+    url = receiver + DEMO_WEBHOOK_PATH
+    status, listing = call(base, "GET", "/v1/webhooks")
+    if status != 200:
+        sys.exit(f"seed: listing webhook endpoints failed: {status} {listing}")
+    existing = [item for item in listing.get("items", listing) if item.get("url") == url]
+    if existing:
+        endpoint = existing[0]
+        status, body = call(base, "POST", f"/v1/webhooks/{endpoint['id']}/rotate-secret")
+        endpoint = {**endpoint, **(body if isinstance(body, dict) else {})}
+        action = "rotating the demo webhook's secret"
+    else:
+        status, endpoint = call(
+            base,
+            "POST",
+            "/v1/webhooks",
+            {"url": url, "events": NOTIFICATION_EVENTS, "description": "the dev webhook receiver (make up)"},
+        )
+        action = "creating the demo webhook"
+    if status not in (200, 201) or not isinstance(endpoint, dict) or "secret" not in endpoint:
+        sys.exit(f"seed: {action} failed: {status} {endpoint}")
+    status, body = call(receiver, "POST", "/secrets", {"path_prefix": DEMO_WEBHOOK_PATH, "secret": endpoint["secret"]})
+    if status != 204:
+        sys.exit(f"seed: telling the webhook receiver the demo secret failed: {status} {body}")
+    return endpoint
+
+
 def _subject(token: dict[str, Any]) -> str:
     import base64
 
@@ -106,7 +141,7 @@ def port(variable: str, default: int) -> str:
     return os.environ.get(variable, str(default))
 
 
-def banner(base: str, user_id: str) -> str:
+def banner(base: str, user_id: str, webhook: dict[str, Any]) -> str:
     """Where everything listens, and two curl commands that work as printed."""
     send = (
         f"ID=$(curl -s -X POST {base}/v1/notifications/send -H 'X-API-Key: {API_KEY}' "
@@ -115,6 +150,7 @@ def banner(base: str, user_id: str) -> str:
         "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"notification_id\"])'); echo $ID"
     )
     status = f"curl -s {base}/v1/notifications/$ID -H 'X-API-Key: {API_KEY}'"
+    receiver = f"http://127.0.0.1:{port('WEBHOOK_RECEIVER_PORT', 9098)}"
     return f"""
 ================================================================================
  The notification stack is up.
@@ -127,6 +163,7 @@ def banner(base: str, user_id: str) -> str:
    SMTP sink                      127.0.0.1:{port("SMTP_SINK_PORT", 1025)}, \
 messages at http://127.0.0.1:{port("SMTP_SINK_HTTP_PORT", 1080)}/messages
    FCM server                     http://127.0.0.1:{port("FCM_SINK_PORT", 9099)}, messages at /messages
+   webhook receiver               {receiver}, deliveries at /deliveries
  Operator key (GATEWAY_ADMIN_API_KEY, manages applications and keys): {ADMIN_API_KEY}
  Default application {DEFAULT_APPLICATION_ID}, its key (GATEWAY_API_KEYS): {API_KEY}
  Demo user: {user_id} ({DEMO_EMAIL})
@@ -134,6 +171,9 @@ messages at http://127.0.0.1:{port("SMTP_SINK_HTTP_PORT", 1080)}/messages
  Send an email, then read its status:
    {send}
    {status}
+ Demo webhook {webhook["id"]} → {webhook["url"]} (notification.*), secret {webhook["secret"]}
+   its deliveries, as the receiver saw and verified them:
+   curl -s '{receiver}/deliveries?path_prefix={DEMO_WEBHOOK_PATH}&limit=2'
  Ctrl-C stops everything.
 ================================================================================
 """
@@ -143,9 +183,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack.seed")
     parser.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}")
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the gateway")
+    parser.add_argument(
+        "--receiver", default=f"http://127.0.0.1:{port('WEBHOOK_RECEIVER_PORT', 9098)}", help="the webhook receiver"
+    )
     args = parser.parse_args()
     wait_ready(args.url, args.wait)
-    print(banner(args.url, seed(args.url)), flush=True)
+    user_id = seed(args.url)
+    print(banner(args.url, user_id, seed_webhook(args.url, args.receiver)), flush=True)
 
 
 if __name__ == "__main__":

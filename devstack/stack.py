@@ -53,6 +53,7 @@ PORT_VARIABLES = (
     "SMTP_SINK_PORT",
     "SMTP_SINK_HTTP_PORT",
     "FCM_SINK_PORT",
+    "WEBHOOK_RECEIVER_PORT",
     "USER_SVC_METRICS_PORT",
     "TEMPLATE_SVC_METRICS_PORT",
 )
@@ -142,6 +143,7 @@ def stack_environment(
             "FCM_ENDPOINT": f"http://{HOST}:{ports['FCM_SINK_PORT']}",
             "GOOGLE_APPLICATION_CREDENTIALS": str(folder / "fcm-service-account.json"),
             "SMTP_SINK_DIR": str(folder / "mail"),
+            "WEBHOOK_RECEIVER_DIR": str(folder / "webhooks"),
             "USER_SVC_DATABASE_URL": infra.database_urls["USER_SVC_DATABASE_URL"],
             "TEMPLATE_SVC_DATABASE_URL": infra.database_urls["TEMPLATE_SVC_DATABASE_URL"],
             "NOTIFICATIONS_DATABASE_URL": infra.database_urls["NOTIFICATIONS_DATABASE_URL"],
@@ -194,6 +196,7 @@ READINESS: dict[str, Probe] = {
     "webhook_worker": _http_probe("WEBHOOK_WORKER_PORT", "/ready"),
     "smtp_sink": _http_probe("SMTP_SINK_HTTP_PORT", "/health"),
     "fcm_server": _http_probe("FCM_SINK_PORT", "/health"),
+    "webhook_receiver": _http_probe("WEBHOOK_RECEIVER_PORT", "/health"),
 }
 """How each Procfile entry says it is ready (an entry without a probe is ready once it started)."""
 
@@ -282,7 +285,7 @@ class Stack:
 
     def url(self, service: str) -> str:
         """The base URL of an HTTP service: ``gateway``, ``email_worker``, ``push_worker``, ``webhook_worker``,
-        ``smtp_sink`` (its HTTP side) or ``fcm_server``."""
+        ``smtp_sink`` (its HTTP side), ``fcm_server`` or ``webhook_receiver``."""
         variable = {
             "gateway": "GATEWAY_PORT",
             "email_worker": "EMAIL_WORKER_PORT",
@@ -290,6 +293,7 @@ class Stack:
             "webhook_worker": "WEBHOOK_WORKER_PORT",
             "smtp_sink": "SMTP_SINK_HTTP_PORT",
             "fcm_server": "FCM_SINK_PORT",
+            "webhook_receiver": "WEBHOOK_RECEIVER_PORT",
         }[service]
         return f"http://{HOST}:{self.environment[variable]}"
 
