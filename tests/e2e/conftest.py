@@ -15,10 +15,17 @@ import pytest
 from devstack.infra import Infra
 from devstack.stack import Stack, running_stack
 from tests.e2e.api import Api, Mailbox, PushServer, gateway_client
+from tests.e2e.webhooks import Receiver, Webhooks
 
 STACKS_KEY = pytest.StashKey[list[Stack]]()
 FEW_ATTEMPTS = {"EMAIL_WORKER_MAX_ATTEMPTS": "3", "PUSH_WORKER_MAX_ATTEMPTS": "3"}
 """Three attempts: with the test retry scale, a failure is given up within half a second."""
+WEBHOOK_TIMINGS = {
+    "WEBHOOK_RETRY_SCHEDULE": "0.05,0.1,0.1,0.2,0.2,0.2,0.3,0.3,0.3",
+    "WEBHOOK_DISABLE_AFTER_SECONDS": "3",
+}
+"""The webhook ladder scaled down (nine retries within two seconds instead of a day) and an endpoint disabled
+after 3 s of failures instead of 3 days (docs/design.md §7 "Events out")."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,7 +67,9 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     """The whole stack on the quorum queues of the test vhost (every queue purged first). Package-scoped: it
     must be gone before other suites run, whose own workers would otherwise compete with its consumers."""
-    async with tracked_stack(request, infra, tmp_path_factory.mktemp("stack"), environment=FEW_ATTEMPTS) as running:
+    async with tracked_stack(
+        request, infra, tmp_path_factory.mktemp("stack"), environment=FEW_ATTEMPTS | WEBHOOK_TIMINGS
+    ) as running:
         yield running
 
 
@@ -80,3 +89,14 @@ async def mailbox(stack: Stack) -> AsyncIterator[Mailbox]:
 async def push_server(stack: Stack) -> AsyncIterator[PushServer]:
     async with httpx.AsyncClient(base_url=stack.url("fcm_server"), timeout=30) as http:
         yield PushServer(http)
+
+
+@pytest.fixture(scope="package")
+async def receiver(stack: Stack) -> AsyncIterator[Receiver]:
+    async with httpx.AsyncClient(base_url=stack.url("webhook_receiver"), timeout=30) as http:
+        yield Receiver(http)
+
+
+@pytest.fixture(scope="package")
+def webhooks(api: Api) -> Webhooks:
+    return Webhooks(api.http)

@@ -17,6 +17,6 @@ Control (see ``app.py``):
   ``DELETE /deliveries``.
 - ``POST /behaviours`` ``{"path_prefix": "/hooks/flaky", "status": 503, "delay_seconds": 2, "times": 3}`` (or
   ``"webhook_id_prefix"``): answer matching deliveries with ``status`` after ``delay_seconds`` (``times``
-  omitted: until cleared). ``GET /behaviours``; ``DELETE /behaviours``.
+  omitted: until cleared). ``GET /behaviours``; ``DELETE /behaviours`` (``?path_prefix=``: only that prefix's).
 - ``GET /health``.
 """

@@ -113,8 +113,8 @@ def create_app(directory: Path) -> FastAPI:
         return Response(status_code=204)
 
     @app.delete("/behaviours", status_code=204)
-    async def clear_behaviours() -> Response:
-        behaviours.clear()
+    async def clear_behaviours(path_prefix: str | None = None) -> Response:
+        behaviours.clear(path_prefix)
         return Response(status_code=204)
 
     return app

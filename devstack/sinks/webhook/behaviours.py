@@ -47,9 +47,9 @@ class Behaviours:
         """The rules still in force."""
         return list(self._rules)
 
-    def clear(self) -> None:
-        """Drop every rule: every delivery is answered 204 at once again."""
-        self._rules.clear()
+    def clear(self, path_prefix: str | None = None) -> None:
+        """Drop the rules of ``path_prefix`` (None: every rule): those deliveries are answered 204 at once again."""
+        self._rules = [rule for rule in self._rules if path_prefix is not None and rule.path_prefix != path_prefix]
 
     def answer(self, path: str, webhook_id: str) -> Answer:
         """How to answer this delivery, counting it against a limited rule."""
