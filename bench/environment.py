@@ -40,7 +40,17 @@ LIMITS_OFF = {
 }
 """Rate limits and provider ceilings off: the bench measures the pipeline, not the limiter's refusals."""
 
-SERVICES = ("user_svc", "template_svc", "gateway", "email_worker", "push_worker", "smtp_sink", "fcm_server")
+SERVICES = (
+    "user_svc",
+    "template_svc",
+    "gateway",
+    "email_worker",
+    "push_worker",
+    "webhook_worker",
+    "smtp_sink",
+    "fcm_server",
+    "webhook_receiver",
+)
 WORKERS = ("email_worker", "push_worker")
 
 EMAIL_TEMPLATE = {

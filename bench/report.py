@@ -10,6 +10,10 @@ def _ok(passed: bool | None) -> str:
     return "" if passed is None else ("✅" if passed else "❌")
 
 
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f}"
+
+
 def _ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base else "-"
 
@@ -20,9 +24,11 @@ def _cpu(items: dict[str, float], names: tuple[str, ...]) -> str:
 
 SEND_SIDE = ("gateway", "template_svc", "user_svc", "postgres", "rabbitmq", "redis", "honcho")
 DRAIN_SIDE = ("email_worker", "push_worker", "smtp_sink", "fcm_server", "postgres", "rabbitmq", "honcho")
+WEBHOOK_SIDE = ("webhook_worker", "webhook_receiver", "postgres", "honcho")
+WEBHOOK_RATE_TARGET = 800
 
 
-DEV_SINKS = ("smtp_sink", "fcm_server")
+DEV_SINKS = ("smtp_sink", "fcm_server", "webhook_receiver")
 """Stand-ins for the SMTP provider and FCM, not services of the product: reported, not held to the memory target."""
 
 
@@ -249,6 +255,32 @@ def render_table(results: dict[str, Any]) -> str:
             "",
             mixed["queue_depth_last_10s_max"] <= max(100, mixed["queue_depth_max"]),
         )
+        told = mixed.get("webhook")
+        if told:
+            lag = told["lag_seconds"]
+            row(
+                "mixed: webhook endpoint (delivered, failed): events told, signatures verified",
+                f"{told['distinct_succeeded']:,}/{told['expected']:,} delivered events, {told['verified']:,} verified, "
+                f"{told['verification_failed']} failed checks, {told['duplicates']} duplicates; event → receiver "
+                f"p50 {_ms(lag['p50'])} / p99 {_ms(lag['p99'])} ms",
+                "all, verified",
+                "",
+                told["distinct_succeeded"] >= told["expected"] and told["verification_failed"] == 0,
+            )
+
+    hooks = results.get("webhooks")
+    if hooks:
+        row(
+            "webhooks alone: deliveries/s into the receiver, signatures verified",
+            f"{hooks['per_second']:,.0f}/s ({hooks['distinct_succeeded']:,}/{hooks['wanted']:,} to "
+            f"{hooks['endpoints']} endpoints, {hooks['verified']:,} verified, {hooks['verification_failed']} failed "
+            f"checks, {hooks['duplicates']} duplicates, {hooks['wall_seconds_from_start']:.0f} s from start, "
+            f"load {hooks['load']:.1f})",
+            f"≥ {WEBHOOK_RATE_TARGET}/s",
+            _ratio(hooks["per_second"], publish) + " publish",
+            hooks["per_second"] >= WEBHOOK_RATE_TARGET and hooks["finished"] and hooks["verification_failed"] == 0,
+        )
+        row("webhooks alone: CPU µs per delivery", _cpu(hooks.get("cpu_us_per_delivery", {}), WEBHOOK_SIDE))
 
     loss = results.get("loss")
     if loss:

@@ -30,7 +30,7 @@ import httpx
 import orjson
 import uvloop
 
-from bench import checkout, database, keys, profiling, sinks
+from bench import checkout, database, keys, profiling, sinks, webhooks
 from bench import compare as ab
 from bench.broker import publish_baseline
 from bench.environment import (
@@ -55,11 +55,14 @@ from bench.wrk import run_wrk
 from devstack.stack import Stack, free_port
 
 RESULTS = Path(__file__).with_name("results")
-PHASES = ("saturation", "keys", "drain", "running", "rates", "mixed", "profile")
+PHASES = ("saturation", "keys", "drain", "running", "rates", "mixed", "profile", "webhooks")
 """The measuring phases in run order; ``--phases`` picks some (the seed, loss and memory figures always run)."""
 COMPARE = "compare"
 """The A/B phase (``--compare REF``), before the others; alone, it runs with the seed and nothing else."""
 ROOT = Path(__file__).resolve().parents[1]
+MIXED_HOOK = "/hooks/bench-mixed"
+RATE_HOOKS = "/hooks/bench-rate"
+"""Receiver paths of the mixed phase's endpoint and of the rate phase's (``-<n>`` each)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class Options:
     mixed_push_share: float = 0.2
     profile_seconds: float = 15
     profile: bool = True
+    webhook_deliveries: int = 30_000
+    webhook_endpoints: int = 4
     connections: int = 48
     gateway_workers: int | None = 2
     phases: tuple[str, ...] = PHASES
@@ -96,6 +101,7 @@ class Options:
             rate_seconds=5,
             mixed_seconds=15,
             profile_seconds=6,
+            webhook_deliveries=6_000,
         )
         return cls(**{**asdict(base), **changes})
 
@@ -457,6 +463,8 @@ class Bench:
         assert self.stack is not None
         assert self.monitor is not None
         await self.queues_empty(120)
+        async with gateway_client(self.stack) as http:
+            endpoint = await webhooks.register(http, self.stack, MIXED_HOOK, webhooks.MIXED_EVENTS)
         self.phase("mixed")
         options = self.options
         host, port = "127.0.0.1", int(self.stack.environment["GATEWAY_PORT"])
@@ -471,6 +479,7 @@ class Bench:
 
         await bounded_wait(all_delivered, 120)
         seconds = await database.end_to_end(self.db, ids)
+        told = await self.mixed_webhooks(endpoint, len(seconds))
         depths = [
             sample["queues"].get("email", 0) + sample["queues"].get("push", 0)
             for sample in self.monitor.of_phase("mixed")
@@ -489,8 +498,75 @@ class Bench:
             "queue_depth_last_10s_max": max(depths[-10:], default=0),
             "queue_depth_series": depths,
             "load": [load, load_average()],
+            "webhook": told,
         }
         log(f"mixed: e2e p99 {self.results['mixed']['e2e_p99_ms']:.0f} ms, depth max {max(depths, default=0)}")
+
+    async def mixed_webhooks(self, endpoint_id: str, delivered: int) -> dict[str, Any]:
+        """What the mixed phase's endpoint (delivered and failed events) was told, once every delivered
+        notification's event arrived (at most 60 s more); then the endpoint is deleted."""
+        assert self.stack is not None
+        stack = self.stack
+
+        async def all_told() -> bool:
+            return int((await webhooks.received(self.http, stack, MIXED_HOOK))["distinct_succeeded"]) >= delivered
+
+        await bounded_wait(all_told, 60)
+        found = await webhooks.received(self.http, stack, MIXED_HOOK)
+        async with gateway_client(stack) as http:
+            await webhooks.remove(http, stack, endpoint_id)
+        log(f"mixed: {found['distinct_succeeded']}/{delivered} events told, lag p99 {found['lag_seconds']['p99']} s")
+        return {"expected": delivered, **found}
+
+    async def webhook_rate(self) -> None:
+        """Deliveries per second into the receiver, signatures verified, with nothing else running: the email
+        and push workers stopped, ``webhook_deliveries`` events in the outbox for ``webhook_endpoints``
+        endpoints (one delivery each per endpoint), then webhook_worker started alone until all arrived."""
+        assert self.stack is not None
+        assert self.monitor is not None
+        stack, options = self.stack, self.options
+        await self.queues_empty(120)
+        await self.stop_workers()
+        await stack.stop_service("webhook_worker")
+        self.phase("webhooks-fill")
+        async with gateway_client(stack) as http:
+            endpoints = [
+                await webhooks.register(http, stack, f"{RATE_HOOKS}-{number}", [webhooks.DELIVERED])
+                for number in range(options.webhook_endpoints)
+            ]
+        wanted = options.webhook_deliveries // options.webhook_endpoints * options.webhook_endpoints
+        await webhooks.fill_outbox(self.db, wanted // options.webhook_endpoints)
+        self.phase("webhooks")
+        before = self.monitor.usage_now()
+        started = time.monotonic()
+        await stack.start_service("webhook_worker")
+        ready = time.monotonic() - started
+
+        async def all_arrived() -> bool:
+            return int((await webhooks.received(self.http, stack, RATE_HOOKS))["distinct_succeeded"]) >= wanted
+
+        finished = await bounded_wait(all_arrived, max(60.0, wanted / 100), 0.25)
+        wall = time.monotonic() - started
+        after = self.monitor.usage_now(rescan=True)
+        found = await webhooks.received(self.http, stack, RATE_HOOKS)
+        span = (found["last_succeeded_at"] or 0) - (found["first_succeeded_at"] or 0)
+        async with gateway_client(stack) as http:
+            for endpoint_id in endpoints:
+                await webhooks.remove(http, stack, endpoint_id)
+        self.results["webhooks"] = {
+            "endpoints": options.webhook_endpoints,
+            "wanted": wanted,
+            "finished": finished,
+            "per_second": found["distinct_succeeded"] / span if span else 0.0,
+            "wall_seconds_from_start": wall,
+            "worker_ready_seconds": ready,
+            "left": await webhooks.deliveries_left(self.db),
+            "cpu_us_per_delivery": cpu_per_item(before, after, int(found["distinct_succeeded"])),
+            "load": load_average(),
+            **found,
+        }
+        log(f"webhooks: {self.results['webhooks']['per_second']:.0f}/s ({found['distinct_succeeded']}/{wanted})")
+        await self.start_workers()
 
     async def profile(self) -> None:
         """py-spy on the accept path at saturation (workers stopped), then on the email worker draining."""
@@ -644,6 +720,8 @@ class Bench:
             await self.mixed()
         if "profile" in phases and self.options.profile:
             await self.profile()
+        if "webhooks" in phases:
+            await self.webhook_rate()
 
     async def close(self) -> None:
         await self.vacuumer.stop()

@@ -13,7 +13,8 @@ Control (see ``app.py``):
 - ``GET /deliveries`` (``?path_prefix=``, ``?webhook_id=``, ``?type=``, ``?limit=`` keeps the newest n): each with
   webhook_id, path, received_at, headers, body, type, event_at, verified, matching_secrets, error and answer.
   ``GET /deliveries/stats`` (``?path_prefix=``): counts, verification failures, duplicates (a webhook-id answered
-  2xx more than once) and the lag from the event's ``timestamp`` to its arrival (p50, p99, max).
+  2xx more than once), the first and last 2xx arrival (unix seconds) and the lag from the event's
+  ``timestamp`` to its arrival (p50, p99, max).
   ``DELETE /deliveries``.
 - ``POST /behaviours`` ``{"path_prefix": "/hooks/flaky", "status": 503, "delay_seconds": 2, "times": 3}`` (or
   ``"webhook_id_prefix"``): answer matching deliveries with ``status`` after ``delay_seconds`` (``times``

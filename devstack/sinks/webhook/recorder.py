@@ -30,6 +30,8 @@ class Summary:
     succeeded: bool
     verified: bool | None
     lag_seconds: float | None
+    received: float
+    """Unix time of arrival."""
 
 
 class Secrets:
@@ -147,6 +149,7 @@ class Recorder:
                 200 <= entry["answer"] < 300,
                 entry["verified"],
                 entry["lag_seconds"],
+                datetime.fromisoformat(entry["received_at"]).timestamp(),
             )
         )
 
@@ -173,6 +176,7 @@ class Recorder:
         succeeded = [s for s in chosen if s.succeeded]
         distinct = {s.webhook_id for s in succeeded}
         lags = [s.lag_seconds for s in succeeded if s.lag_seconds is not None]
+        arrivals = [s.received for s in succeeded]
         by_type: dict[str, int] = {}
         for summary in succeeded:
             by_type[summary.event_type or "?"] = by_type.get(summary.event_type or "?", 0) + 1
@@ -185,6 +189,8 @@ class Recorder:
             "verification_failed": sum(1 for s in chosen if s.verified is False),
             "unchecked": sum(1 for s in chosen if s.verified is None),
             "by_type": by_type,
+            "first_succeeded_at": min(arrivals, default=None),
+            "last_succeeded_at": max(arrivals, default=None),
             "lag_seconds": {
                 "p50": _percentile(lags, 0.50),
                 "p99": _percentile(lags, 0.99),
