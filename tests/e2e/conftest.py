@@ -23,9 +23,12 @@ FEW_ATTEMPTS = {"EMAIL_WORKER_MAX_ATTEMPTS": "3", "PUSH_WORKER_MAX_ATTEMPTS": "3
 WEBHOOK_TIMINGS = {
     "WEBHOOK_RETRY_SCHEDULE": "0.05,0.1,0.1,0.2,0.2,0.2,0.3,0.3,0.3",
     "WEBHOOK_DISABLE_AFTER_SECONDS": "3",
+    "WEBHOOK_WORKER_MAINTENANCE_SECONDS": "0.5",
+    "WEBHOOK_WORKER_BREAKER_PAUSE_SECONDS": "0.2",
 }
-"""The webhook ladder scaled down (nine retries within two seconds instead of a day) and an endpoint disabled
-after 3 s of failures instead of 3 days (docs/design.md §7 "Events out")."""
+"""The webhook ladder scaled down (nine retries within two seconds instead of a day), an endpoint disabled after
+3 s of failures instead of 3 days, looked for every 0.5 s instead of 30 s, and an open breaker paused 0.2 s
+instead of 30 s (docs/design.md §7 "Events out")."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
