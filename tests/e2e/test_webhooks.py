@@ -192,6 +192,7 @@ async def test_an_endpoint_failing_for_the_whole_window_is_disabled(
         assert asyncio.get_running_loop().time() < deadline, f"still enabled after {window + 20}s: {current}"
         await send(api, slug)
         await asyncio.sleep(0.5)
+    assert current["disabled_reason"], current
     first = (await receiver.deliveries(path))[0]
     assert seconds_between(first["received_at"], current["updated_at"]) >= window * 0.9
 
