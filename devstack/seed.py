@@ -141,7 +141,7 @@ def port(variable: str, default: int) -> str:
     return os.environ.get(variable, str(default))
 
 
-def banner(base: str, user_id: str, webhook: dict[str, Any]) -> str:
+def banner(base: str, user_id: str, webhook: dict[str, Any], receiver: str) -> str:
     """Where everything listens, and two curl commands that work as printed."""
     send = (
         f"ID=$(curl -s -X POST {base}/v1/notifications/send -H 'X-API-Key: {API_KEY}' "
@@ -150,7 +150,6 @@ def banner(base: str, user_id: str, webhook: dict[str, Any]) -> str:
         "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"notification_id\"])'); echo $ID"
     )
     status = f"curl -s {base}/v1/notifications/$ID -H 'X-API-Key: {API_KEY}'"
-    receiver = f"http://127.0.0.1:{port('WEBHOOK_RECEIVER_PORT', 9098)}"
     return f"""
 ================================================================================
  The notification stack is up.
@@ -189,7 +188,7 @@ def main() -> None:
     args = parser.parse_args()
     wait_ready(args.url, args.wait)
     user_id = seed(args.url)
-    print(banner(args.url, user_id, seed_webhook(args.url, args.receiver)), flush=True)
+    print(banner(args.url, user_id, seed_webhook(args.url, args.receiver), args.receiver), flush=True)
 
 
 if __name__ == "__main__":
