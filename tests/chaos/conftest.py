@@ -34,12 +34,12 @@ CHAOS_SETTINGS = {
     "PUSH_WORKER_PROVIDER_TIMEOUT_SECONDS": "5",
     "WEBHOOK_RETRY_SCHEDULE": "1,2,4,8,15,20,20,20,20",
     "WEBHOOK_WORKER_BREAKER_PAUSE_SECONDS": "2",
-    "WEBHOOK_WORKER_LEASE_SECONDS": "15",
+    "WEBHOOK_WORKER_LEASE_SECONDS": "25",
 }
 """The runtime's own knobs, shortened: an open breaker pauses 2 s (30 s in production), with the test retry
 scale (1/100) ten attempts span ~25 s, so an outage of a few seconds ends in deliveries, not in given-up sends,
 a killed worker's claims lapse after 10 s (60 s in production); the webhook ladder spans ~110 s, longer than
-scenario 7's 30 s receiver outage, and a killed webhook_worker's leases lapse after 15 s (60 s in production)."""
+scenario 7's 30 s receiver outage, and a killed webhook_worker's leases lapse after 25 s (60 s in production)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
