@@ -3,8 +3,8 @@ delivery, checks its Standard Webhooks signature with :func:`common.webhook_sign
 and fails or stalls chosen deliveries on request. Listens on ``BIND_HOST``:``WEBHOOK_RECEIVER_PORT``
 (127.0.0.1:9098); deliveries are appended to ``WEBHOOK_RECEIVER_DIR`` (``.run/webhooks``) so a restart keeps them.
 
-Deliveries: ``POST /hooks/<anything>`` records the request (its path, headers and body) and answers 204, or what
-a behaviour says. Point each endpoint at its own path (``http://127.0.0.1:9098/hooks/demo``).
+Deliveries: ``POST /hooks`` or ``POST /hooks/<anything>`` records the request (its path, headers and body) and
+answers 204, or what a behaviour says. Point each endpoint at its own path (``http://127.0.0.1:9098/hooks/demo``).
 
 Control (see ``app.py``):
 - ``POST /secrets`` ``{"path_prefix": "/hooks/demo", "secret": "whsec_..."}``: check deliveries under that path

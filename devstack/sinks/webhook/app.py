@@ -1,5 +1,5 @@
-"""The receiver's HTTP surface: ``POST /hooks/...`` takes deliveries; the rest is control (see the package
-docstring)."""
+"""The receiver's HTTP surface: ``POST /hooks`` and ``POST /hooks/...`` take deliveries; the rest is control (see
+the package docstring)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from common.webhook_signature import SECRET_PREFIX
 from devstack.sinks.webhook.behaviours import Behaviours, Rule
 from devstack.sinks.webhook.recorder import Recorder, Secrets
 
-HOOKS_PREFIX = "/hooks/"
+HOOKS = "/hooks"
 
 
 class SecretRequest(BaseModel):
@@ -48,7 +48,8 @@ def create_app(directory: Path) -> FastAPI:
     behaviours = Behaviours()
     app = FastAPI(title="Dev webhook receiver", redoc_url=None, on_shutdown=[recorder.close])
 
-    @app.post(HOOKS_PREFIX + "{rest:path}", include_in_schema=False)
+    @app.post(HOOKS, include_in_schema=False)
+    @app.post(HOOKS + "/{rest:path}", include_in_schema=False)
     async def deliver(request: Request) -> Response:
         path = request.url.path
         headers = {name.lower(): value for name, value in request.headers.items()}

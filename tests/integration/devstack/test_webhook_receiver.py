@@ -58,14 +58,14 @@ def test_a_delivery_signed_with_the_registered_secret_is_recorded_as_verified(re
 
     assert deliver(receiver, "/hooks/a/x", [secret]).status_code == 204
     assert deliver(receiver, "/hooks/a/x", [other]).status_code == 204
-    assert deliver(receiver, "/hooks/b", [other]).status_code == 204
+    assert deliver(receiver, "/hooks", [other]).status_code == 204
 
     good, forged = httpx.get(f"{receiver}/deliveries", params={"path_prefix": "/hooks/a"}).json()
     assert (good["verified"], good["matching_secrets"], good["error"]) == (True, 1, None)
     assert good["type"] == "notification.delivered"
     assert good["headers"]["webhook-id"] == good["webhook_id"]
     assert (forged["verified"], forged["error"]) == (False, "no signature matches the secret")
-    [unchecked] = httpx.get(f"{receiver}/deliveries", params={"path_prefix": "/hooks/b"}).json()
+    [unchecked] = [item for item in httpx.get(f"{receiver}/deliveries").json() if item["path"] == "/hooks"]
     assert unchecked["verified"] is None
     stats = httpx.get(f"{receiver}/deliveries/stats").json()
     assert (stats["received"], stats["verified"], stats["verification_failed"], stats["unchecked"]) == (3, 1, 1, 1)
