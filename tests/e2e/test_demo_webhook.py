@@ -55,3 +55,5 @@ async def test_the_seeded_demo_endpoint_is_told_about_a_send_verified(
         assert all(item["verified"] for item in told), told
     finally:
         await webhooks.delete(demo["id"])
+        for channel in ("email", "push"):  # the seed's pt-BR welcome would shadow the pt fallback other tests expect
+            await api.http.delete("/v1/templates/welcome", params={"channel": channel, "locale": "pt-BR"})
