@@ -78,8 +78,9 @@ class Relay:
             for delivery in claimed:
                 self._start(delivery)
             if len(claimed) < limit:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), settings.poll_seconds)
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancellation (3.11)
+                    async with asyncio.timeout(settings.poll_seconds):
+                        await self._wake.wait()
                 await asyncio.sleep(GATHER_SECONDS)
 
     async def drain(self, grace_seconds: float) -> None:

@@ -91,7 +91,8 @@ async def _open_pool(settings: WebhookWorkerSettings, stop: asyncio.Event) -> as
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             logger.warning("database not reachable (%s); trying again", error)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), DATABASE_PAUSE_SECONDS)
+                async with asyncio.timeout(DATABASE_PAUSE_SECONDS):
+                    await stop.wait()
     return None
 
 

@@ -70,11 +70,14 @@ def build_server(
 
 
 async def watch_readiness(server: GrpcServer, readiness: Readiness, interval: float = 2.0) -> None:
-    """Keep health in step with ``readiness`` (e.g. "the database answers") until cancelled."""
+    """Keep health in step with ``readiness`` (e.g. "the database answers") until cancelled. The check runs under
+    ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can swallow a cancellation that arrives as the
+    check completes, and this loop would then never end (a service's stop hung on it)."""
     serving: bool | None = None
     while True:
         try:
-            ready = await asyncio.wait_for(readiness(), timeout=interval)
+            async with asyncio.timeout(interval):
+                ready = await readiness()
         except Exception:
             ready = False
         if ready != serving:
