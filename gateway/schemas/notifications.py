@@ -97,33 +97,31 @@ class SendResponse(BaseModel):
     reason: SkipReason | None = Field(description="Why it was skipped; null when queued.")
 
 
+NOTIFICATION_EXAMPLE: dict[str, object] = {
+    "notification_id": "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01",
+    "user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
+    "channel": "email",
+    "template": "welcome",
+    "template_version": 3,
+    "locale": "en",
+    "priority": "normal",
+    "status": "delivered",
+    "reason": None,
+    "attempts": 1,
+    "last_error": None,
+    "metadata": {"campaign": "onboarding"},
+    "expires_at": None,
+    "created_at": "2026-11-27T10:15:00.123456Z",
+    "updated_at": "2026-11-27T10:15:01.456789Z",
+    "delivered_at": "2026-11-27T10:15:01.456789Z",
+}
+"""A notification as `GET /v1/notifications/{id}` shows it (the webhook events' examples build on it)."""
+
+
 class NotificationStatus(BaseModel):
     """Where a notification is now."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "notification_id": "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01",
-                    "user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
-                    "channel": "email",
-                    "template": "welcome",
-                    "template_version": 3,
-                    "locale": "en",
-                    "priority": "normal",
-                    "status": "delivered",
-                    "reason": None,
-                    "attempts": 1,
-                    "last_error": None,
-                    "metadata": {"campaign": "onboarding"},
-                    "expires_at": None,
-                    "created_at": "2026-11-27T10:15:00.123456Z",
-                    "updated_at": "2026-11-27T10:15:01.456789Z",
-                    "delivered_at": "2026-11-27T10:15:01.456789Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [NOTIFICATION_EXAMPLE]})
 
     notification_id: uuid.UUID
     user_id: uuid.UUID

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.schemas.notifications import NotificationStatus, StatusName
+from gateway.schemas.notifications import NOTIFICATION_EXAMPLE, NotificationStatus, StatusName
 
 NotificationEventType = Literal[
     "notification.queued",
@@ -55,22 +55,7 @@ class NotificationEventBody(BaseModel):
                     "type": "notification.delivered",
                     "timestamp": "2026-11-27T10:15:01.456789Z",
                     "data": {
-                        "notification_id": "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01",
-                        "user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
-                        "channel": "email",
-                        "template": "welcome",
-                        "template_version": 3,
-                        "locale": "en",
-                        "priority": "normal",
-                        "status": "delivered",
-                        "reason": None,
-                        "attempts": 1,
-                        "last_error": None,
-                        "metadata": {"campaign": "onboarding"},
-                        "expires_at": None,
-                        "created_at": "2026-11-27T10:15:00.123456Z",
-                        "updated_at": "2026-11-27T10:15:01.456789Z",
-                        "delivered_at": "2026-11-27T10:15:01.456789Z",
+                        **NOTIFICATION_EXAMPLE,
                         "event": {
                             "status": "delivered",
                             "attempt": 1,
