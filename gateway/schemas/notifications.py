@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic.json_schema import JsonDict
 
 from gateway.schemas.text import storable_map
 
@@ -97,7 +98,7 @@ class SendResponse(BaseModel):
     reason: SkipReason | None = Field(description="Why it was skipped; null when queued.")
 
 
-NOTIFICATION_EXAMPLE: dict[str, object] = {
+NOTIFICATION_EXAMPLE: JsonDict = {
     "notification_id": "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01",
     "user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
     "channel": "email",
