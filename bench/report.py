@@ -25,6 +25,18 @@ def _cpu(items: dict[str, float], names: tuple[str, ...]) -> str:
 SEND_SIDE = ("gateway", "template_svc", "user_svc", "postgres", "rabbitmq", "redis", "honcho")
 DRAIN_SIDE = ("email_worker", "push_worker", "smtp_sink", "fcm_server", "postgres", "rabbitmq", "honcho")
 WEBHOOK_SIDE = ("webhook_worker", "webhook_receiver", "postgres", "honcho")
+PRODUCT = (
+    "gateway",
+    "user_svc",
+    "template_svc",
+    "email_worker",
+    "push_worker",
+    "webhook_worker",
+    "postgres",
+    "rabbitmq",
+    "redis",
+)
+"""What a deployment runs: the services and the infrastructure, not the dev sinks, honcho or the load."""
 WEBHOOK_RATE_TARGET = 800
 
 
@@ -255,6 +267,14 @@ def render_table(results: dict[str, Any]) -> str:
             "",
             mixed["queue_depth_last_10s_max"] <= max(100, mixed["queue_depth_max"]),
         )
+        cpu = mixed.get("cpu_us_per_send")
+        if cpu:
+            product = sum(cpu.get(name, 0.0) for name in PRODUCT)
+            row(
+                "mixed: CPU µs per send, every process",
+                f"{product:,.0f} in the product ({_cpu(cpu, PRODUCT)}); dev sinks {_cpu(cpu, DEV_SINKS)}, "
+                f"honcho {cpu.get('honcho', 0):.0f}",
+            )
         told = mixed.get("webhook")
         if told:
             lag = told["lag_seconds"]

@@ -466,6 +466,7 @@ class Bench:
         async with gateway_client(self.stack) as http:
             endpoint = await webhooks.register(http, self.stack, MIXED_HOOK, webhooks.MIXED_EVENTS)
         self.phase("mixed")
+        before = self.monitor.usage_now()
         options = self.options
         host, port = "127.0.0.1", int(self.stack.environment["GATEWAY_PORT"])
         load = load_average()
@@ -479,6 +480,7 @@ class Bench:
 
         await bounded_wait(all_delivered, 120)
         seconds = await database.end_to_end(self.db, ids)
+        after = self.monitor.usage_now()
         told = await self.mixed_webhooks(endpoint, len(seconds))
         depths = [
             sample["queues"].get("email", 0) + sample["queues"].get("push", 0)
@@ -498,6 +500,7 @@ class Bench:
             "queue_depth_last_10s_max": max(depths[-10:], default=0),
             "queue_depth_series": depths,
             "load": [load, load_average()],
+            "cpu_us_per_send": cpu_per_item(before, after, len(ids)),
             "webhook": told,
         }
         log(f"mixed: e2e p99 {self.results['mixed']['e2e_p99_ms']:.0f} ms, depth max {max(depths, default=0)}")
