@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -53,13 +54,25 @@ CHANGE_KIND_CREATED: ChangeKind
 CHANGE_KIND_UPDATED: ChangeKind
 CHANGE_KIND_DELETED: ChangeKind
 
+class QuietHours(_message.Message):
+    __slots__ = ("start", "end")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    start: str
+    end: str
+    def __init__(self, start: _Optional[str] = ..., end: _Optional[str] = ...) -> None: ...
+
 class Preferences(_message.Message):
-    __slots__ = ("email", "push")
+    __slots__ = ("email", "push", "timezone", "quiet_hours")
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     PUSH_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_FIELD_NUMBER: _ClassVar[int]
     email: bool
     push: bool
-    def __init__(self, email: _Optional[bool] = ..., push: _Optional[bool] = ...) -> None: ...
+    timezone: str
+    quiet_hours: QuietHours
+    def __init__(self, email: _Optional[bool] = ..., push: _Optional[bool] = ..., timezone: _Optional[str] = ..., quiet_hours: _Optional[_Union[QuietHours, _Mapping]] = ...) -> None: ...
 
 class Device(_message.Message):
     __slots__ = ("token", "platform", "created_at")
@@ -186,14 +199,16 @@ class DeleteUserResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class UpdatePreferencesRequest(_message.Message):
-    __slots__ = ("user_id", "preferences", "application_id")
+    __slots__ = ("user_id", "preferences", "application_id", "update_mask")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     PREFERENCES_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     preferences: Preferences
     application_id: str
-    def __init__(self, user_id: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., application_id: _Optional[str] = ...) -> None: ...
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, user_id: _Optional[str] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., application_id: _Optional[str] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class UpdatePreferencesResponse(_message.Message):
     __slots__ = ("preferences",)
@@ -302,6 +317,172 @@ class PurgeApplicationUsersResponse(_message.Message):
     DELETED_FIELD_NUMBER: _ClassVar[int]
     deleted: int
     def __init__(self, deleted: _Optional[int] = ...) -> None: ...
+
+class GetNotificationProfilesRequest(_message.Message):
+    __slots__ = ("user_ids", "application_id")
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    application_id: str
+    def __init__(self, user_ids: _Optional[_Iterable[str]] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class GetNotificationProfilesResponse(_message.Message):
+    __slots__ = ("profiles", "missing_user_ids")
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    MISSING_USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    profiles: _containers.RepeatedCompositeFieldContainer[NotificationProfile]
+    missing_user_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, profiles: _Optional[_Iterable[_Union[NotificationProfile, _Mapping]]] = ..., missing_user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Topic(_message.Message):
+    __slots__ = ("key", "name", "subscribers", "created_at")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIBERS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    name: str
+    subscribers: int
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, key: _Optional[str] = ..., name: _Optional[str] = ..., subscribers: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateTopicRequest(_message.Message):
+    __slots__ = ("key", "name", "application_id")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    name: str
+    application_id: str
+    def __init__(self, key: _Optional[str] = ..., name: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class CreateTopicResponse(_message.Message):
+    __slots__ = ("topic",)
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    topic: Topic
+    def __init__(self, topic: _Optional[_Union[Topic, _Mapping]] = ...) -> None: ...
+
+class GetTopicRequest(_message.Message):
+    __slots__ = ("key", "application_id")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    application_id: str
+    def __init__(self, key: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class GetTopicResponse(_message.Message):
+    __slots__ = ("topic",)
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    topic: Topic
+    def __init__(self, topic: _Optional[_Union[Topic, _Mapping]] = ...) -> None: ...
+
+class ListTopicsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "application_id")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    application_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class ListTopicsResponse(_message.Message):
+    __slots__ = ("topics", "next_page_token")
+    TOPICS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    topics: _containers.RepeatedCompositeFieldContainer[Topic]
+    next_page_token: str
+    def __init__(self, topics: _Optional[_Iterable[_Union[Topic, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteTopicRequest(_message.Message):
+    __slots__ = ("key", "application_id")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    application_id: str
+    def __init__(self, key: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class DeleteTopicResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SubscribeRequest(_message.Message):
+    __slots__ = ("key", "user_ids", "application_id")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    application_id: str
+    def __init__(self, key: _Optional[str] = ..., user_ids: _Optional[_Iterable[str]] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class SubscribeResponse(_message.Message):
+    __slots__ = ("added",)
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    added: int
+    def __init__(self, added: _Optional[int] = ...) -> None: ...
+
+class UnsubscribeRequest(_message.Message):
+    __slots__ = ("key", "user_ids", "application_id")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    application_id: str
+    def __init__(self, key: _Optional[str] = ..., user_ids: _Optional[_Iterable[str]] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class UnsubscribeResponse(_message.Message):
+    __slots__ = ("removed",)
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: int
+    def __init__(self, removed: _Optional[int] = ...) -> None: ...
+
+class ListSubscribersRequest(_message.Message):
+    __slots__ = ("key", "page_size", "page_token", "application_id")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    page_size: int
+    page_token: str
+    application_id: str
+    def __init__(self, key: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class Subscription(_message.Message):
+    __slots__ = ("user_id", "subscribed_at")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIBED_AT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    subscribed_at: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., subscribed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListSubscribersResponse(_message.Message):
+    __slots__ = ("subscriptions", "next_page_token")
+    SUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    subscriptions: _containers.RepeatedCompositeFieldContainer[Subscription]
+    next_page_token: str
+    def __init__(self, subscriptions: _Optional[_Iterable[_Union[Subscription, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListSubscriberProfilesRequest(_message.Message):
+    __slots__ = ("key", "after", "limit", "application_id")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    after: str
+    limit: int
+    application_id: str
+    def __init__(self, key: _Optional[str] = ..., after: _Optional[str] = ..., limit: _Optional[int] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class ListSubscriberProfilesResponse(_message.Message):
+    __slots__ = ("profiles",)
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    profiles: _containers.RepeatedCompositeFieldContainer[NotificationProfile]
+    def __init__(self, profiles: _Optional[_Iterable[_Union[NotificationProfile, _Mapping]]] = ...) -> None: ...
 
 class Template(_message.Message):
     __slots__ = ("slug", "channel", "locale", "version", "active_version", "subject", "body", "html_body", "title", "data", "created_at", "updated_at")

@@ -95,6 +95,51 @@ class UserServiceStub:
                 request_serializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersRequest.SerializeToString,
                 response_deserializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersResponse.FromString,
                 _registered_method=True)
+        self.GetNotificationProfiles = channel.unary_unary(
+                '/notification.v1.UserService/GetNotificationProfiles',
+                request_serializer=notification_dot_v1_dot_notification__pb2.GetNotificationProfilesRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.GetNotificationProfilesResponse.FromString,
+                _registered_method=True)
+        self.CreateTopic = channel.unary_unary(
+                '/notification.v1.UserService/CreateTopic',
+                request_serializer=notification_dot_v1_dot_notification__pb2.CreateTopicRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.CreateTopicResponse.FromString,
+                _registered_method=True)
+        self.GetTopic = channel.unary_unary(
+                '/notification.v1.UserService/GetTopic',
+                request_serializer=notification_dot_v1_dot_notification__pb2.GetTopicRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.GetTopicResponse.FromString,
+                _registered_method=True)
+        self.ListTopics = channel.unary_unary(
+                '/notification.v1.UserService/ListTopics',
+                request_serializer=notification_dot_v1_dot_notification__pb2.ListTopicsRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.ListTopicsResponse.FromString,
+                _registered_method=True)
+        self.DeleteTopic = channel.unary_unary(
+                '/notification.v1.UserService/DeleteTopic',
+                request_serializer=notification_dot_v1_dot_notification__pb2.DeleteTopicRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.DeleteTopicResponse.FromString,
+                _registered_method=True)
+        self.Subscribe = channel.unary_unary(
+                '/notification.v1.UserService/Subscribe',
+                request_serializer=notification_dot_v1_dot_notification__pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.SubscribeResponse.FromString,
+                _registered_method=True)
+        self.Unsubscribe = channel.unary_unary(
+                '/notification.v1.UserService/Unsubscribe',
+                request_serializer=notification_dot_v1_dot_notification__pb2.UnsubscribeRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.UnsubscribeResponse.FromString,
+                _registered_method=True)
+        self.ListSubscribers = channel.unary_unary(
+                '/notification.v1.UserService/ListSubscribers',
+                request_serializer=notification_dot_v1_dot_notification__pb2.ListSubscribersRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.ListSubscribersResponse.FromString,
+                _registered_method=True)
+        self.ListSubscriberProfiles = channel.unary_unary(
+                '/notification.v1.UserService/ListSubscriberProfiles',
+                request_serializer=notification_dot_v1_dot_notification__pb2.ListSubscriberProfilesRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.ListSubscriberProfilesResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -144,7 +189,9 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdatePreferences(self, request, context):
-        """Replaces the user's channel preferences.
+        """Changes the user's preferences: without an `update_mask`, sets `email` and `push` only (the REST `PUT`);
+        with one, sets exactly the fields it names (`email`, `push`, `timezone`, `quiet_hours`; the REST `PATCH`).
+        INVALID_ARGUMENT for an unknown timezone, a malformed quiet-hours time, or an unknown mask path.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -186,6 +233,75 @@ class UserServiceServicer:
         """Deletes up to `limit` users (with their devices) of a disabled application; the gateway calls it until
         it answers 0. Refused (INVALID_ARGUMENT) for an empty application id or the default application's, which
         is never purged. Publishes no UserChanged per user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNotificationProfiles(self, request, context):
+        """The notification profiles of up to 1,000 users in one call (batch sends); ids of no user of the
+        application come back in `missing_user_ids`, never as an error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTopic(self, request, context):
+        """Creates a topic. INVALID_ARGUMENT for a malformed key or an empty name; ALREADY_EXISTS for a key the
+        application already has.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTopic(self, request, context):
+        """Returns one topic with its subscriber count. NOT_FOUND when the application has no such topic.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTopics(self, request, context):
+        """Lists the application's topics by key, one page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTopic(self, request, context):
+        """Deletes a topic and its subscriptions. NOT_FOUND when the application has no such topic.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Subscribe(self, request, context):
+        """Subscribes up to 1,000 users to a topic; subscribing a subscriber again is harmless. NOT_FOUND for an
+        unknown topic; INVALID_ARGUMENT naming the ids that are no user of the application (nothing is added).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unsubscribe(self, request, context):
+        """Unsubscribes up to 1,000 users from a topic; ids that are not subscribed are ignored. NOT_FOUND for an
+        unknown topic.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscribers(self, request, context):
+        """Lists a topic's subscribers by user id, one page at a time. NOT_FOUND for an unknown topic.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscriberProfiles(self, request, context):
+        """The notification profiles of a topic's subscribers whose user id is greater than `after`, in user id
+        order, at most `limit`: the pages a broadcast's fan-out reads, resumable from its checkpoint. NOT_FOUND
+        for an unknown topic.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -248,6 +364,51 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.PurgeApplicationUsers,
                     request_deserializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersRequest.FromString,
                     response_serializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersResponse.SerializeToString,
+            ),
+            'GetNotificationProfiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotificationProfiles,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.GetNotificationProfilesRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.GetNotificationProfilesResponse.SerializeToString,
+            ),
+            'CreateTopic': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTopic,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.CreateTopicRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.CreateTopicResponse.SerializeToString,
+            ),
+            'GetTopic': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTopic,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.GetTopicRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.GetTopicResponse.SerializeToString,
+            ),
+            'ListTopics': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTopics,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.ListTopicsRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.ListTopicsResponse.SerializeToString,
+            ),
+            'DeleteTopic': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTopic,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.DeleteTopicRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.DeleteTopicResponse.SerializeToString,
+            ),
+            'Subscribe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Subscribe,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.SubscribeRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.SubscribeResponse.SerializeToString,
+            ),
+            'Unsubscribe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unsubscribe,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.UnsubscribeRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.UnsubscribeResponse.SerializeToString,
+            ),
+            'ListSubscribers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscribers,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.ListSubscribersRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.ListSubscribersResponse.SerializeToString,
+            ),
+            'ListSubscriberProfiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriberProfiles,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.ListSubscriberProfilesRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.ListSubscriberProfilesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -553,6 +714,249 @@ class UserService:
             '/notification.v1.UserService/PurgeApplicationUsers',
             notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersRequest.SerializeToString,
             notification_dot_v1_dot_notification__pb2.PurgeApplicationUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotificationProfiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/GetNotificationProfiles',
+            notification_dot_v1_dot_notification__pb2.GetNotificationProfilesRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.GetNotificationProfilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTopic(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/CreateTopic',
+            notification_dot_v1_dot_notification__pb2.CreateTopicRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.CreateTopicResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTopic(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/GetTopic',
+            notification_dot_v1_dot_notification__pb2.GetTopicRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.GetTopicResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTopics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/ListTopics',
+            notification_dot_v1_dot_notification__pb2.ListTopicsRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.ListTopicsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTopic(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/DeleteTopic',
+            notification_dot_v1_dot_notification__pb2.DeleteTopicRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.DeleteTopicResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Subscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/Subscribe',
+            notification_dot_v1_dot_notification__pb2.SubscribeRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.SubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unsubscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/Unsubscribe',
+            notification_dot_v1_dot_notification__pb2.UnsubscribeRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.UnsubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscribers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/ListSubscribers',
+            notification_dot_v1_dot_notification__pb2.ListSubscribersRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.ListSubscribersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscriberProfiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.UserService/ListSubscriberProfiles',
+            notification_dot_v1_dot_notification__pb2.ListSubscriberProfilesRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.ListSubscriberProfilesResponse.FromString,
             options,
             channel_credentials,
             insecure,
