@@ -6,6 +6,7 @@ from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from common.local_time import clock_text
 from notification.v1 import notification_pb2 as pb
 from user_svc import repository
 
@@ -35,6 +36,15 @@ def device(record: repository.Device) -> pb.Device:
     )
 
 
+def preferences(record: repository.Preferences) -> pb.Preferences:
+    """The message of a user's preferences: an empty timezone for UTC, no ``quiet_hours`` for none."""
+    message = pb.Preferences(email=record.email, push=record.push, timezone=record.timezone or "")
+    if record.quiet_hours is not None:
+        message.quiet_hours.start = clock_text(record.quiet_hours.start)
+        message.quiet_hours.end = clock_text(record.quiet_hours.end)
+    return message
+
+
 def user(record: repository.User) -> pb.User:
     """The message of a user (never with the password hash, which the record does not hold)."""
     return pb.User(
@@ -42,7 +52,7 @@ def user(record: repository.User) -> pb.User:
         name=record.name,
         email=record.email,
         locale=record.locale,
-        preferences=pb.Preferences(email=record.email_enabled, push=record.push_enabled),
+        preferences=preferences(record.preferences),
         devices=[device(item) for item in record.devices],
         created_at=timestamp(record.created_at),
         updated_at=timestamp(record.updated_at),
@@ -57,7 +67,7 @@ def profile(record: repository.Profile) -> pb.NotificationProfile:
         email=record.email,
         name=record.name,
         locale=record.locale,
-        preferences=pb.Preferences(email=record.email_enabled, push=record.push_enabled),
+        preferences=preferences(record.preferences),
         device_tokens=record.device_tokens,
         token_version=record.token_version,
     )

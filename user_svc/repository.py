@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, exists, func, insert, literal, literal_column, select, update
@@ -41,6 +42,25 @@ class Device:
 
 
 @dataclass(frozen=True)
+class QuietHours:
+    """When a user wants no low- or normal-priority notifications, in local time; ``end`` before ``start`` spans
+    midnight."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """A user's channels, timezone (None: UTC) and quiet hours (None: none)."""
+
+    email: bool
+    push: bool
+    timezone: str | None = None
+    quiet_hours: QuietHours | None = None
+
+
+@dataclass(frozen=True)
 class User:
     """A user with preferences and devices (oldest first); never the password hash."""
 
@@ -48,8 +68,7 @@ class User:
     name: str
     email: str
     locale: str
-    email_enabled: bool
-    push_enabled: bool
+    preferences: Preferences
     devices: tuple[Device, ...]
     created_at: datetime
     updated_at: datetime
@@ -64,8 +83,7 @@ class Profile:
     email: str
     name: str
     locale: str
-    email_enabled: bool
-    push_enabled: bool
+    preferences: Preferences
     device_tokens: tuple[str, ...]
     token_version: int
 
@@ -93,6 +111,15 @@ class NewUser:
     push_enabled: bool
 
 
+_PREFERENCES = (
+    preferences.c.email.label("email_enabled"),
+    preferences.c.push.label("push_enabled"),
+    preferences.c.timezone,
+    preferences.c.quiet_start,
+    preferences.c.quiet_end,
+)
+"""The preferences as :func:`_preferences_of` reads them from a row."""
+
 _USERS_WITH_PREFERENCES = select(
     users.c.id,
     users.c.name,
@@ -101,8 +128,7 @@ _USERS_WITH_PREFERENCES = select(
     users.c.pending_email,
     users.c.created_at,
     users.c.updated_at,
-    preferences.c.email.label("email_enabled"),
-    preferences.c.push.label("push_enabled"),
+    *_PREFERENCES,
 ).select_from(users.join(preferences, preferences.c.user_id == users.c.id))
 
 _DEVICE_ORDER = (devices.c.created_at, devices.c.token)
@@ -141,8 +167,7 @@ _PROFILE = (
         users.c.name,
         users.c.locale,
         users.c.token_version,
-        preferences.c.email.label("email_enabled"),
-        preferences.c.push.label("push_enabled"),
+        *_PREFERENCES,
         func.array(
             select(devices.c.token).where(devices.c.user_id == users.c.id).order_by(*_DEVICE_ORDER).scalar_subquery()
         ).label("device_tokens"),
@@ -172,15 +197,23 @@ def _touched() -> Any:
     return touch.returning(users.c.id).cte("touched")
 
 
-def _set_preferences_statement() -> Any:
+@cache
+def _set_preferences_statement(columns: frozenset[str]) -> Any:
+    """The update of ``columns`` (each bound to ``new_<column>``), built once per set of columns."""
     touched = _touched()
     return (
         update(preferences)
         .where(preferences.c.user_id == touched.c.id)
-        .values(email=bindparam("wants_email"), push=bindparam("wants_push"), updated_at=func.now())
-        .returning(preferences.c.user_id)
+        .values({**{column: bindparam(f"new_{column}") for column in columns}, "updated_at": func.now()})
+        .returning(*_PREFERENCES)
         .add_cte(touched)
     )
+
+
+def _preferences_of(row: Any) -> Preferences:
+    """The preferences of a row with the columns of :data:`_PREFERENCES`."""
+    quiet_hours = None if row.quiet_start is None else QuietHours(row.quiet_start, row.quiet_end)
+    return Preferences(row.email_enabled, row.push_enabled, row.timezone, quiet_hours)
 
 
 def _add_device_statement() -> Any:
@@ -227,7 +260,6 @@ def _remove_device_statement() -> Any:
     )
 
 
-_SET_PREFERENCES = _set_preferences_statement()
 _ADD_DEVICE = _add_device_statement()
 _REMOVE_DEVICE = _remove_device_statement()
 _NEWEST_DEVICES = (
@@ -292,8 +324,7 @@ class UserRepository:
             name=new.name,
             email=new.email,
             locale=new.locale,
-            email_enabled=new.email_enabled,
-            push_enabled=new.push_enabled,
+            preferences=Preferences(new.email_enabled, new.push_enabled),
             devices=(),
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -349,11 +380,16 @@ class UserRepository:
             deleted = await connection.execute(_PURGE, {"the_application_id": application_id, "limit": limit})
             return list(deleted.scalars())
 
-    async def set_preferences(self, application_id: uuid.UUID, user_id: uuid.UUID, *, email: bool, push: bool) -> bool:
-        """Replace the user's preferences; False when the user is missing."""
-        parameters = {**_named(application_id, user_id), "wants_email": email, "wants_push": push}
+    async def set_preferences(
+        self, application_id: uuid.UUID, user_id: uuid.UUID, changes: dict[str, Any]
+    ) -> Preferences | None:
+        """Set the ``preferences`` columns named in ``changes`` (the others stay); the preferences after the
+        change, or None when the user is missing."""
+        statement = _set_preferences_statement(frozenset(changes))
+        values = {f"new_{column}": value for column, value in changes.items()}
         async with self._autocommit.connect() as connection:
-            return (await connection.execute(_SET_PREFERENCES, parameters)).first() is not None
+            row = (await connection.execute(statement, {**_named(application_id, user_id), **values})).first()
+        return None if row is None else _preferences_of(row)
 
     async def add_device(
         self, application_id: uuid.UUID, user_id: uuid.UUID, token: str, platform: str
@@ -402,8 +438,7 @@ class UserRepository:
             email=row.email,
             name=row.name,
             locale=row.locale,
-            email_enabled=row.email_enabled,
-            push_enabled=row.push_enabled,
+            preferences=_preferences_of(row),
             device_tokens=tuple(row.device_tokens),
             token_version=row.token_version,
         )
@@ -428,8 +463,7 @@ class UserRepository:
                 name=row.name,
                 email=row.email,
                 locale=row.locale,
-                email_enabled=row.email_enabled,
-                push_enabled=row.push_enabled,
+                preferences=_preferences_of(row),
                 devices=tuple(owned[row.id]),
                 created_at=row.created_at,
                 updated_at=row.updated_at,

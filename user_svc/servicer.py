@@ -171,14 +171,13 @@ class UserServicer(pb_grpc.UserServiceServicer):
         checks = Checks()
         application_id = checks.check("application_id", validation.application_id, request)
         user_id = checks.check("user_id", validation.user_id, request.user_id)
-        if not request.HasField("preferences"):
-            checks.fail("preferences", "is required")
+        changes = validation.preference_changes(checks, request)
         checks.done()
-        wanted = request.preferences
-        if not await self._repository.set_preferences(application_id, user_id, email=wanted.email, push=wanted.push):
+        updated = await self._repository.set_preferences(application_id, user_id, changes)
+        if updated is None:
             raise _user_not_found(user_id)
         await self._changes.changed(application_id, user_id, pb.CHANGE_KIND_UPDATED)
-        return pb.UpdatePreferencesResponse(preferences=pb.Preferences(email=wanted.email, push=wanted.push))
+        return pb.UpdatePreferencesResponse(preferences=messages.preferences(updated))
 
     async def AddDevice(self, request: pb.AddDeviceRequest, context: ServicerContext) -> pb.AddDeviceResponse:
         checks = Checks()

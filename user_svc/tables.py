@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    Time,
     func,
     true,
 )
@@ -56,7 +57,16 @@ preferences = Table(
     Column("email", Boolean, nullable=False, server_default=true()),
     Column("push", Boolean, nullable=False, server_default=true()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("timezone", Text, nullable=True, comment="IANA name; NULL is UTC"),
+    Column("quiet_start", Time, nullable=True, comment="local time"),
+    Column("quiet_end", Time, nullable=True, comment="local time"),
+    CheckConstraint(
+        "(quiet_start IS NULL AND quiet_end IS NULL)"
+        " OR (quiet_start IS NOT NULL AND quiet_end IS NOT NULL AND quiet_start <> quiet_end)",
+        name="ck_preferences_quiet_hours_whole",
+    ),
 )
+"""A user's channels, timezone and quiet hours (both ends or neither, never equal)."""
 
 devices = Table(
     "devices",

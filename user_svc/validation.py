@@ -7,11 +7,14 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import time
+from typing import Any, TypeVar
 
+from common import local_time
 from common.grpc import applications
 from common.grpc.errors import FieldViolation, InvalidArgument
 from common.ids import parse_uuid
+from notification.v1 import notification_pb2 as pb
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -103,6 +106,11 @@ def device_token(value: str) -> str:
     return value
 
 
+def timezone(value: str) -> str | None:
+    """An IANA timezone name as stored; None (UTC) for an empty one."""
+    return local_time.timezone_name(value) if value else None
+
+
 class Checks:
     """Collects the field violations of one request; :meth:`done` raises them together."""
 
@@ -127,3 +135,40 @@ class Checks:
         if self._violations:
             message = "; ".join(f"{v.field}: {v.description}" for v in self._violations)
             raise InvalidArgument(message, self._violations)
+
+
+PREFERENCE_PATHS = ("email", "push", "timezone", "quiet_hours")
+"""The fields of ``Preferences`` an ``update_mask`` may name."""
+CHANNEL_PATHS = ("email", "push")
+"""What an ``UpdatePreferences`` without a mask sets (the REST ``PUT``)."""
+
+
+def preference_changes(checks: Checks, request: pb.UpdatePreferencesRequest) -> dict[str, Any]:
+    """The ``preferences`` columns an ``UpdatePreferences`` sets, by name: those its ``update_mask`` names, or
+    ``email`` and ``push`` without one (then ``preferences`` is required). Each bad field goes to ``checks``."""
+    paths = list(request.update_mask.paths)
+    if not paths and not request.HasField("preferences"):
+        checks.fail("preferences", "is required")
+    wanted = request.preferences
+    changes: dict[str, Any] = {}
+    for path in paths or CHANNEL_PATHS:
+        if path in CHANNEL_PATHS:
+            changes[path] = getattr(wanted, path)
+        elif path == "timezone":
+            changes["timezone"] = checks.check("preferences.timezone", timezone, wanted.timezone)
+        elif path == "quiet_hours":
+            changes["quiet_start"], changes["quiet_end"] = _quiet_hours(checks, wanted)
+        else:
+            checks.fail("update_mask", f"unknown path {path!r}; known: {', '.join(PREFERENCE_PATHS)}")
+    return changes
+
+
+def _quiet_hours(checks: Checks, wanted: pb.Preferences) -> tuple[time | None, time | None]:
+    """The start and end of the quiet hours asked for; (None, None) to clear them."""
+    if not wanted.HasField("quiet_hours"):
+        return None, None
+    start = checks.check("preferences.quiet_hours.start", local_time.clock_time, wanted.quiet_hours.start)
+    end = checks.check("preferences.quiet_hours.end", local_time.clock_time, wanted.quiet_hours.end)
+    if start is not None and start == end:
+        checks.fail("preferences.quiet_hours.end", "must differ from start")
+    return start, end
