@@ -74,6 +74,9 @@ async def update_preferences(users: pb_grpc.UserServiceStub, owned: Owned, appli
         user_id=owned.user.id, preferences=pb.Preferences(), application_id=application_id
     )
     await not_found(users.UpdatePreferences(request))
+    request.preferences.timezone = "Asia/Tokyo"
+    request.update_mask.paths[:] = ["timezone", "quiet_hours"]
+    await not_found(users.UpdatePreferences(request))
 
 
 async def add_device(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
