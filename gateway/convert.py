@@ -9,8 +9,10 @@ from typing import Any
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from common.channels import Channel
+from common.local_time import UTC_NAME
 from gateway.errors import ProblemError
 from gateway.schemas.text import is_unicode
+from gateway.schemas.users import PreferencesPatch
 from notification.v1 import notification_pb2 as pb
 
 PLATFORM_OF = {"android": pb.PLATFORM_ANDROID, "ios": pb.PLATFORM_IOS, "web": pb.PLATFORM_WEB}
@@ -40,8 +42,23 @@ def device_body(device: pb.Device) -> dict[str, Any]:
     }
 
 
-def preferences_body(preferences: pb.Preferences) -> dict[str, bool]:
-    return {"email": preferences.email, "push": preferences.push}
+def preferences_body(preferences: pb.Preferences) -> dict[str, Any]:
+    quiet_hours = preferences.quiet_hours if preferences.HasField("quiet_hours") else None
+    return {
+        "email": preferences.email,
+        "push": preferences.push,
+        "timezone": preferences.timezone or UTC_NAME,
+        "quiet_hours": None if quiet_hours is None else {"start": quiet_hours.start, "end": quiet_hours.end},
+    }
+
+
+def preferences_patch(patch: PreferencesPatch) -> tuple[pb.Preferences, list[str]]:
+    """The preferences and the ``update_mask`` of a merge patch: the mask names each member given; a null one is
+    sent as its default (a channel on, UTC as the empty timezone, no quiet hours)."""
+    wanted = pb.Preferences(email=patch.email is not False, push=patch.push is not False, timezone=patch.timezone or "")
+    if patch.quiet_hours is not None:
+        wanted.quiet_hours.start, wanted.quiet_hours.end = patch.quiet_hours.start, patch.quiet_hours.end
+    return wanted, sorted(patch.model_fields_set)
 
 
 def user_body(user: pb.User) -> dict[str, Any]:

@@ -6,20 +6,22 @@ import uuid
 from typing import Annotated, Any
 
 import grpc
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
 from gateway.auth import Caller
-from gateway.convert import PLATFORM_OF, device_body, preferences_body, user_body
+from gateway.convert import PLATFORM_OF, device_body, preferences_body, preferences_patch, user_body
 from gateway.deps import ResourcesDep, requires
 from gateway.errors import ProblemError
 from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, WITH_BODY, problems
 from gateway.schemas.users import (
     MAX_DEVICE_TOKEN_LENGTH,
+    ChannelPreferences,
     Device,
     DeviceCreate,
     Preferences,
+    PreferencesPatch,
     User,
     UserCreate,
     UserPage,
@@ -34,6 +36,7 @@ UserId = Annotated[uuid.UUID, Path(description="The user's id.")]
 USER_TOKEN = (*AUTHENTICATED, 429)
 """What a route a user token may call can answer: its own errors and the per-user rate limit."""
 NEEDS_CURRENT_PASSWORD = ("email", "password")
+MERGE_PATCH = "application/merge-patch+json"
 
 
 def _changed(resources: Resources, caller: Caller, user_id: uuid.UUID) -> None:
@@ -198,20 +201,56 @@ async def delete_user(
 )
 async def update_preferences(
     user_id: UserId,
-    body: Preferences,
+    body: ChannelPreferences,
     caller: Annotated[Caller, requires(Scope.USERS_WRITE, users=True)],
     resources: ResourcesDep,
-) -> dict[str, bool]:
-    """Turn channels on or off."""
+) -> dict[str, Any]:
+    """Turn channels on or off; the timezone and quiet hours stay (`PATCH` changes them). Answers with every
+    preference."""
     caller.require_user(user_id)
-    reply = await resources.backends.users.UpdatePreferences(
-        pb.UpdatePreferencesRequest(
-            application_id=str(caller.application_id),
-            user_id=str(user_id),
-            preferences=pb.Preferences(email=body.email, push=body.push),
-        ),
-        timeout=resources.backends.timeout,
+    return await _set_preferences(resources, caller, user_id, pb.Preferences(email=body.email, push=body.push), [])
+
+
+@router.patch(
+    "/{user_id}/preferences",
+    response_model=Preferences,
+    summary="Change some of a user's preferences",
+    responses=problems(
+        *USER_TOKEN,
+        *WITH_BODY,
+        404,
+        descriptions={422: "A member failed validation: an unknown timezone, a malformed or empty quiet-hours span."},
+    ),
+)
+async def patch_preferences(
+    user_id: UserId,
+    body: Annotated[PreferencesPatch, Body(media_type=MERGE_PATCH)],
+    caller: Annotated[Caller, requires(Scope.USERS_WRITE, users=True)],
+    resources: ResourcesDep,
+) -> dict[str, Any]:
+    """Change the preferences the body names, as a JSON merge patch (`application/merge-patch+json`, or
+    `application/json`): a member left out stays, one set to null goes back to its default. Answers with every
+    preference."""
+    caller.require_user(user_id)
+    wanted, mask = preferences_patch(body)
+    if not mask:  # nothing to change: no write, no change event
+        reply = await resources.backends.users.GetUser(
+            pb.GetUserRequest(application_id=str(caller.application_id), user_id=str(user_id)),
+            timeout=resources.backends.timeout,
+        )
+        return preferences_body(reply.user.preferences)
+    return await _set_preferences(resources, caller, user_id, wanted, mask)
+
+
+async def _set_preferences(
+    resources: Resources, caller: Caller, user_id: uuid.UUID, wanted: pb.Preferences, mask: list[str]
+) -> dict[str, Any]:
+    """Set the preferences ``mask`` names (``email`` and ``push`` when it names none); all of them after."""
+    request = pb.UpdatePreferencesRequest(
+        application_id=str(caller.application_id), user_id=str(user_id), preferences=wanted
     )
+    request.update_mask.paths.extend(mask)
+    reply = await resources.backends.users.UpdatePreferences(request, timeout=resources.backends.timeout)
     _changed(resources, caller, user_id)
     return preferences_body(reply.preferences)
 

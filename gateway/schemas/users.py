@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 
+from common.local_time import CLOCK_PATTERN, UTC_NAME, clock_time, timezone_name
 from gateway.schemas.notifications import LOCALE_PATTERN
 
 Platform = Literal["android", "ios", "web"]
@@ -23,20 +24,94 @@ USER_EXAMPLE: dict[str, Any] = {
     "name": "Ada Lovelace",
     "email": "ada@example.com",
     "locale": "en",
-    "preferences": {"email": True, "push": True},
+    "preferences": {"email": True, "push": True, "timezone": "Europe/Lisbon", "quiet_hours": None},
     "devices": [{"token": "fcm-token-1", "platform": "android", "created_at": "2026-11-27T10:00:00Z"}],
     "created_at": "2026-11-27T09:00:00Z",
     "updated_at": "2026-11-27T10:00:00Z",
 }
 
 
-class Preferences(BaseModel):
+class ChannelPreferences(BaseModel):
     """Which channels the user accepts: JSON booleans only (0, "yes" or "false" are refused)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": True, "push": False}]})
 
     email: StrictBool
     push: StrictBool
+
+
+def _clock(value: str) -> str:
+    clock_time(value)
+    return value
+
+
+ClockTime = Annotated[str, Field(json_schema_extra={"pattern": CLOCK_PATTERN}), AfterValidator(_clock)]
+"""``HH:MM`` on a 24-hour clock (checked by :func:`common.local_time.clock_time`, as user_svc does)."""
+Timezone = Annotated[
+    str,
+    Field(max_length=64, description="An IANA timezone name such as `Europe/Lisbon`.", examples=["Europe/Lisbon"]),
+    AfterValidator(timezone_name),
+]
+
+
+class QuietHours(BaseModel):
+    """When the user wants no `low` or `normal` notifications, in their timezone; `end` before `start` spans
+    midnight."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"start": "22:00", "end": "07:00"}]})
+
+    start: ClockTime = Field(description="When they begin, `HH:MM` (24-hour clock).")
+    end: ClockTime = Field(description="When they end, `HH:MM`; differs from `start`.")
+
+    @field_validator("end")
+    @classmethod
+    def _differs_from_start(cls, end: str, info: ValidationInfo) -> str:
+        if info.data.get("start") == end:
+            raise ValueError("must differ from start")
+        return end
+
+
+class Preferences(BaseModel):
+    """The user's channels, timezone and quiet hours."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": True,
+                    "push": False,
+                    "timezone": "Europe/Lisbon",
+                    "quiet_hours": {"start": "22:00", "end": "07:00"},
+                }
+            ]
+        }
+    )
+
+    email: bool
+    push: bool
+    timezone: str = Field(description=f"The user's IANA timezone; `{UTC_NAME}` when they have not set one.")
+    quiet_hours: QuietHours | None = Field(description="Null when the user has none.")
+
+
+class PreferencesPatch(BaseModel):
+    """A JSON merge patch (RFC 7396) of the preferences: members left out stay as they are, a member set to null
+    goes back to its default (`email` and `push` on, `timezone` UTC, no `quiet_hours`). `quiet_hours` is
+    replaced whole: give both `start` and `end`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"timezone": "Europe/Lisbon", "quiet_hours": {"start": "22:00", "end": "07:00"}},
+                {"push": False, "quiet_hours": None},
+            ]
+        },
+    )
+
+    email: StrictBool | None = None
+    push: StrictBool | None = None
+    timezone: Timezone | None = None
+    quiet_hours: QuietHours | None = None
 
 
 class Device(BaseModel):
@@ -95,7 +170,7 @@ class UserCreate(BaseModel):
     email: str = Field(max_length=254, json_schema_extra=EMAIL_FORMAT)
     password: str = Field(max_length=1024, json_schema_extra=PASSWORD_MIN_LENGTH, description="At least 8 characters.")
     locale: str | None = Field(default=None, max_length=35, pattern=LOCALE_PATTERN)
-    preferences: Preferences | None = Field(default=None, description="Every channel on when left out.")
+    preferences: ChannelPreferences | None = Field(default=None, description="Every channel on when left out.")
 
 
 class UserUpdate(BaseModel):

@@ -37,6 +37,7 @@ EXPECTED = {
     ("PATCH", "/v1/users/{user_id}"): Scope.USERS_WRITE,
     ("DELETE", "/v1/users/{user_id}"): Scope.USERS_WRITE,
     ("PUT", "/v1/users/{user_id}/preferences"): Scope.USERS_WRITE,
+    ("PATCH", "/v1/users/{user_id}/preferences"): Scope.USERS_WRITE,
     ("POST", "/v1/users/{user_id}/devices"): Scope.USERS_WRITE,
     ("DELETE", "/v1/users/{user_id}/devices/{token}"): Scope.USERS_WRITE,
     ("POST", "/v1/templates"): Scope.TEMPLATES_WRITE,
