@@ -25,6 +25,7 @@ from gateway.routes import (
     operations,
     problems,
     templates,
+    topics,
     users,
     webhook_events,
     webhooks,
@@ -75,7 +76,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         webhooks=webhook_events.router,
     )
     install_error_handlers(app)
-    for module in (notifications, users, auth, me, templates, applications, webhooks, operations, problems):
+    for module in (notifications, users, auth, me, templates, topics, applications, webhooks, operations, problems):
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
     if settings.trusted_proxy_list():  # outermost, so the access log and the login limits see the real client

@@ -148,3 +148,16 @@ def variables_struct(variables: dict[str, Any]) -> struct_pb2.Struct:
     except (ValueError, TypeError, OverflowError):
         raise ProblemError.field("variables", "holds a number too large for a double") from None
     return struct
+
+
+def topic_body(topic: pb.Topic) -> dict[str, Any]:
+    return {
+        "key": topic.key,
+        "name": topic.name,
+        "subscribers": topic.subscribers,
+        "created_at": timestamp(topic.created_at),
+    }
+
+
+def subscription_body(subscription: pb.Subscription) -> dict[str, Any]:
+    return {"user_id": subscription.user_id, "subscribed_at": timestamp(subscription.subscribed_at)}

@@ -8,7 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.local_time import clock_text
 from notification.v1 import notification_pb2 as pb
-from user_svc import repository
+from user_svc import repository, topics
 
 _PLATFORM_OF_ENUM = {pb.PLATFORM_ANDROID: "android", pb.PLATFORM_IOS: "ios", pb.PLATFORM_WEB: "web"}
 _ENUM_OF_PLATFORM = {stored: value for value, stored in _PLATFORM_OF_ENUM.items()}
@@ -71,3 +71,15 @@ def profile(record: repository.Profile) -> pb.NotificationProfile:
         device_tokens=record.device_tokens,
         token_version=record.token_version,
     )
+
+
+def topic(record: topics.Topic) -> pb.Topic:
+    """The message of a topic."""
+    return pb.Topic(
+        key=record.key, name=record.name, subscribers=record.subscribers, created_at=timestamp(record.created_at)
+    )
+
+
+def subscription(record: topics.Subscription) -> pb.Subscription:
+    """The message of a subscription."""
+    return pb.Subscription(user_id=str(record.user_id), subscribed_at=timestamp(record.subscribed_at))

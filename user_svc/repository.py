@@ -160,21 +160,19 @@ _CREDENTIALS = select(users.c.id, users.c.password_hash, users.c.token_version).
     users.c.application_id == _APPLICATION_ID, func.lower(users.c.email) == func.lower(bindparam("the_email"))
 )
 _PASSWORD_HASH = select(users.c.password_hash).where(_THE_USER)
-_PROFILE = (
-    select(
-        users.c.id,
-        users.c.email,
-        users.c.name,
-        users.c.locale,
-        users.c.token_version,
-        *_PREFERENCES,
-        func.array(
-            select(devices.c.token).where(devices.c.user_id == users.c.id).order_by(*_DEVICE_ORDER).scalar_subquery()
-        ).label("device_tokens"),
-    )
-    .select_from(users.join(preferences, preferences.c.user_id == users.c.id))
-    .where(_THE_USER)
-)
+PROFILES = select(
+    users.c.id,
+    users.c.email,
+    users.c.name,
+    users.c.locale,
+    users.c.token_version,
+    *_PREFERENCES,
+    func.array(
+        select(devices.c.token).where(devices.c.user_id == users.c.id).order_by(*_DEVICE_ORDER).scalar_subquery()
+    ).label("device_tokens"),
+).select_from(users.join(preferences, preferences.c.user_id == users.c.id))
+"""The notification profiles of users, one row each for :func:`profile_of`: callers add which users."""
+_PROFILE = PROFILES.where(_THE_USER)
 _PURGE = (
     delete(users)
     .where(
@@ -281,6 +279,19 @@ _DROP_OLDEST_DEVICES = delete(devices).where(devices.c.user_id == _USER_ID, devi
 def _named(application_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, uuid.UUID]:
     """The bound parameters of :data:`_THE_USER`."""
     return {"the_application_id": application_id, "the_user_id": user_id}
+
+
+def profile_of(row: Any) -> Profile:
+    """The profile of a row of :data:`PROFILES`."""
+    return Profile(
+        user_id=row.id,
+        email=row.email,
+        name=row.name,
+        locale=row.locale,
+        preferences=_preferences_of(row),
+        device_tokens=tuple(row.device_tokens),
+        token_version=row.token_version,
+    )
 
 
 def _is_email_conflict(error: IntegrityError) -> bool:
@@ -431,17 +442,7 @@ class UserRepository:
         """The user's notification profile in one query, or None."""
         async with self._autocommit.connect() as connection:
             row = (await connection.execute(_PROFILE, _named(application_id, user_id))).first()
-        if row is None:
-            return None
-        return Profile(
-            user_id=row.id,
-            email=row.email,
-            name=row.name,
-            locale=row.locale,
-            preferences=_preferences_of(row),
-            device_tokens=tuple(row.device_tokens),
-            token_version=row.token_version,
-        )
+        return profile_of(row) if row else None
 
     async def ping(self) -> None:
         """One round trip to the database (``SELECT 1``); raises when it does not answer."""

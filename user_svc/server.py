@@ -23,6 +23,7 @@ from user_svc.profile_cache import ProfileCache
 from user_svc.repository import UserRepository
 from user_svc.servicer import UserServicer
 from user_svc.settings import UserServiceSettings
+from user_svc.topics import TopicRepository
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["UserService"].full_name
 REDIS_TIMEOUT_SECONDS = 1.0
@@ -80,6 +81,7 @@ async def build_user_service(settings: UserServiceSettings) -> UserService:
             passwords=passwords,
             cache=cache,
             changes=UserChanges(cache, publisher),
+            topics=TopicRepository(engine),
         )
 
         def register(server: grpc.aio.Server) -> None:

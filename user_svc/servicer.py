@@ -12,7 +12,8 @@ import uuid6
 from grpc.aio import ServicerContext
 
 from common.grpc.applications import purge_limit, purged_application_id
-from common.grpc.errors import AlreadyExists, FieldViolation, NotFound, ServiceError
+from common.grpc.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, ServiceError
+from common.ids import parse_uuid
 from common.page_tokens import page_size
 from common.tokens import issue_token
 from notification.v1 import notification_pb2 as pb
@@ -23,6 +24,7 @@ from user_svc.passwords import Passwords
 from user_svc.profile_cache import ProfileCache
 from user_svc.repository import EmailTaken, NewUser, UserRepository
 from user_svc.settings import UserServiceSettings
+from user_svc.topics import TopicRepository, UnknownUsers
 from user_svc.validation import Checks
 
 
@@ -62,8 +64,10 @@ class UserServicer(pb_grpc.UserServiceServicer):
         passwords: Passwords,
         cache: ProfileCache,
         changes: UserChanges,
+        topics: TopicRepository,
     ) -> None:
         self._repository = repository
+        self._topics = topics
         self._passwords = passwords
         self._cache = cache
         self._changes = changes
@@ -256,8 +260,131 @@ class UserServicer(pb_grpc.UserServiceServicer):
         limit = checks.check("limit", purge_limit, request.limit)
         checks.done()
         deleted = await self._repository.purge(application_id, limit)
+        if len(deleted) < limit:  # the last users are gone (their subscriptions with them): the topics go too
+            await self._topics.purge(application_id)
         await self._changes.purged(application_id, deleted)
         return pb.PurgeApplicationUsersResponse(deleted=len(deleted))
+
+    # Topics and subscriptions (docs/design.md §7 "Later and many"): no UserChanged, as no user changes.
+
+    async def CreateTopic(self, request: pb.CreateTopicRequest, context: ServicerContext) -> pb.CreateTopicResponse:
+        checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
+        key = checks.check("key", validation.topic_key, request.key)
+        name = checks.check("name", validation.name, request.name)
+        checks.done()
+        created = await self._topics.create(application_id, key, name)
+        if created is None:
+            raise AlreadyExists(f"topic {key} already exists", [FieldViolation("key", "is taken")])
+        return pb.CreateTopicResponse(topic=messages.topic(created))
+
+    async def GetTopic(self, request: pb.GetTopicRequest, context: ServicerContext) -> pb.GetTopicResponse:
+        application_id, key = _topic_named(request)
+        found = await self._topics.get(application_id, key)
+        if found is None:
+            raise _topic_not_found(key)
+        return pb.GetTopicResponse(topic=messages.topic(found))
+
+    async def ListTopics(self, request: pb.ListTopicsRequest, context: ServicerContext) -> pb.ListTopicsResponse:
+        checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
+        size = checks.check("page_size", page_size, request.page_size)
+        after = checks.check("page_token", pagination.decode_topic_page_token, request.page_token)
+        checks.done()
+        page = await self._topics.list_after(application_id, after, size + 1)
+        next_token = pagination.encode_topic_page_token(page[size - 1].key) if len(page) > size else ""
+        return pb.ListTopicsResponse(topics=[messages.topic(item) for item in page[:size]], next_page_token=next_token)
+
+    async def DeleteTopic(self, request: pb.DeleteTopicRequest, context: ServicerContext) -> pb.DeleteTopicResponse:
+        application_id, key = _topic_named(request)
+        if not await self._topics.delete(application_id, key):
+            raise _topic_not_found(key)
+        return pb.DeleteTopicResponse()
+
+    async def Subscribe(self, request: pb.SubscribeRequest, context: ServicerContext) -> pb.SubscribeResponse:
+        application_id, key, user_ids = _subscribers_named(request)
+        try:
+            added = await self._topics.subscribe(application_id, key, user_ids)
+        except UnknownUsers as error:
+            raise _unknown_users(request, error) from None
+        if added is None:
+            raise _topic_not_found(key)
+        return pb.SubscribeResponse(added=added)
+
+    async def Unsubscribe(self, request: pb.UnsubscribeRequest, context: ServicerContext) -> pb.UnsubscribeResponse:
+        application_id, key, user_ids = _subscribers_named(request)
+        removed = await self._topics.unsubscribe(application_id, key, user_ids)
+        if removed is None:
+            raise _topic_not_found(key)
+        return pb.UnsubscribeResponse(removed=removed)
+
+    async def ListSubscribers(
+        self, request: pb.ListSubscribersRequest, context: ServicerContext
+    ) -> pb.ListSubscribersResponse:
+        checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
+        key = checks.check("key", validation.topic_key, request.key)
+        size = checks.check("page_size", validation.subscriber_page_size, request.page_size)
+        after = checks.check("page_token", pagination.decode_page_token, request.page_token)
+        checks.done()
+        page = await self._topics.subscriptions(application_id, key, after, size + 1)
+        if page is None:
+            raise _topic_not_found(key)
+        next_token = pagination.encode_page_token(page[size - 1].user_id) if len(page) > size else ""
+        return pb.ListSubscribersResponse(
+            subscriptions=[messages.subscription(item) for item in page[:size]], next_page_token=next_token
+        )
+
+    async def ListSubscriberProfiles(
+        self, request: pb.ListSubscriberProfilesRequest, context: ServicerContext
+    ) -> pb.ListSubscriberProfilesResponse:
+        checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
+        key = checks.check("key", validation.topic_key, request.key)
+        after = checks.check("after", validation.after_user_id, request.after)
+        limit = checks.check("limit", validation.subscriber_limit, request.limit)
+        checks.done()
+        page = await self._topics.subscriber_profiles(application_id, key, after, limit)
+        if page is None:
+            raise _topic_not_found(key)
+        return pb.ListSubscriberProfilesResponse(profiles=[messages.profile(item) for item in page])
+
+
+def _topic_not_found(key: str) -> NotFound:
+    return NotFound(f"topic {key} does not exist")
+
+
+def _unknown_users(request: pb.SubscribeRequest, error: UnknownUsers) -> InvalidArgument:
+    """INVALID_ARGUMENT naming each id that is no user of the application by its (first) place in the request."""
+    places: dict[uuid.UUID | None, int] = {}
+    for index, value in enumerate(request.user_ids):
+        places.setdefault(parse_uuid(value), index)
+    violations = [
+        FieldViolation(f"user_ids.{places[user_id]}", f"{user_id} is no user of the application")
+        for user_id in error.user_ids
+    ]
+    return InvalidArgument(f"no user of the application: {error}", violations)
+
+
+def _topic_named(request: pb.GetTopicRequest | pb.DeleteTopicRequest) -> tuple[uuid.UUID, str]:
+    """The application and the key of a request that names one topic and nothing else."""
+    checks = Checks()
+    application_id = checks.check("application_id", validation.application_id, request)
+    key = checks.check("key", validation.topic_key, request.key)
+    checks.done()
+    return application_id, key
+
+
+def _subscribers_named(
+    request: pb.SubscribeRequest | pb.UnsubscribeRequest,
+) -> tuple[uuid.UUID, str, list[uuid.UUID]]:
+    """The application, the topic key and the (distinct) user ids of a Subscribe or Unsubscribe."""
+    checks = Checks()
+    application_id = checks.check("application_id", validation.application_id, request)
+    key = checks.check("key", validation.topic_key, request.key)
+    user_ids = validation.user_ids(checks, "user_ids", request.user_ids)
+    checks.done()
+    return application_id, key, user_ids
 
 
 def _user_named(

@@ -1,7 +1,8 @@
 """The tables of the ``users`` database (SQLAlchemy Core); the Alembic history creates the same.
 
 A user belongs to one application; preferences and devices are reached only through their user, so they
-are isolated by it (docs/design.md §3)."""
+are isolated by it (docs/design.md §3). A topic belongs to one application too; its subscriptions name the
+application again so that a subscription can only join a topic and a user of the same one."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     MetaData,
     Table,
     Text,
     Time,
+    UniqueConstraint,
     func,
     true,
 )
@@ -78,3 +81,33 @@ devices = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint(f"platform IN ({', '.join(repr(p) for p in PLATFORMS)})", name="ck_devices_platform_known"),
 )
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True, comment="internal: subscriptions refer to it"),
+    Column("application_id", UUID(as_uuid=True), nullable=False, comment="the application the topic belongs to"),
+    Column("key", Text, nullable=False, comment="unique within the application; what the API names it by"),
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("application_id", "key", name="uq_topics_application_id_key"),
+    UniqueConstraint("application_id", "id", name="uq_topics_application_id_id"),
+)
+
+topic_subscriptions = Table(
+    "topic_subscriptions",
+    metadata,
+    Column("application_id", UUID(as_uuid=True), nullable=False),
+    Column("topic_id", BigInteger, primary_key=True),
+    Column("user_id", UUID(as_uuid=True), primary_key=True, comment="the listing and fan-out order"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ForeignKeyConstraint(
+        ["application_id", "topic_id"],
+        ["topics.application_id", "topics.id"],
+        ondelete="CASCADE",
+        name="fk_topic_subscriptions_topic",
+    ),
+    ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE", name="fk_topic_subscriptions_user"),
+)
+"""The primary key (topic, user) is the index the subscriber pages read: a topic's users after a given id."""
+Index("ix_topic_subscriptions_user_id", topic_subscriptions.c.user_id)

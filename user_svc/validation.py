@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import time
 from typing import Any, TypeVar
 
@@ -172,3 +172,44 @@ def _quiet_hours(checks: Checks, wanted: pb.Preferences) -> tuple[time | None, t
     if start is not None and start == end:
         checks.fail("preferences.quiet_hours.end", "must differ from start")
     return start, end
+
+
+_TOPIC_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MAX_SUBSCRIBERS_PER_CALL = 1000
+"""The most users one Subscribe or Unsubscribe names, and the largest page of subscribers."""
+DEFAULT_SUBSCRIBER_PAGE_SIZE = 100
+
+
+def topic_key(value: str) -> str:
+    """A topic key: 1-64 characters of ``a-z 0-9 . _ -``, starting with a letter or a digit."""
+    if not _TOPIC_KEY.match(value):
+        raise ValueError("must be 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or a digit")
+    return value
+
+
+def user_ids(checks: Checks, field: str, values: Sequence[str]) -> list[uuid.UUID]:
+    """1 to :data:`MAX_SUBSCRIBERS_PER_CALL` user ids, each violation named by its index, without repeats."""
+    if not 1 <= len(values) <= MAX_SUBSCRIBERS_PER_CALL:
+        checks.fail(field, f"must name 1 to {MAX_SUBSCRIBERS_PER_CALL} users")
+        return []
+    parsed = [checks.check(f"{field}.{index}", user_id, value) for index, value in enumerate(values)]
+    return list(dict.fromkeys(parsed))
+
+
+def subscriber_page_size(requested: int) -> int:
+    """A page of subscribers: 0 means the default, above the maximum is capped, below 0 is a ValueError."""
+    if requested < 0:
+        raise ValueError("must not be negative")
+    return min(requested or DEFAULT_SUBSCRIBER_PAGE_SIZE, MAX_SUBSCRIBERS_PER_CALL)
+
+
+def subscriber_limit(requested: int) -> int:
+    """How many subscriber profiles one page holds: 1 to :data:`MAX_SUBSCRIBERS_PER_CALL`."""
+    if not 1 <= requested <= MAX_SUBSCRIBERS_PER_CALL:
+        raise ValueError(f"must be between 1 and {MAX_SUBSCRIBERS_PER_CALL}")
+    return requested
+
+
+def after_user_id(value: str) -> uuid.UUID | None:
+    """The user id a page of subscribers starts after: None (the first page) when empty."""
+    return user_id(value) if value else None

@@ -29,11 +29,12 @@ from tests.support.purges import REFUSED_PURGES
 from tests.support.user_service import JWT_SECRET
 
 TOKEN = "device-token-of-a"
+TOPIC = "news"
 
 
 @dataclass(frozen=True)
 class Owned:
-    """A user of application ``application_id``, with one device."""
+    """A user of application ``application_id``, with one device, subscribed to its topic :data:`TOPIC`."""
 
     application_id: str
     user: pb.User
@@ -107,6 +108,48 @@ async def purge(users: pb_grpc.UserServiceStub, owned: Owned, application_id: st
     assert (await users.PurgeApplicationUsers(request)).deleted == 0
 
 
+async def get_topic(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
+    await not_found(users.GetTopic(pb.GetTopicRequest(key=TOPIC, application_id=application_id)))
+
+
+async def list_topics(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
+    listed = await users.ListTopics(pb.ListTopicsRequest(page_size=100, application_id=application_id))
+    assert list(listed.topics) == []
+
+
+async def delete_topic(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
+    await not_found(users.DeleteTopic(pb.DeleteTopicRequest(key=TOPIC, application_id=application_id)))
+
+
+async def subscribe(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
+    request = pb.SubscribeRequest(key=TOPIC, user_ids=[owned.user.id], application_id=application_id)
+    await not_found(users.Subscribe(request))
+
+
+async def unsubscribe(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
+    request = pb.UnsubscribeRequest(key=TOPIC, user_ids=[owned.user.id], application_id=application_id)
+    await not_found(users.Unsubscribe(request))
+
+
+async def list_subscribers(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
+    await not_found(users.ListSubscribers(pb.ListSubscribersRequest(key=TOPIC, application_id=application_id)))
+
+
+async def list_subscriber_profiles(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
+    request = pb.ListSubscriberProfilesRequest(key=TOPIC, limit=10, application_id=application_id)
+    await not_found(users.ListSubscriberProfiles(request))
+
+
+async def create_topic_with_the_same_key(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
+    # After the other topic cases: from here on the other application has a topic with this key, its own,
+    # which the first application's user cannot join.
+    request = pb.CreateTopicRequest(key=TOPIC, name="Theirs", application_id=application_id)
+    assert (await users.CreateTopic(request)).topic.subscribers == 0
+    joining = pb.SubscribeRequest(key=TOPIC, user_ids=[owned.user.id], application_id=application_id)
+    error = await rpc_error(users.Subscribe(joining))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 async def create_user_with_the_same_email(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
     # Last: from here on the other application has a user with this email, its own.
     created = await create_user(users, email=owned.user.email, application_id=application_id)
@@ -124,6 +167,14 @@ IN_ANOTHER_APPLICATION: dict[str, Case] = {
     "Authenticate": authenticate,
     "GetNotificationProfile": get_notification_profile,
     "PurgeApplicationUsers": purge,
+    "GetTopic": get_topic,
+    "ListTopics": list_topics,
+    "DeleteTopic": delete_topic,
+    "Subscribe": subscribe,
+    "Unsubscribe": unsubscribe,
+    "ListSubscribers": list_subscribers,
+    "ListSubscriberProfiles": list_subscriber_profiles,
+    "CreateTopic": create_topic_with_the_same_key,
     "CreateUser": create_user_with_the_same_email,
 }
 """What each RPC does, called in another application with the ids of a user of the first."""
@@ -140,6 +191,8 @@ async def new_owned(users: pb_grpc.UserServiceStub) -> Owned:
     await users.AddDevice(
         pb.AddDeviceRequest(user_id=user.id, token=TOKEN, platform=pb.PLATFORM_ANDROID, application_id=application_id)
     )
+    await users.CreateTopic(pb.CreateTopicRequest(key=TOPIC, name="News", application_id=application_id))
+    await users.Subscribe(pb.SubscribeRequest(key=TOPIC, user_ids=[user.id], application_id=application_id))
     return Owned(
         application_id, (await users.GetUser(pb.GetUserRequest(user_id=user.id, application_id=application_id))).user
     )
@@ -163,6 +216,8 @@ async def test_each_rpc_in_another_application_finds_nothing_and_changes_nothing
 
     assert (await users.GetUser(pb.GetUserRequest(user_id=owned.user.id, application_id=in_a))).user == owned.user
     assert (await users.GetNotificationProfile(profile_request)).profile == cached
+    subscribers = await users.ListSubscribers(pb.ListSubscribersRequest(key=TOPIC, application_id=in_a))
+    assert [item.user_id for item in subscribers.subscriptions] == [owned.user.id]
 
 
 async def test_the_same_calls_succeed_in_the_users_application(users: pb_grpc.UserServiceStub) -> None:
@@ -186,6 +241,14 @@ async def test_the_same_calls_succeed_in_the_users_application(users: pb_grpc.Us
         pb.AddDeviceRequest(user_id=user_id, token="second", platform=pb.PLATFORM_WEB, application_id=in_a)
     )
     await users.RemoveDevice(pb.RemoveDeviceRequest(user_id=user_id, token=TOKEN, application_id=in_a))
+    topic = (await users.GetTopic(pb.GetTopicRequest(key=TOPIC, application_id=in_a))).topic
+    assert (topic.key, topic.subscribers) == (TOPIC, 1)
+    profiles = await users.ListSubscriberProfiles(
+        pb.ListSubscriberProfilesRequest(key=TOPIC, limit=10, application_id=in_a)
+    )
+    assert [profile.user_id for profile in profiles.profiles] == [user_id]
+    await users.Unsubscribe(pb.UnsubscribeRequest(key=TOPIC, user_ids=[user_id], application_id=in_a))
+    await users.Subscribe(pb.SubscribeRequest(key=TOPIC, user_ids=[user_id], application_id=in_a))
     changed = (await users.GetUser(pb.GetUserRequest(user_id=user_id, application_id=in_a))).user
     assert (changed.name, changed.preferences.email, [d.token for d in changed.devices]) == (
         "Renamed",

@@ -16,6 +16,7 @@ from tests.support.migrations import database_at, table_rows
 
 HISTORY = "user_svc:migrations"
 BEFORE_APPLICATIONS = "0002"
+APPLICATIONS = "0003"
 TABLES = {"users": "id", "preferences": "user_id", "devices": "user_id, token"}
 
 
@@ -82,7 +83,7 @@ def test_existing_users_move_into_the_default_application_unchanged(url: str) ->
     asyncio.run(populate(url))
     before = asyncio.run(table_rows(url, TABLES))
 
-    migrate(HISTORY, url)
+    migrate(HISTORY, url, APPLICATIONS)  # later revisions add columns of their own
 
     after = asyncio.run(table_rows(url, TABLES))
     assert {user.pop("application_id") for user in after["users"]} == {DEFAULT_APPLICATION_ID}

@@ -1,7 +1,7 @@
 """a user's timezone and quiet hours, with the channel preferences
 
-Revision ID: 0005
-Revises: 0003
+Revision ID: 0005_quiet_hours
+Revises: 0004_topics
 Create Date: 2026-12-07
 
 Three nullable columns, so adding them rewrites no row: ``timezone`` (an IANA name; NULL is UTC) and the quiet
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0003"
+revision: str = "0005_quiet_hours"
+down_revision: str | None = "0004_topics"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
