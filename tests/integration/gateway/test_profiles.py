@@ -70,6 +70,22 @@ async def test_a_change_through_this_gateway_evicts_at_once(caching_gateway: Gat
     assert skipped.json()["reason"] == "channel_disabled"
 
 
+async def test_a_patch_of_the_preferences_reaches_the_profile_sends_read(caching_gateway: Gateway) -> None:
+    gateway = caching_gateway
+    user = await create_user(gateway.client)
+    await gateway.client.post("/v1/notifications/send", json=send_body(user))  # the profile is cached now
+    night = {"start": "22:00", "end": "07:00"}
+
+    await gateway.client.patch(
+        f"/v1/users/{user['id']}/preferences", json={"timezone": "Asia/Tokyo", "quiet_hours": night}
+    )
+
+    profile = await gateway.resources.profiles.get(DEFAULT_APPLICATION, user["id"])
+    assert profile.preferences == pb.Preferences(
+        email=True, push=True, timezone="Asia/Tokyo", quiet_hours=pb.QuietHours(**night)
+    )
+
+
 @pytest.mark.usefixtures("templates")
 async def test_sends_are_counted_by_channel_and_outcome(gateway: Gateway, amqp: AmqpSession) -> None:
     user = await create_user(gateway.client, preferences={"email": True, "push": False})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import grpc
 from aio_pika.abc import AbstractQueue
@@ -137,3 +139,21 @@ async def test_each_change_publishes_user_changed_and_reaches_the_profile(
     assert (await next_change(events, user.id)).kind == pb.CHANGE_KIND_UPDATED
     profile = (await users.GetNotificationProfile(profile_request)).profile
     assert not profile.preferences.HasField("quiet_hours")
+
+
+async def test_subscriber_profiles_carry_them_too(users: pb_grpc.UserServiceStub) -> None:
+    application_id = str(uuid.uuid4())
+    user = await create_user(users, application_id=application_id)
+    request = patch(user.id, "timezone", "quiet_hours", timezone="Europe/Lisbon", quiet_hours=NIGHT)
+    request.application_id = application_id
+    await users.UpdatePreferences(request)
+    await users.CreateTopic(pb.CreateTopicRequest(key="news", name="News", application_id=application_id))
+    await users.Subscribe(pb.SubscribeRequest(key="news", user_ids=[user.id], application_id=application_id))
+
+    page = await users.ListSubscriberProfiles(
+        pb.ListSubscriberProfilesRequest(key="news", limit=10, application_id=application_id)
+    )
+
+    assert [profile.preferences for profile in page.profiles] == [
+        pb.Preferences(email=True, push=True, timezone="Europe/Lisbon", quiet_hours=NIGHT)
+    ]
