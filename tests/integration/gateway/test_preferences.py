@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
-from tests.integration.gateway.harness import Gateway, create_user
+from notification.v1 import notification_pb2 as pb
+from tests.integration.gateway.harness import Gateway, create_user, unique_email
 from tests.integration.gateway.test_edge import assert_problem
-from tests.integration.gateway.test_users import login
+from tests.integration.gateway.test_users import PASSWORD, login
 
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 NIGHT = {"start": "22:00", "end": "07:00"}
@@ -116,3 +118,21 @@ async def test_an_unknown_user_is_404(gateway: Gateway) -> None:
     for body in ({"timezone": "Asia/Tokyo"}, {}):
         response = await gateway.client.patch(f"/v1/users/{missing}/preferences", json=body, headers=MERGE_PATCH)
         assert_problem(response, 404)
+
+
+async def test_another_applications_user_is_404_and_keeps_its_preferences(
+    gateway: Gateway, other_application: uuid.UUID
+) -> None:
+    users = gateway.resources.backends.users
+    in_other = str(other_application)
+    theirs = await users.CreateUser(
+        pb.CreateUserRequest(name="Ada", email=unique_email(), password=PASSWORD, application_id=in_other)
+    )
+
+    response = await gateway.client.patch(
+        f"/v1/users/{theirs.user.id}/preferences", json={"timezone": "Asia/Tokyo"}, headers=MERGE_PATCH
+    )
+
+    assert_problem(response, 404)
+    kept = await users.GetUser(pb.GetUserRequest(user_id=theirs.user.id, application_id=in_other))
+    assert kept.user.preferences == pb.Preferences(email=True, push=True)
