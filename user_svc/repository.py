@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, exists, func, insert, literal, literal_column, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -173,6 +174,11 @@ PROFILES = select(
 ).select_from(users.join(preferences, preferences.c.user_id == users.c.id))
 """The notification profiles of users, one row each for :func:`profile_of`: callers add which users."""
 _PROFILE = PROFILES.where(_THE_USER)
+_PROFILES_OF = PROFILES.where(
+    users.c.application_id == _APPLICATION_ID,
+    users.c.id == func.any(bindparam("user_ids", type_=ARRAY(users.c.id.type))),
+)
+"""The profiles of the users among ``user_ids`` (one array parameter: one statement whatever their number)."""
 _PURGE = (
     delete(users)
     .where(
@@ -443,6 +449,13 @@ class UserRepository:
         async with self._autocommit.connect() as connection:
             row = (await connection.execute(_PROFILE, _named(application_id, user_id))).first()
         return profile_of(row) if row else None
+
+    async def profiles(self, application_id: uuid.UUID, user_ids: Sequence[uuid.UUID]) -> list[Profile]:
+        """The notification profiles of the users of ``application_id`` among ``user_ids``, in one query."""
+        parameters = {"the_application_id": application_id, "user_ids": list(user_ids)}
+        async with self._autocommit.connect() as connection:
+            rows = (await connection.execute(_PROFILES_OF, parameters)).all()
+        return [profile_of(row) for row in rows]
 
     async def ping(self) -> None:
         """One round trip to the database (``SELECT 1``); raises when it does not answer."""

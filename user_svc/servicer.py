@@ -252,6 +252,20 @@ class UserServicer(pb_grpc.UserServiceServicer):
             raise _user_not_found(user_id)
         return pb.GetNotificationProfileResponse(profile=pb.NotificationProfile.FromString(serialized))
 
+    async def GetNotificationProfiles(
+        self, request: pb.GetNotificationProfilesRequest, context: ServicerContext
+    ) -> pb.GetNotificationProfilesResponse:
+        checks = Checks()
+        application_id = checks.check("application_id", validation.application_id, request)
+        user_ids = validation.user_ids(checks, "user_ids", request.user_ids)
+        checks.done()
+        found = await self._repository.profiles(application_id, user_ids)
+        present = {record.user_id for record in found}
+        return pb.GetNotificationProfilesResponse(
+            profiles=[messages.profile(record) for record in found],
+            missing_user_ids=[str(user_id) for user_id in user_ids if user_id not in present],
+        )
+
     async def PurgeApplicationUsers(
         self, request: pb.PurgeApplicationUsersRequest, context: ServicerContext
     ) -> pb.PurgeApplicationUsersResponse:

@@ -23,6 +23,7 @@ MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 200
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
+"""The most ids one request names (a batch send's recipients)."""
 MAX_DEVICE_TOKEN_LENGTH = 512
 """FCM's tokens are about 160 characters; longer ones only make the profile every send reads larger."""
 

@@ -103,6 +103,12 @@ async def get_notification_profile(users: pb_grpc.UserServiceStub, owned: Owned,
     await not_found(users.GetNotificationProfile(request))
 
 
+async def get_notification_profiles(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
+    request = pb.GetNotificationProfilesRequest(user_ids=[owned.user.id], application_id=application_id)
+    reply = await users.GetNotificationProfiles(request)
+    assert (list(reply.profiles), list(reply.missing_user_ids)) == ([], [owned.user.id])
+
+
 async def purge(users: pb_grpc.UserServiceStub, owned: Owned, application_id: str) -> None:
     request = pb.PurgeApplicationUsersRequest(application_id=application_id, limit=10)
     assert (await users.PurgeApplicationUsers(request)).deleted == 0
@@ -166,6 +172,7 @@ IN_ANOTHER_APPLICATION: dict[str, Case] = {
     "RemoveDevice": remove_device,
     "Authenticate": authenticate,
     "GetNotificationProfile": get_notification_profile,
+    "GetNotificationProfiles": get_notification_profiles,
     "PurgeApplicationUsers": purge,
     "GetTopic": get_topic,
     "ListTopics": list_topics,
@@ -228,6 +235,10 @@ async def test_the_same_calls_succeed_in_the_users_application(users: pb_grpc.Us
     assert [user.id for user in listed.users] == [user_id]
     profile = await users.GetNotificationProfile(pb.GetNotificationProfileRequest(user_id=user_id, application_id=in_a))
     assert list(profile.profile.device_tokens) == [TOKEN]
+    profiles = await users.GetNotificationProfiles(
+        pb.GetNotificationProfilesRequest(user_ids=[user_id], application_id=in_a)
+    )
+    assert list(profiles.profiles) == [profile.profile]
     signed_in = await users.Authenticate(
         pb.AuthenticateRequest(email=owned.user.email, password=PASSWORD, application_id=in_a)
     )
