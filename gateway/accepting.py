@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import grpc
 import orjson
+from pydantic import BaseModel
 
 from common.log import request_id_var
 from gateway.auth import Caller
 from gateway.errors import ProblemError, rpc_problem
-from gateway.limits import IdempotencyClaim, SendGate, Verdict, body_hash, canonical_json
+from gateway.limits import Admission, IdempotencyClaim, SendGate, Verdict, body_hash, canonical_json
 from gateway.problem_types import ProblemType
 from gateway.schemas.notifications import SendRequest
 from gateway.send import NotificationSender
@@ -37,6 +39,76 @@ class Accepted:
     replayed: bool = False
 
 
+Work = Callable[[], Awaitable[tuple[bytes, dict[str, str]]]]
+"""The admitted request's work: the JSON body of its 202 and the headers it adds."""
+
+
+def check_not_expired(expires_at: datetime | None) -> None:
+    """422 for an ``expires_at`` already past: nothing could be delivered."""
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise ProblemError.field("expires_at", "is in the past")
+
+
+def fingerprint(body: BaseModel, idempotency_key: str | None) -> str:
+    """What the idempotency record keeps of the body: the hash of its canonical JSON; empty without a key."""
+    return "" if idempotency_key is None else body_hash(canonical_json(body.model_dump(mode="json")))
+
+
+async def run_admitted(gate: SendGate, admission: Admission, idempotency_key: str | None, work: Work) -> Accepted:
+    """Answer the gate's verdict: run ``work`` when admitted (holding the key's claim, released if it fails,
+    its response stored if it succeeds), replay the stored response, or raise the refusal's
+    :class:`ProblemError` (with the rate-limit headers)."""
+    headers = admission.headers()
+    if admission.verdict is Verdict.RATE_LIMITED:
+        headers["Retry-After"] = str(admission.retry_after_seconds)
+        raise ProblemError(429, "rate limit reached; retry after Retry-After seconds", headers=headers)
+    if admission.verdict is Verdict.REPLAY:
+        assert admission.stored_response is not None
+        return Accepted(admission.stored_response, headers, replayed=True)
+    if admission.verdict is Verdict.KEY_REUSED:
+        raise ProblemError(
+            409,
+            "this Idempotency-Key was used with a different body",
+            headers=headers,
+            kind=ProblemType.IDEMPOTENCY_KEY_REUSED,
+        )
+    if admission.verdict is Verdict.IN_FLIGHT:
+        headers["Retry-After"] = "1"
+        raise ProblemError(
+            409,
+            "a request with this Idempotency-Key is still being processed",
+            headers=headers,
+            kind=ProblemType.REQUEST_IN_FLIGHT,
+        )
+
+    claim = admission.claim
+    try:
+        with gate.kept(claim):
+            payload, added = await work()
+    except BaseException as error:
+        if claim is not None:
+            await _release(gate, claim)
+        if isinstance(error, grpc.aio.AioRpcError):
+            error = rpc_problem(error)
+        if isinstance(error, ProblemError):
+            error.headers = {**headers, **error.headers}
+            raise error from None
+        raise
+    if claim is not None:
+        try:
+            await gate.complete(claim, payload)
+        except Exception:
+            logger.warning("could not store the response of Idempotency-Key %r", idempotency_key, exc_info=True)
+    return Accepted(payload, {**headers, **added})
+
+
+async def _release(gate: SendGate, claim: IdempotencyClaim) -> None:
+    try:
+        await gate.release(claim)
+    except Exception:
+        logger.warning("could not release an idempotency claim; it expires on its own", exc_info=True)
+
+
 class SendService:
     """Admits a send through the gate (rate limits, Idempotency-Key) and hands it to the sender."""
 
@@ -47,73 +119,27 @@ class SendService:
     async def accept(self, request: SendRequest, caller: Caller, idempotency_key: str | None) -> Accepted:
         """Send ``request`` in the caller's application, or replay the response its Idempotency-Key got.
         Raises :class:`ProblemError` (with the rate-limit headers) for a refusal."""
-        if request.expires_at is not None and request.expires_at <= datetime.now(UTC):
-            raise ProblemError.field("expires_at", "is in the past")
-        fingerprint = ""
-        if idempotency_key is not None:
-            fingerprint = body_hash(canonical_json(request.model_dump(mode="json")))
+        check_not_expired(request.expires_at)
         admission = await self._gate.admit(
             str(caller.application_id),
             str(request.user_id),
             idempotency_key,
-            fingerprint,
+            fingerprint(request, idempotency_key),
             application_limit=caller.rate_limit_per_minute,
         )
-        headers = admission.headers()
-        if admission.verdict is Verdict.RATE_LIMITED:
-            headers["Retry-After"] = str(admission.retry_after_seconds)
-            raise ProblemError(429, "rate limit reached; retry after Retry-After seconds", headers=headers)
-        if admission.verdict is Verdict.REPLAY:
-            assert admission.stored_response is not None
-            return Accepted(admission.stored_response, headers, replayed=True)
-        if admission.verdict is Verdict.KEY_REUSED:
-            raise ProblemError(
-                409,
-                "this Idempotency-Key was used with a different body",
-                headers=headers,
-                kind=ProblemType.IDEMPOTENCY_KEY_REUSED,
-            )
-        if admission.verdict is Verdict.IN_FLIGHT:
-            headers["Retry-After"] = "1"
-            raise ProblemError(
-                409,
-                "a request with this Idempotency-Key is still being processed",
-                headers=headers,
-                kind=ProblemType.REQUEST_IN_FLIGHT,
-            )
 
-        claim = admission.claim
-        try:
-            with self._gate.kept(claim):
-                outcome = await self._sender.send(
-                    request, caller.application_id, request_id_var.get(), test_mode=caller.test_mode
-                )
-        except BaseException as error:
-            if claim is not None:
-                await self._release(claim)
-            if isinstance(error, grpc.aio.AioRpcError):
-                error = rpc_problem(error)
-            if isinstance(error, ProblemError):
-                error.headers = {**headers, **error.headers}
-                raise error from None
-            raise
-        payload = orjson.dumps(
-            {
-                "notification_id": str(outcome.notification_id),
-                "status": outcome.status,
-                "status_url": status_url(outcome.notification_id),
-                "reason": outcome.reason,
-            }
-        )
-        if claim is not None:
-            try:
-                await self._gate.complete(claim, payload)
-            except Exception:
-                logger.warning("could not store the response of Idempotency-Key %r", idempotency_key, exc_info=True)
-        return Accepted(payload, headers)
+        async def send() -> tuple[bytes, dict[str, str]]:
+            outcome = await self._sender.send(
+                request, caller.application_id, request_id_var.get(), test_mode=caller.test_mode
+            )
+            payload = orjson.dumps(
+                {
+                    "notification_id": str(outcome.notification_id),
+                    "status": outcome.status,
+                    "status_url": status_url(outcome.notification_id),
+                    "reason": outcome.reason,
+                }
+            )
+            return payload, {}
 
-    async def _release(self, claim: IdempotencyClaim) -> None:
-        try:
-            await self._gate.release(claim)
-        except Exception:
-            logger.warning("could not release an idempotency claim; it expires on its own", exc_info=True)
+        return await run_admitted(self._gate, admission, idempotency_key, send)

@@ -222,12 +222,46 @@ class SendGate:
         """Check and take both limits and claim ``idempotency_key``, atomically. ``application_limit`` is the
         application's own per-window limit; None = the deployment's."""
         keys = [application_limiter(application_id), recipient_limiter(application_id, user_id)]
+        limit = self._application_limit if application_limit is None else application_limit
+        return await self._run_gate(keys, application_id, idempotency_key, fingerprint, limit, self._user_limit)
+
+    async def claim(self, application_id: str, idempotency_key: str, fingerprint: str) -> Admission:
+        """Claim ``idempotency_key`` alone, taking no token (a batch takes its recipients' with
+        :meth:`admit_each`); the verdict is never ``RATE_LIMITED``."""
+        limiter = application_limiter(application_id)  # named, never touched: both limits are off
+        return await self._run_gate([limiter, limiter], application_id, idempotency_key, fingerprint, 0, 0)
+
+    async def admit_each(
+        self, application_id: str, user_ids: Sequence[str], *, application_limit: int | None = None
+    ) -> tuple[list[bool], RateLimitState | None]:
+        """Take one token of the application and one of each recipient among ``user_ids`` (one gate call each,
+        sent together in one pipeline): whether each was admitted, in order, and the limit closest to running
+        out afterwards."""
+        admissions = await asyncio.gather(
+            *(
+                self.admit(application_id, user_id, None, "", application_limit=application_limit)
+                for user_id in user_ids
+            )
+        )
+        rates = [admission.rate for admission in admissions if admission.rate is not None]
+        closest = min(rates, key=lambda rate: rate.remaining, default=None)
+        return [admission.verdict is Verdict.ADMITTED for admission in admissions], closest
+
+    async def _run_gate(
+        self,
+        keys: list[str],
+        application_id: str,
+        idempotency_key: str | None,
+        fingerprint: str,
+        application_limit: int,
+        user_limit: int,
+    ) -> Admission:
+        """One call of ``send_gate.lua`` on the limiters ``keys`` (and the key's record), as an admission."""
         if idempotency_key:
             keys.append(idempotency_record(application_id, idempotency_key))
-        limit = self._application_limit if application_limit is None else application_limit
         owner = secrets.token_hex(8)
         reply = await self._scripts.call(
-            self._gate, keys, [self._window_ms, limit, self._user_limit, fingerprint, owner, self._claim_ms]
+            self._gate, keys, [self._window_ms, application_limit, user_limit, fingerprint, owner, self._claim_ms]
         )
         verdict = Verdict(int(reply[0]))
         limit = int(reply[1])

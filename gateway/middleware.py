@@ -20,6 +20,8 @@ access_logger = logging.getLogger("gateway.access")
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+BODY_LIMITS = {"/v1/notifications/batch": 1024 * 1024}
+"""Routes that take more than :data:`MAX_BODY_BYTES` (a batch names up to 1,000 recipients)."""
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=@-]{1,128}$")
 
@@ -67,12 +69,13 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            refusal = self._refusal(scope, content_length, content_type)
+            limit = BODY_LIMITS.get(scope["path"], MAX_BODY_BYTES)
+            refusal = self._refusal(scope, content_length, content_type, limit)
             if refusal is not None:
                 await refusal(scope, receive, send_with_id)
             else:
                 await self.app(
-                    scope, self._limited(receive) if scope["method"] in _BODY_METHODS else receive, send_with_id
+                    scope, self._limited(receive, limit) if scope["method"] in _BODY_METHODS else receive, send_with_id
                 )
         except Exception:
             logger.exception("unhandled error")
@@ -100,12 +103,12 @@ class EdgeMiddleware:
             request_id_var.reset(token)
 
     @staticmethod
-    def _refusal(scope: Scope, content_length: int | None, content_type: str) -> ASGIApp | None:
-        """A 413 or 415 response for a body the gateway will not read, else None."""
+    def _refusal(scope: Scope, content_length: int | None, content_type: str, limit: int) -> ASGIApp | None:
+        """A 413 (over ``limit`` bytes) or 415 response for a body the gateway will not read, else None."""
         if scope["method"] not in _BODY_METHODS:
             return None
-        if content_length is not None and content_length > MAX_BODY_BYTES:
-            return problem_response(413, f"the request body is over {MAX_BODY_BYTES} bytes", scope["path"])
+        if content_length is not None and content_length > limit:
+            return problem_response(413, f"the request body is over {limit} bytes", scope["path"])
         has_body = content_length is None or content_length > 0
         if has_body and content_type and not _is_json(content_type):
             return problem_response(415, "send the body as application/json", scope["path"])
@@ -114,8 +117,8 @@ class EdgeMiddleware:
         return None
 
     @staticmethod
-    def _limited(receive: Receive) -> Receive:
-        """``receive`` that counts the streamed body and refuses it past the limit."""
+    def _limited(receive: Receive, limit: int) -> Receive:
+        """``receive`` that counts the streamed body and refuses it past ``limit`` bytes."""
         received = 0
 
         async def receive_limited() -> Message:
@@ -123,8 +126,8 @@ class EdgeMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > MAX_BODY_BYTES:
-                    raise HTTPException(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+                if received > limit:
+                    raise HTTPException(413, f"the request body is over {limit} bytes")
             return message
 
         return receive_limited

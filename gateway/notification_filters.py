@@ -27,6 +27,7 @@ class NotificationFilters:
     channel: str | None = None
     template: str | None = None
     request_id: str | None = None
+    batch_id: uuid.UUID | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
     updated_after: datetime | None = None
@@ -48,6 +49,7 @@ class NotificationFilters:
             ("channel = {}", self.channel),
             ("template_slug = {}", self.template),
             ("request_id = {}", self.request_id),
+            ("batch_id = {}", self.batch_id),
             ("id >= {}", first_id_at(self.created_after) if self.created_after else None),
             ("id < {}", first_id_at(self.created_before) if self.created_before else None),
             ("id < {}", before),

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from notification.v1 import notification_pb2 as pb
@@ -68,20 +69,50 @@ class ProfileCache:
             return profile
         return await self._fetch((application_id, user_id))
 
+    async def get_many(
+        self, application_id: str, user_ids: Sequence[str]
+    ) -> tuple[dict[str, pb.NotificationProfile], list[str]]:
+        """The profiles of ``user_ids`` (distinct) in ``application_id`` by user id, and the ids of no user there:
+        the cached ones, and the others in one GetNotificationProfiles call (then cached). Raises the backend's
+        ``AioRpcError``."""
+        found: dict[str, pb.NotificationProfile] = {}
+        misses: list[str] = []
+        for user_id in user_ids:
+            profile = self.cached(application_id, user_id)
+            if profile is None:
+                misses.append(user_id)
+            else:
+                found[user_id] = profile
+        if not misses:
+            return found, []
+        evictions = self._evictions
+        reply = await self._users.GetNotificationProfiles(
+            pb.GetNotificationProfilesRequest(application_id=application_id, user_ids=misses), timeout=self._timeout
+        )
+        for profile in reply.profiles:
+            self._keep((application_id, profile.user_id), profile, evictions)
+            found[profile.user_id] = profile
+        return found, list(reply.missing_user_ids)
+
     async def _fetch(self, key: ProfileKey) -> pb.NotificationProfile:
         evictions = self._evictions
         application_id, user_id = key
         reply = await self._users.GetNotificationProfile(
             pb.GetNotificationProfileRequest(application_id=application_id, user_id=user_id), timeout=self._timeout
         )
+        self._keep(key, reply.profile, evictions)
+        return reply.profile
+
+    def _keep(self, key: ProfileKey, profile: pb.NotificationProfile, evictions: int) -> None:
+        """Cache ``profile``, fetched when the eviction count was ``evictions``: not when an eviction came
+        meanwhile (the fetch may have read the profile before the change that evicted it)."""
         if self._ttl > 0 and evictions == self._evictions:
             if key not in self._entries and len(self._entries) >= self._size:
                 self._entries.pop(next(iter(self._entries)))
             lifetime = self._ttl * random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not secrecy
             now = time.monotonic()
             refresh_from = now + lifetime * random.uniform(*REFRESH_WINDOW)  # noqa: S311 - jitter, not secrecy
-            self._entries[key] = (reply.profile, now + lifetime, refresh_from)
-        return reply.profile
+            self._entries[key] = (profile, now + lifetime, refresh_from)
 
     async def _refresh(self, key: ProfileKey) -> None:
         try:

@@ -20,11 +20,13 @@ from common.amqp.publisher import Publisher
 from gateway.accepting import SendService
 from gateway.auth import Authenticator
 from gateway.backends import Backends
+from gateway.batch import BatchService
 from gateway.content_retention import ContentEraser
 from gateway.database import create_pool
 from gateway.events import subscribe_to_changes
 from gateway.limits import SendGate, UserTokenLimit
 from gateway.login_limits import LoginSlots, LoginThrottle
+from gateway.pages import PageWriter
 from gateway.profiles import ProfileCache
 from gateway.publishing import EnvelopePublisher, PublishedStamper
 from gateway.reconciler import Reconciler
@@ -73,6 +75,7 @@ class Resources:
     publisher: EnvelopePublisher
     stamper: PublishedStamper
     send_service: SendService
+    batch_service: BatchService
     reconciler: Reconciler
     content_eraser: ContentEraser
     webhooks: WebhookStore
@@ -127,6 +130,7 @@ class Resources:
                 credentials,
             )
             stamper = PublishedStamper(store, settings.published_flush_seconds)
+            sender = NotificationSender(profiles, templates, renderer, store, publisher, stamper)
             gate = SendGate(
                 redis,
                 application_limit=settings.rate_limit_key_per_minute,
@@ -180,9 +184,8 @@ class Resources:
                 renderer=renderer,
                 publisher=publisher,
                 stamper=stamper,
-                send_service=SendService(
-                    gate, NotificationSender(profiles, templates, renderer, store, publisher, stamper)
-                ),
+                send_service=SendService(gate, sender),
+                batch_service=BatchService(gate, sender, profiles, PageWriter(store, publisher, stamper)),
                 reconciler=Reconciler(
                     store,
                     publisher,

@@ -20,6 +20,7 @@ from common.notification_tables import Status
 from gateway.convert import check_variables
 from gateway.errors import ProblemError
 from gateway.metrics import LATE_CONFIRMS, NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
+from gateway.pages import PageRow
 from gateway.profiles import ProfileCache
 from gateway.publishing import ConfirmPending, EnvelopePublisher, PublishedStamper
 from gateway.schemas.notifications import SendRequest
@@ -114,7 +115,7 @@ class NotificationSender:
         self._publisher = publisher
         self._stamper = stamper
 
-    async def _render(
+    async def render(
         self, request: SendRequest, application_id: str, profile: pb.NotificationProfile
     ) -> pb.RenderTemplateResponse:
         """The application's template rendered for this request and recipient; 404 for an unknown template, 422
@@ -135,6 +136,49 @@ class NotificationSender:
             raise ProblemError.field(error.field, error.description) from None
         return rendered_response(request.channel, template.locale, template.version, template.data_keys, rendered)
 
+    def row(
+        self,
+        request: SendRequest,
+        application_id: uuid.UUID,
+        profile: pb.NotificationProfile,
+        rendered: pb.RenderTemplateResponse,
+        request_id: str | None,
+        *,
+        test_mode: bool = False,
+        batch_id: uuid.UUID | None = None,
+    ) -> PageRow:
+        """The new row of ``request`` to ``profile``'s user: ``skipped`` when the preferences or devices rule it
+        out (before suppressions, which the insert checks), else ``queued`` with its envelope to publish."""
+        notification_id = new_notification_id()
+        created_at = datetime.now(UTC)
+        reason = skip_reason(request.channel, profile)
+        message = None
+        if reason is None:
+            envelope = build_envelope(
+                request, application_id, profile, rendered, notification_id, request_id, created_at, test_mode=test_mode
+            )
+            message = self._publisher.message(envelope)
+        notification = NewNotification(
+            id=notification_id,
+            application_id=application_id,
+            channel=request.channel,
+            user_id=request.user_id,
+            template_slug=request.template,
+            template_version=rendered.version,
+            template_locale=rendered.locale,
+            priority=request.priority,
+            status=Status.SKIPPED if reason else Status.QUEUED,
+            reason=reason,
+            request_id=request_id,
+            metadata=request.metadata,
+            envelope=message.body if message else None,
+            expires_at=request.expires_at,
+            created_at=created_at,
+            email_address=profile.email if Channel(request.channel) == Channel.EMAIL else None,
+            batch_id=batch_id,
+        )
+        return PageRow(notification, message)
+
     async def _forget(self, notification_id: uuid.UUID) -> None:
         try:
             await self._store.forget(notification_id)
@@ -152,36 +196,10 @@ class NotificationSender:
         or :class:`ProblemError`."""
         application = str(application_id)
         profile = await self._profiles.get(application, str(request.user_id))
-        rendered = await self._render(request, application, profile)
-        notification_id = new_notification_id()
-        created_at = datetime.now(UTC)
-        reason = skip_reason(request.channel, profile)
-        message = None
-        if reason is None:
-            envelope = build_envelope(
-                request, application_id, profile, rendered, notification_id, request_id, created_at, test_mode=test_mode
-            )
-            message = self._publisher.message(envelope)
-        status, reason = await self._store.create(
-            NewNotification(
-                id=notification_id,
-                application_id=application_id,
-                channel=request.channel,
-                user_id=request.user_id,
-                template_slug=request.template,
-                template_version=rendered.version,
-                template_locale=rendered.locale,
-                priority=request.priority,
-                status=Status.SKIPPED if reason else Status.QUEUED,
-                reason=reason,
-                request_id=request_id,
-                metadata=request.metadata,
-                envelope=message.body if message else None,
-                expires_at=request.expires_at,
-                created_at=created_at,
-                email_address=profile.email if Channel(request.channel) == Channel.EMAIL else None,
-            )
-        )
+        rendered = await self.render(request, application, profile)
+        row = self.row(request, application_id, profile, rendered, request_id, test_mode=test_mode)
+        notification_id, message = row.notification.id, row.message
+        status, reason = await self._store.create(row.notification)
         if status == Status.SKIPPED or message is None:
             NOTIFICATIONS_SKIPPED.labels(request.channel, reason or "unknown").inc()
             return SendOutcome(notification_id, Status.SKIPPED, reason)

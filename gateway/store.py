@@ -28,9 +28,10 @@ _CREATE = f"""
 WITH input AS (
     SELECT * FROM unnest(
         $1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
-        $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::uuid[]
+        $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::uuid[],
+        $17::uuid[]
     ) AS t(id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
-           request_id, metadata, envelope, expires_at, created_at, address, application_id)
+           request_id, metadata, envelope, expires_at, created_at, address, application_id, batch_id)
 ), marked AS (
     SELECT input.*, EXISTS (
         SELECT 1 FROM email_suppressions s WHERE s.application_id = input.application_id AND s.address = input.address
@@ -39,14 +40,14 @@ WITH input AS (
 ), changed AS (
     INSERT INTO notification_statuses AS s (
         id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
-        request_id, metadata, envelope, expires_at, created_at, updated_at, application_id
+        request_id, metadata, envelope, expires_at, created_at, updated_at, application_id, batch_id
     )
     SELECT id, channel, user_id, template_slug, template_version, template_locale, priority,
            CASE WHEN suppressed THEN 'skipped' ELSE status END,
            CASE WHEN suppressed THEN 'suppressed' ELSE reason END,
            request_id, metadata,
            CASE WHEN suppressed THEN NULL ELSE envelope END,
-           expires_at, created_at, created_at, application_id
+           expires_at, created_at, created_at, application_id, batch_id
     FROM marked
     RETURNING {CHANGED_COLUMNS}
 ), logged AS (
@@ -64,12 +65,14 @@ goes to the webhook outbox where an endpoint subscribes (``common.webhook_outbox
 
 _FORGET = """
 WITH forgotten AS (
-    DELETE FROM notification_statuses WHERE id = $1 AND status = 'queued' AND published_at IS NULL RETURNING id
+    DELETE FROM notification_statuses
+    WHERE id = ANY($1::uuid[]) AND status = 'queued' AND published_at IS NULL
+    RETURNING id
 )
 DELETE FROM webhook_outbox AS o USING forgotten AS f WHERE o.notification_id = f.id
 """
-"""Deletes a row that was never published, with its events (cascade) and its webhook event still in the outbox:
-its send was answered 503, so no ``notification.queued`` should reach an endpoint (one already expanded into
+"""Deletes rows that were never published, with its events (cascade) and its webhook event still in the outbox:
+their send was answered 503, so no ``notification.queued`` should reach an endpoint (one already expanded into
 deliveries goes out: docs/design.md §7)."""
 
 _MARK_PUBLISHED = """
@@ -144,7 +147,7 @@ class NotificationBusy(Exception):
 
 _STATUS_COLUMNS = (
     "id, user_id, channel, template_slug, template_version, template_locale, priority, status, reason, attempts, "
-    "last_error, metadata, expires_at, created_at, updated_at, delivered_at"
+    "last_error, metadata, expires_at, created_at, updated_at, delivered_at, batch_id"
 )
 _GET = (
     f"SELECT {_STATUS_COLUMNS} FROM notification_statuses "  # noqa: S608 - constant columns
@@ -184,6 +187,8 @@ class NewNotification:
     created_at: datetime
     email_address: str | None
     """Checked against ``email_suppressions``: a suppressed address makes the row ``skipped``."""
+    batch_id: uuid.UUID | None = None
+    """The batch send that writes it, if one does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +231,7 @@ def status_body(row: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "delivered_at": row["delivered_at"],
+        "batch_id": row["batch_id"],
     }
 
 
@@ -279,14 +285,24 @@ class NotificationStore:
             [n.created_at for n in batch],
             [n.email_address.lower() if n.email_address else None for n in batch],
             [n.application_id for n in batch],
+            [n.batch_id for n in batch],
         )
         stored = {row["id"]: (row["status"], row["reason"]) for row in rows}
         return [stored[n.id] for n in batch]
 
+    async def insert_many(self, notifications: Sequence[NewNotification]) -> list[tuple[str, str | None]]:
+        """Insert the rows and their first events in one statement of their own (a page of a batch or a
+        fan-out); the stored (status, reason) of each, in order, as :meth:`create` returns it."""
+        return await self._insert(notifications)
+
     async def forget(self, notification_id: uuid.UUID) -> None:
         """Delete a ``queued`` row that was never published (its publish failed), with its events and its webhook
         event not yet taken from the outbox."""
-        await self.pool.execute(_FORGET, notification_id)
+        await self.forget_many([notification_id])
+
+    async def forget_many(self, notification_ids: Sequence[uuid.UUID]) -> None:
+        """:meth:`forget` for many rows, in one statement."""
+        await self.pool.execute(_FORGET, list(notification_ids))
 
     async def mark_published(self, ids: Sequence[uuid.UUID]) -> None:
         """Stamp ``published_at`` on rows whose publish the broker confirmed and that no worker claimed yet (a

@@ -22,6 +22,8 @@ from gateway.routes.docs import AUTHENTICATED, RETRY_AFTER, WITH_BODY, problems
 from gateway.routes.request_route import RequestRoute
 from gateway.schemas.notifications import (
     SLUG_PATTERN,
+    BatchRequest,
+    BatchResponse,
     ChannelName,
     NotificationEvents,
     NotificationPage,
@@ -92,6 +94,49 @@ router.add_api_route(
     openapi_extra=send_input.OPENAPI,
     route_class_override=RequestRoute,
 )
+
+
+BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: SEND_RESPONSES[202],
+    **problems(
+        *AUTHENTICATED,
+        *WITH_BODY,
+        404,
+        409,
+        descriptions={
+            404: "The template does not exist.",
+            409: SEND_RESPONSES[409]["description"],
+            413: "The body is over 1 MiB.",
+            422: "A field failed validation, or the template needs a variable that is missing for a recipient "
+            "(`errors` names it): nothing was sent.",
+        },
+    ),
+}
+BATCH_RESPONSES[409]["headers"] = RETRY_AFTER
+
+
+@router.post(
+    "/batch",
+    status_code=202,
+    response_model=BatchResponse,
+    summary="Send a notification to many users",
+    responses=BATCH_RESPONSES,
+)
+async def send_batch(
+    body: BatchRequest,
+    caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_SEND)],
+    resources: ResourcesDep,
+    idempotency_key: send_input.IdempotencyKeyHeader = None,
+) -> Response:
+    """Render one template for each of 1-1,000 users and queue each notification. Each item says what became of
+    its recipient, in request order: `queued`, `skipped` (preferences, devices, suppressions), or `rejected`
+    with `user_not_found`, `duplicate` (the user is named earlier in the batch) or `rate_limited` (the recipient,
+    or the application, is over its limit). A template or body error fails the whole batch and sends nothing.
+    One `Idempotency-Key` covers the batch: a repeat answers the first response. A 503 means nothing was
+    queued: retry with the same key."""
+    accepted = await resources.batch_service.accept(body, caller, idempotency_key)
+    headers = {**accepted.headers, "Idempotent-Replayed": "true"} if accepted.replayed else accepted.headers
+    return Response(accepted.payload, status_code=202, headers=headers, media_type=JSON)
 
 
 _CURSORS = PageTokens[uuid.UUID](pack=lambda last_id: last_id.bytes, unpack=lambda raw: uuid.UUID(bytes=raw))
@@ -172,6 +217,7 @@ async def list_notifications(
     request_id: Annotated[
         str | None, Query(max_length=128, description="Only notifications sent by the request with this id.")
     ] = None,
+    batch_id: Annotated[uuid.UUID | None, Query(description="Only the notifications of this batch send.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64, description="`next_cursor` of the previous page.")] = None,
 ) -> dict[str, Any]:
@@ -182,6 +228,7 @@ async def list_notifications(
         channel=channel,
         template=template,
         request_id=request_id,
+        batch_id=batch_id,
         created_after=created_after,
         created_before=created_before,
         updated_after=updated_after,

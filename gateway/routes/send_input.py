@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from fastapi import Header
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.constants import REF_TEMPLATE
 from pydantic import Field, TypeAdapter, ValidationError
@@ -22,9 +23,15 @@ from gateway.scopes import Scope
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 _KEY_DESCRIPTION = "Repeats with the same key and body within 24 h return the first response."
-_idempotency_key: TypeAdapter[str | None] = TypeAdapter(
-    Annotated[str | None, Field(min_length=1, max_length=255, pattern=r"^[ -~]+$", description=_KEY_DESCRIPTION)]
-)
+_KEY_RULES: dict[str, Any] = {
+    "min_length": 1,
+    "max_length": 255,
+    "pattern": r"^[ -~]+$",
+    "description": _KEY_DESCRIPTION,
+}
+_idempotency_key: TypeAdapter[str | None] = TypeAdapter(Annotated[str | None, Field(**_KEY_RULES)])
+IdempotencyKeyHeader = Annotated[str | None, Header(alias=IDEMPOTENCY_KEY, **_KEY_RULES)]
+"""The ``Idempotency-Key`` of a route that FastAPI reads (the batch), with the send's rules."""
 _HEADER = ("header", IDEMPOTENCY_KEY)
 _send_request = TypeAdapter(SendRequest)
 SCOPES = (Scope.NOTIFICATIONS_SEND,)

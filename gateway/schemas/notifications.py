@@ -34,7 +34,31 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 LOCALE_PATTERN = r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$"
 
 
-class SendRequest(BaseModel):
+class NotificationContent(BaseModel):
+    """What a notification says and how: the fields a single send and a batch share."""
+
+    channel: ChannelName
+    template: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN, description="The template's slug.")
+    locale: str | None = Field(
+        default=None,
+        max_length=35,
+        pattern=LOCALE_PATTERN,
+        description="The locale to render; defaults to the user's, then the template's fallback chain.",
+    )
+    variables: dict[str, Any] = Field(default_factory=dict, description="What the template sees besides `user`.")
+    priority: Priority = "normal"
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=16, description="At most 16 string values.")
+    expires_at: Rfc3339 | None = Field(
+        default=None, description="RFC 3339; the notification is not delivered after this time."
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _storable(cls, metadata: dict[str, str]) -> dict[str, str]:
+        return storable_map(metadata)
+
+
+class SendRequest(NotificationContent):
     """A notification to render and deliver to one user."""
 
     model_config = ConfigDict(
@@ -55,25 +79,89 @@ class SendRequest(BaseModel):
     )
 
     user_id: uuid.UUID = Field(description="The recipient user's id.")
-    channel: ChannelName
-    template: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN, description="The template's slug.")
-    locale: str | None = Field(
-        default=None,
-        max_length=35,
-        pattern=LOCALE_PATTERN,
-        description="The locale to render; defaults to the user's, then the template's fallback chain.",
-    )
-    variables: dict[str, Any] = Field(default_factory=dict, description="What the template sees besides `user`.")
-    priority: Priority = "normal"
-    metadata: dict[str, str] = Field(default_factory=dict, max_length=16, description="At most 16 string values.")
-    expires_at: Rfc3339 | None = Field(
-        default=None, description="RFC 3339; the notification is not delivered after this time."
+
+
+MAX_BATCH_RECIPIENTS = 1000
+
+
+class BatchRecipient(BaseModel):
+    """One recipient of a batch, with the variables that are its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID = Field(description="The recipient user's id.")
+    variables: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Merged over the batch's `variables`, one level deep: a key here replaces the batch's key.",
     )
 
-    @field_validator("metadata")
-    @classmethod
-    def _storable(cls, metadata: dict[str, str]) -> dict[str, str]:
-        return storable_map(metadata)
+
+class BatchRequest(NotificationContent):
+    """One notification rendered and delivered to each of up to 1,000 users."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "email",
+                    "template": "welcome",
+                    "variables": {"link": "https://example.com"},
+                    "metadata": {"campaign": "onboarding"},
+                    "recipients": [
+                        {"user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10", "variables": {"name": "Ada"}},
+                        {"user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a11"},
+                    ],
+                }
+            ]
+        },
+    )
+
+    recipients: list[BatchRecipient] = Field(min_length=1, max_length=MAX_BATCH_RECIPIENTS)
+
+
+BatchItemStatus = Literal["queued", "skipped", "rejected"]
+RejectReason = Literal["user_not_found", "duplicate", "rate_limited"]
+
+
+class BatchItem(BaseModel):
+    """What became of one recipient of a batch."""
+
+    user_id: uuid.UUID
+    notification_id: uuid.UUID | None = Field(description="Null when the recipient was rejected.")
+    status: BatchItemStatus
+    reason: SkipReason | RejectReason | None = Field(description="Why it was skipped or rejected; null when queued.")
+
+
+class BatchResponse(BaseModel):
+    """What became of each recipient of an accepted batch, in request order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f00",
+                    "items": [
+                        {
+                            "user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a10",
+                            "notification_id": "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01",
+                            "status": "queued",
+                            "reason": None,
+                        },
+                        {
+                            "user_id": "0192f5d4-7b1e-7cc3-9a51-3f0d2b8e4a11",
+                            "notification_id": None,
+                            "status": "rejected",
+                            "reason": "user_not_found",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    batch_id: uuid.UUID = Field(description="Lists the batch's notifications: `GET /v1/notifications?batch_id=`.")
+    items: list[BatchItem]
 
 
 class SendResponse(BaseModel):
@@ -115,6 +203,7 @@ NOTIFICATION_EXAMPLE: JsonDict = {
     "created_at": "2026-11-27T10:15:00.123456Z",
     "updated_at": "2026-11-27T10:15:01.456789Z",
     "delivered_at": "2026-11-27T10:15:01.456789Z",
+    "batch_id": None,
 }
 """A notification as `GET /v1/notifications/{id}` shows it (the webhook events' examples build on it)."""
 
@@ -140,6 +229,7 @@ class NotificationStatus(BaseModel):
     created_at: datetime
     updated_at: datetime
     delivered_at: datetime | None
+    batch_id: uuid.UUID | None = Field(description="The batch send that created it; null for a single send.")
 
 
 class NotificationListItem(NotificationStatus):

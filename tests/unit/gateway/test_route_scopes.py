@@ -26,6 +26,7 @@ OPERATOR_PREFIX = "/v1/applications"
 """Applications and keys: the operator's key only."""
 EXPECTED = {
     ("POST", "/v1/notifications/send"): Scope.NOTIFICATIONS_SEND,
+    ("POST", "/v1/notifications/batch"): Scope.NOTIFICATIONS_SEND,
     ("GET", "/v1/notifications"): Scope.NOTIFICATIONS_READ,
     ("GET", "/v1/notifications/{notification_id}"): Scope.NOTIFICATIONS_READ,
     ("GET", "/v1/notifications/{notification_id}/status"): Scope.NOTIFICATIONS_READ,
