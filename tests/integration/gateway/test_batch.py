@@ -12,7 +12,16 @@ import pytest
 
 from devstack.infra import AmqpSession, Infra
 from notification.v1 import notification_pb2 as pb
-from tests.integration.gateway.harness import VARIABLES, Gateway, create_user, gateway_settings, running_gateway
+from tests.integration.gateway.harness import (
+    EMAIL,
+    VARIABLES,
+    Gateway,
+    create_user,
+    gateway_settings,
+    running_gateway,
+    unique_email,
+)
+from tests.integration.gateway.test_applications import EVERY_SCOPE, new_application, new_key
 from tests.integration.gateway.test_edge import assert_problem
 from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import RunningUserService
@@ -53,13 +62,17 @@ async def envelopes(amqp: AmqpSession, queue: str, count: int) -> dict[str, pb.M
     return found
 
 
-async def listed(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
-    """Every notification the list answers for ``params``, following the cursor."""
+async def listed(
+    client: httpx.AsyncClient, headers: dict[str, str] | None = None, **params: Any
+) -> list[dict[str, Any]]:
+    """Every notification the list answers for ``params`` (with ``headers``), following the cursor."""
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
         page = await client.get(
-            "/v1/notifications", params={**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
+            "/v1/notifications",
+            params={**params, "limit": 100, **({"cursor": cursor} if cursor else {})},
+            headers=headers,
         )
         assert page.status_code == 200, page.text
         items.extend(page.json()["items"])
@@ -252,3 +265,27 @@ async def test_a_body_over_a_mebibyte_is_413(gateway: Gateway) -> None:
     body = batch_body(to(str(uuid.uuid4()), variables={"padding": "x" * (1024 * 1024)}))
     problem = assert_problem(await gateway.client.post(PATH, json=body), 413)
     assert "1048576 bytes" in problem["detail"]
+
+
+async def test_another_applications_users_and_batches_are_unknown(gateway: Gateway, amqp: AmqpSession) -> None:
+    ours = await create_user(gateway.client)
+    application = await new_application(gateway.client)
+    theirs = {"X-API-Key": (await new_key(gateway.client, application["id"], EVERY_SCOPE))["key"]}
+    assert (await gateway.client.post("/v1/templates", json=EMAIL, headers=theirs)).status_code == 201
+    created = await gateway.client.post(
+        "/v1/users",
+        json={"name": "Theirs", "email": unique_email(), "password": "correct horse battery"},
+        headers=theirs,
+    )
+    their_user = created.json()
+
+    sent = await gateway.client.post(PATH, json=batch_body(to(ours), to(their_user["id"])), headers=theirs)
+
+    assert sent.status_code == 202, sent.text
+    assert [(item["status"], item["reason"]) for item in sent.json()["items"]] == [
+        ("rejected", "user_not_found"),
+        ("queued", None),
+    ]
+    assert await listed(gateway.client, batch_id=sent.json()["batch_id"]) == []
+    assert len(await listed(gateway.client, batch_id=sent.json()["batch_id"], headers=theirs)) == 1
+    await envelopes(amqp, "email.queue", 1)
