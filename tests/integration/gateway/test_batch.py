@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from common.amqp.topology import declare_topology
 from devstack.infra import AmqpSession, Infra
 from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import (
@@ -23,6 +24,7 @@ from tests.integration.gateway.harness import (
 )
 from tests.integration.gateway.test_applications import EVERY_SCOPE, new_application, new_key
 from tests.integration.gateway.test_edge import assert_problem
+from tests.integration.gateway.test_send import missing_exchange  # noqa: F401 - a fixture
 from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import RunningUserService
 
@@ -241,8 +243,8 @@ async def test_a_recipient_over_its_rate_limit_is_rejected_alone(
 
 async def test_a_thousand_recipients_are_queued_rows_and_messages(gateway: Gateway, amqp: AmqpSession) -> None:
     users: list[dict[str, Any]] = []
-    for _ in range(10):
-        users.extend(await asyncio.gather(*(create_user(gateway.client) for _ in range(100))))
+    for _ in range(40):  # 25 at a time: user_svc refuses hashes past its queue (32 waiting) as busy
+        users.extend(await asyncio.gather(*(create_user(gateway.client) for _ in range(25))))
     # per-recipient variables make the body larger than the 64 KiB other routes take
     body = batch_body(*(to(user, variables={"name": f"Recipient {index:04}"}) for index, user in enumerate(users)))
 
@@ -289,3 +291,42 @@ async def test_another_applications_users_and_batches_are_unknown(gateway: Gatew
     assert await listed(gateway.client, batch_id=sent.json()["batch_id"]) == []
     assert len(await listed(gateway.client, batch_id=sent.json()["batch_id"], headers=theirs)) == 1
     await envelopes(amqp, "email.queue", 1)
+
+
+async def test_a_suppressed_recipient_is_skipped_with_its_row(gateway: Gateway, amqp: AmqpSession) -> None:
+    suppressed, fine = await create_user(gateway.client), await create_user(gateway.client)
+    await gateway.resources.db.execute(
+        "INSERT INTO email_suppressions (application_id, address, reason)"
+        " VALUES ((SELECT id FROM applications WHERE name = 'default'), $1, 'hard_bounce')",
+        suppressed["email"].lower(),
+    )
+
+    response = await gateway.client.post(PATH, json=batch_body(to(suppressed), to(fine)))
+
+    items = response.json()["items"]
+    assert [(item["status"], item["reason"]) for item in items] == [("skipped", "suppressed"), ("queued", None)]
+    events = (await gateway.client.get(f"/v1/notifications/{items[0]['notification_id']}/events")).json()["items"]
+    assert [(event["status"], event["detail"]) for event in events] == [("skipped", {"reason": "suppressed"})]
+    assert set(await envelopes(amqp, "email.queue", 1)) == {items[1]["notification_id"]}
+
+
+@pytest.mark.usefixtures("missing_exchange")
+async def test_a_broker_refusing_everything_is_503_and_queues_nothing(gateway: Gateway, amqp: AmqpSession) -> None:
+    users = [await create_user(gateway.client) for _ in range(3)]
+    body = batch_body(*map(to, users))
+    key = {"Idempotency-Key": f"refused-{uuid.uuid4()}"}
+
+    assert_problem(await gateway.client.post(PATH, json=body, headers=key), 503)
+
+    for user in users:
+        query = "SELECT count(*) FROM notification_statuses WHERE user_id = $1"
+        assert await gateway.resources.db.fetchval(query, uuid.UUID(user["id"])) == 0
+    await declare_topology(await amqp.connection.channel())  # the broker is back: the same key goes through
+    for _ in range(50):
+        retried = await gateway.client.post(PATH, json=body, headers=key)
+        if retried.status_code == 202:
+            break
+        assert retried.status_code == 503, retried.text
+        await asyncio.sleep(0.1)
+    assert {item["status"] for item in retried.json()["items"]} == {"queued"}
+    assert len(await envelopes(amqp, "email.queue", 3)) == 3
