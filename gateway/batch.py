@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Container, Sequence
 from typing import Any
 
 import orjson
@@ -41,10 +42,36 @@ def recipient_send(batch: BatchRequest, recipient: BatchRecipient) -> SendReques
 def _item(user_id: uuid.UUID, notification_id: uuid.UUID | None, status: str, reason: str | None) -> dict[str, Any]:
     return {
         "user_id": str(user_id),
-        "notification_id": notification_id and str(notification_id),
+        "notification_id": str(notification_id) if notification_id else None,
         "status": status,
         "reason": reason,
     }
+
+
+def _items(
+    request: BatchRequest,
+    found: Container[str],
+    rows: dict[str, PageRow],
+    stored: Sequence[tuple[str, str | None]],
+) -> list[dict[str, Any]]:
+    """The answer's item of each recipient, in request order: the first mention of a user that was ``found``
+    and written (``rows``, stored as ``stored``) has its notification; every other mention is rejected."""
+    outcomes = dict(zip(rows, stored, strict=True))
+    items = []
+    seen: set[str] = set()
+    for recipient in request.recipients:
+        user_id = str(recipient.user_id)
+        if user_id in seen:
+            items.append(_item(recipient.user_id, None, REJECTED, DUPLICATE))
+        elif user_id not in found:
+            items.append(_item(recipient.user_id, None, REJECTED, USER_NOT_FOUND))
+        elif user_id not in rows:
+            items.append(_item(recipient.user_id, None, REJECTED, RATE_LIMITED))
+        else:
+            status, reason = outcomes[user_id]
+            items.append(_item(recipient.user_id, rows[user_id].notification.id, status, reason))
+        seen.add(user_id)
+    return items
 
 
 class BatchService:
@@ -92,27 +119,12 @@ class BatchService:
             if ok
         }
         try:
-            stored = await self._writer.write(list(rows.values())) if rows else []
+            stored = await self._writer.write(list(rows.values()))
         except PageRefused:
             raise ProblemError(
                 503, "the message broker did not accept the notifications; nothing was queued, retry later"
             ) from None
-        outcomes = dict(zip(rows, stored, strict=True))
-        items = []
-        seen: set[str] = set()
-        for recipient in request.recipients:
-            user_id = str(recipient.user_id)
-            if user_id in seen:
-                items.append(_item(recipient.user_id, None, REJECTED, DUPLICATE))
-            elif user_id not in profiles:
-                items.append(_item(recipient.user_id, None, REJECTED, USER_NOT_FOUND))
-            elif user_id not in rows:
-                items.append(_item(recipient.user_id, None, REJECTED, RATE_LIMITED))
-            else:
-                status, reason = outcomes[user_id]
-                items.append(_item(recipient.user_id, rows[user_id].notification.id, status, reason))
-            seen.add(user_id)
-        payload = orjson.dumps({"batch_id": str(batch_id), "items": items})
+        payload = orjson.dumps({"batch_id": str(batch_id), "items": _items(request, profiles, rows, stored)})
         return payload, rate.headers() if rate else {}
 
     async def _render(

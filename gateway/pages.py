@@ -58,6 +58,8 @@ class PageWriter:
         """Insert ``rows`` (with their first events and webhook outbox rows) in one statement, publish the
         queued ones' envelopes, and return each row's stored (status, reason) once every publish is confirmed
         (or late, or refused while others were accepted). Raises :class:`PageRefused`."""
+        if not rows:
+            return []
         stored = await self._store.insert_many([row.notification for row in rows])
         queued = []
         for row, (status, reason) in zip(rows, stored, strict=True):

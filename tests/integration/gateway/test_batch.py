@@ -330,3 +330,15 @@ async def test_a_broker_refusing_everything_is_503_and_queues_nothing(gateway: G
         await asyncio.sleep(0.1)
     assert {item["status"] for item in retried.json()["items"]} == {"queued"}
     assert len(await envelopes(amqp, "email.queue", 3)) == 3
+
+
+async def test_a_batch_of_unknown_users_is_all_rejected(gateway: Gateway, amqp: AmqpSession) -> None:
+    unknown = [str(uuid.uuid4()) for _ in range(2)]
+
+    response = await gateway.client.post(PATH, json=batch_body(*map(to, unknown)))
+
+    assert response.status_code == 202, response.text
+    assert [(item["user_id"], item["status"], item["reason"]) for item in response.json()["items"]] == [
+        (user_id, "rejected", "user_not_found") for user_id in unknown
+    ]
+    assert await batch_rows(gateway, response.json()["batch_id"]) == []
