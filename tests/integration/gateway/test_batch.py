@@ -7,13 +7,16 @@ import asyncio
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from common.amqp.topology import declare_topology
+from common.db import plain_url
 from devstack.infra import AmqpSession, Infra
 from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import (
+    DEFAULT_APPLICATION,
     EMAIL,
     VARIABLES,
     Gateway,
@@ -24,6 +27,7 @@ from tests.integration.gateway.harness import (
 )
 from tests.integration.gateway.test_applications import EVERY_SCOPE, new_application, new_key
 from tests.integration.gateway.test_edge import assert_problem
+from tests.integration.gateway.test_profiles import caching_gateway  # noqa: F401 - a fixture
 from tests.integration.gateway.test_send import missing_exchange  # noqa: F401 - a fixture
 from tests.support.template_service import RunningTemplateService
 from tests.support.user_service import RunningUserService
@@ -342,3 +346,30 @@ async def test_a_batch_of_unknown_users_is_all_rejected(gateway: Gateway, amqp: 
         (user_id, "rejected", "user_not_found") for user_id in unknown
     ]
     assert await batch_rows(gateway, response.json()["batch_id"]) == []
+
+
+async def test_cached_profiles_are_used_and_fetched_ones_cached(
+    caching_gateway: Gateway,  # noqa: F811 - the fixture imported above
+    user_service: RunningUserService,
+    amqp: AmqpSession,
+) -> None:
+    gateway = caching_gateway
+    cached, fetched = await create_user(gateway.client), await create_user(gateway.client)
+    single = {"user_id": cached["id"], "channel": "email", "template": "welcome", "variables": VARIABLES}
+    assert (await gateway.client.post("/v1/notifications/send", json=single)).status_code == 202
+    # both turn email off behind every cache's back (no UserChanged): only a profile read now sees it
+    connection = await asyncpg.connect(plain_url(user_service.settings.database_url))
+    try:
+        ids = [uuid.UUID(cached["id"]), uuid.UUID(fetched["id"])]
+        await connection.execute("UPDATE preferences SET email = false WHERE user_id = ANY($1::uuid[])", ids)
+    finally:
+        await connection.close()
+
+    response = await gateway.client.post(PATH, json=batch_body(to(cached), to(fetched)))
+
+    assert [(item["status"], item["reason"]) for item in response.json()["items"]] == [
+        ("queued", None),  # the gateway's cached profile
+        ("skipped", "channel_disabled"),  # fetched now
+    ]
+    assert gateway.resources.profiles.cached(DEFAULT_APPLICATION, fetched["id"]) is not None
+    await envelopes(amqp, "email.queue", 2)
