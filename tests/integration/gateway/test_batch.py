@@ -209,6 +209,13 @@ async def test_a_template_error_fails_the_whole_batch(
     assert fixed.status_code == 202, fixed.text
 
 
+async def test_a_malformed_idempotency_key_is_422_naming_it(gateway: Gateway) -> None:
+    body = batch_body(to(str(uuid.uuid4())))
+    for key in ("", "k" * 256, "a\tb"):
+        problem = assert_problem(await gateway.client.post(PATH, json=body, headers={"Idempotency-Key": key}), 422)
+        assert [error["field"] for error in problem["errors"]] == ["Idempotency-Key"]
+
+
 @pytest.mark.parametrize("count", [0, 1001])
 async def test_no_recipient_or_more_than_a_thousand_is_422(gateway: Gateway, count: int) -> None:
     body = batch_body(*(to(str(uuid.uuid4())) for _ in range(count)))
