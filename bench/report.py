@@ -288,6 +288,19 @@ def render_table(results: dict[str, Any]) -> str:
                 told["distinct_succeeded"] >= told["expected"] and told["verification_failed"] == 0,
             )
 
+    batches = results.get("batches")
+    if batches:
+        wanted = batches["size"] * batches["count"]
+        row(
+            f"batch sends: {batches['size']:,} recipients (profiles not cached), answered with every item confirmed",
+            f"p50 {batches['p50_seconds'] * 1000:,.0f} / max {batches['max_seconds'] * 1000:,.0f} ms over "
+            f"{batches['count']} batches ({batches['queued']:,}/{wanted:,} queued, {len(batches['refused'])} refused, "
+            f"load {batches['load']:.1f})",
+            "p50 ≤ 1,000 ms",
+            "",
+            batches["p50_seconds"] <= 1.0 and batches["queued"] == wanted,
+        )
+
     hooks = results.get("webhooks")
     if hooks:
         row(

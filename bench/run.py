@@ -30,7 +30,7 @@ import httpx
 import orjson
 import uvloop
 
-from bench import checkout, database, keys, profiling, sinks, webhooks
+from bench import audiences, checkout, database, keys, profiling, sinks, webhooks
 from bench import compare as ab
 from bench.broker import publish_baseline
 from bench.environment import (
@@ -55,7 +55,7 @@ from bench.wrk import run_wrk
 from devstack.stack import Stack, free_port
 
 RESULTS = Path(__file__).with_name("results")
-PHASES = ("saturation", "keys", "drain", "running", "rates", "mixed", "profile", "webhooks")
+PHASES = ("saturation", "keys", "drain", "running", "rates", "mixed", "profile", "webhooks", "batches")
 """The measuring phases in run order; ``--phases`` picks some (the seed, loss and memory figures always run)."""
 COMPARE = "compare"
 """The A/B phase (``--compare REF``), before the others; alone, it runs with the seed and nothing else."""
@@ -81,6 +81,8 @@ class Options:
     profile: bool = True
     webhook_deliveries: int = 30_000
     webhook_endpoints: int = 4
+    batch_size: int = 1000
+    batches: int = 10
     connections: int = 48
     gateway_workers: int | None = 2
     phases: tuple[str, ...] = PHASES
@@ -102,6 +104,7 @@ class Options:
             mixed_seconds=15,
             profile_seconds=6,
             webhook_deliveries=6_000,
+            batches=3,
         )
         return cls(**{**asdict(base), **changes})
 
@@ -571,6 +574,38 @@ class Bench:
         log(f"webhooks: {self.results['webhooks']['per_second']:.0f}/s ({found['distinct_succeeded']}/{wanted})")
         await self.start_workers()
 
+    async def batches(self) -> None:
+        """``batches`` sends of ``batch_size`` recipients each, one after the other, to users made for the phase
+        (so no cache holds their profiles), with the workers stopped: how long each answer took, every item
+        confirmed in the broker. The workers then deliver them before the next phase."""
+        assert self.stack is not None
+        options = self.options
+        await self.queues_empty(120)
+        await self.stop_workers()
+        self.phase("batches-seed")
+        run_id = f"batch-{uuid.uuid4().hex[:6]}"
+        users = await audiences.seed_users(options.batch_size * options.batches, run_id)
+        self.phase("batches")
+        sent = []
+        async with gateway_client(self.stack) as http:
+            for number in range(options.batches):
+                recipients = users[number * options.batch_size : (number + 1) * options.batch_size]
+                sent.append(await audiences.send_batch(http, recipients, run_id))
+        seconds = sorted(batch["seconds"] for batch in sent)
+        self.results["batches"] = {
+            "size": options.batch_size,
+            "count": options.batches,
+            "seconds": [batch["seconds"] for batch in sent],
+            "p50_seconds": percentile(seconds, 0.5),
+            "max_seconds": seconds[-1],
+            "queued": sum(batch["queued"] for batch in sent),
+            "refused": [batch["error"] for batch in sent if batch["status"] != 202],
+            "load": load_average(),
+        }
+        log(f"batches: p50 {self.results['batches']['p50_seconds']:.3f} s, {self.results['batches']['queued']} queued")
+        await self.start_workers()
+        await self.queues_empty(120)
+
     async def profile(self) -> None:
         """py-spy on the accept path at saturation (workers stopped), then on the email worker draining."""
         assert self.stack is not None
@@ -725,6 +760,8 @@ class Bench:
             await self.profile()
         if "webhooks" in phases:
             await self.webhook_rate()
+        if "batches" in phases:
+            await self.batches()
 
     async def close(self) -> None:
         await self.vacuumer.stop()
