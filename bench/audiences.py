@@ -5,6 +5,7 @@ measure), and 1,000-recipient batches sent through the gateway with each answer 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import asyncpg
@@ -59,3 +60,46 @@ async def send_batch(http: httpx.AsyncClient, recipients: list[str], run_id: str
         "queued": sum(1 for item in items if item["status"] == "queued"),
         "error": None if response.status_code == 202 else response.text[:300],
     }
+
+
+_SUBSCRIBE_ALL = """
+INSERT INTO topic_subscriptions (application_id, topic_id, user_id)
+SELECT $1, (SELECT id FROM topics WHERE application_id = $1 AND key = $2), user_id FROM unnest($3::uuid[]) AS user_id
+"""
+
+
+async def seed_topic(http: httpx.AsyncClient, key: str, user_ids: list[str]) -> None:
+    """A topic of the default application made through ``http`` (a client of the gateway), with ``user_ids``
+    subscribed straight in the users database (50 calls of the 1,000-id route would measure nothing here)."""
+    response = await http.post("/v1/topics", json={"key": key, "name": f"bench {key}"})
+    if response.status_code != 201:
+        raise RuntimeError(f"creating topic {key} failed: {response.status_code} {response.text}")
+    connection = await asyncpg.connect(USERS_DATABASE)
+    try:
+        await connection.execute(_SUBSCRIBE_ALL, DEFAULT_APPLICATION_ID, key, [uuid.UUID(user) for user in user_ids])
+    finally:
+        await connection.close()
+
+
+async def send_to_topic(http: httpx.AsyncClient, key: str, run_id: str) -> str:
+    """One email to every subscriber of topic ``key``; the broadcast's id."""
+    response = await http.post(
+        "/v1/notifications/send",
+        json={
+            "to": {"topic": key},
+            "channel": "email",
+            "template": TEMPLATE,
+            "variables": {"order": run_id, "name": "Reader", "link": f"https://shop.example.com/track/{run_id}"},
+        },
+    )
+    if response.status_code != 202:
+        raise RuntimeError(f"the topic send failed: {response.status_code} {response.text}")
+    return str(response.json()["broadcast_id"])
+
+
+async def broadcast(http: httpx.AsyncClient, broadcast_id: str) -> dict[str, Any]:
+    """The broadcast as ``GET /v1/broadcasts/{id}`` shows it."""
+    response = await http.get(f"/v1/broadcasts/{broadcast_id}")
+    response.raise_for_status()
+    found: dict[str, Any] = response.json()
+    return found

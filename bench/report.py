@@ -14,6 +14,10 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f}"
 
 
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} s"
+
+
 def _ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base else "-"
 
@@ -299,6 +303,27 @@ def render_table(results: dict[str, Any]) -> str:
             "p50 ≤ 1,000 ms",
             "",
             batches["p50_seconds"] <= 1.0 and batches["queued"] == wanted,
+        )
+
+    topic = results.get("topic")
+    if topic:
+        queued, delivered = topic["queued_seconds"], topic["delivered_seconds"]
+        counted = topic["broadcast"]
+        row(
+            f"topic send to {topic['subscribers']:,} subscribers: all queued / all delivered into the sink",
+            f"{_seconds(queued)} / {_seconds(delivered)} after the send ({counted.get('delivered', 0):,} delivered, "
+            f"{counted.get('skipped', 0):,} skipped, {counted.get('failed', 0):,} failed, load {topic['load']:.1f})",
+            "≤ 20 s / ≤ 90 s",
+            "",
+            queued is not None and queued <= 20 and delivered is not None and delivered <= 90,
+        )
+        singles = topic["singles"]
+        row(
+            f"topic send: single sends at {topic['single_rate']} req/s during the fan-out",
+            f"p50 {singles['p50_ms']:.1f} / p99 {singles['p99_ms']:.1f} ms ({singles.get('statuses', {})})",
+            "p99 ≤ 100 ms",
+            "",
+            singles["p99_ms"] <= 100,
         )
 
     hooks = results.get("webhooks")

@@ -55,7 +55,7 @@ from bench.wrk import run_wrk
 from devstack.stack import Stack, free_port
 
 RESULTS = Path(__file__).with_name("results")
-PHASES = ("saturation", "keys", "drain", "running", "rates", "mixed", "profile", "webhooks", "batches")
+PHASES = ("saturation", "keys", "drain", "running", "rates", "mixed", "profile", "webhooks", "batches", "topic")
 """The measuring phases in run order; ``--phases`` picks some (the seed, loss and memory figures always run)."""
 COMPARE = "compare"
 """The A/B phase (``--compare REF``), before the others; alone, it runs with the seed and nothing else."""
@@ -83,6 +83,9 @@ class Options:
     webhook_endpoints: int = 4
     batch_size: int = 1000
     batches: int = 10
+    topic_subscribers: int = 50_000
+    topic_single_rate: int = 100
+    topic_single_seconds: float = 20
     connections: int = 48
     gateway_workers: int | None = 2
     phases: tuple[str, ...] = PHASES
@@ -105,6 +108,8 @@ class Options:
             profile_seconds=6,
             webhook_deliveries=6_000,
             batches=3,
+            topic_subscribers=5_000,
+            topic_single_seconds=5,
         )
         return cls(**{**asdict(base), **changes})
 
@@ -606,6 +611,53 @@ class Bench:
         await self.start_workers()
         await self.queues_empty(120)
 
+    async def topic_send(self) -> None:
+        """One email to each of ``topic_subscribers`` subscribers of a topic (users made for the phase), with the
+        workers running and single sends offered at ``topic_single_rate``/s meanwhile: how long after the send
+        the fan-out had queued them all and the sink had them all, and the single sends' latency meanwhile."""
+        assert self.stack is not None
+        options = self.options
+        await self.queues_empty(120)
+        self.phase("topic-seed")
+        run_id = f"topic-{uuid.uuid4().hex[:6]}"
+        subscribers = await audiences.seed_users(options.topic_subscribers, run_id)
+        host, port = "127.0.0.1", int(self.stack.environment["GATEWAY_PORT"])
+        async with gateway_client(self.stack) as http:
+            await audiences.seed_topic(http, run_id, subscribers)
+            self.phase("topic")
+            singles = asyncio.create_task(
+                open_loop_in_process(
+                    host,
+                    port,
+                    options.topic_single_rate,
+                    options.topic_single_seconds,
+                    SendRequests(self.users, f"{run_id}-single"),
+                )
+            )
+            started = time.monotonic()
+            broadcast_id = await audiences.send_to_topic(http, run_id, run_id)
+            queued_seconds = delivered_seconds = None
+            found: dict[str, Any] = {}
+            while time.monotonic() - started < 180:
+                found = await audiences.broadcast(http, broadcast_id)
+                if queued_seconds is None and found["state"] == "done":
+                    queued_seconds = time.monotonic() - started
+                if found["delivered"] + found["skipped"] + found["failed"] >= options.topic_subscribers:
+                    delivered_seconds = time.monotonic() - started
+                    break
+                await asyncio.sleep(0.25)
+            samples = await singles
+        self.results["topic"] = {
+            "subscribers": options.topic_subscribers,
+            "queued_seconds": queued_seconds,
+            "delivered_seconds": delivered_seconds,
+            "broadcast": found,
+            "single_rate": options.topic_single_rate,
+            "singles": latency_summary(samples),
+            "load": load_average(),
+        }
+        log(f"topic: queued in {queued_seconds} s, delivered in {delivered_seconds} s")
+
     async def profile(self) -> None:
         """py-spy on the accept path at saturation (workers stopped), then on the email worker draining."""
         assert self.stack is not None
@@ -762,6 +814,8 @@ class Bench:
             await self.webhook_rate()
         if "batches" in phases:
             await self.batches()
+        if "topic" in phases:
+            await self.topic_send()
 
     async def close(self) -> None:
         await self.vacuumer.stop()
