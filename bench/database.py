@@ -84,3 +84,21 @@ async def unpublished(connection: asyncpg.Pool) -> int:
             "SELECT count(*) FROM notification_statuses WHERE status <> 'skipped' AND published_at IS NULL"
         )
     )
+
+
+async def published_count(connection: asyncpg.Pool, ids: list[uuid.UUID]) -> int:
+    return int(
+        await connection.fetchval(
+            "SELECT count(*) FROM notification_statuses WHERE id = ANY($1::uuid[]) AND published_at IS NOT NULL", ids
+        )
+    )
+
+
+async def publish_lateness(connection: asyncpg.Pool, ids: list[uuid.UUID]) -> list[float]:
+    """Seconds from ``send_at`` to ``published_at`` (the broker's confirm), per published scheduled id."""
+    rows = await connection.fetch(
+        "SELECT extract(epoch FROM published_at - send_at)::float8 AS seconds FROM notification_statuses "
+        "WHERE id = ANY($1::uuid[]) AND published_at IS NOT NULL AND send_at IS NOT NULL",
+        ids,
+    )
+    return [row["seconds"] for row in rows]

@@ -326,6 +326,20 @@ def render_table(results: dict[str, Any]) -> str:
             singles["p99_ms"] <= 100,
         )
 
+    scheduled = results.get("scheduling")
+    if scheduled:
+        row(
+            "scheduled sends: publish lateness (published_at - send_at)",
+            f"p50 {scheduled['lateness_p50_ms']:.0f} / p99 {scheduled['lateness_p99_ms']:.0f} / max "
+            f"{scheduled['lateness_max_ms']:.0f} ms, {scheduled['early']} early ({scheduled['published']:,}/"
+            f"{scheduled['wanted']:,} published, load {scheduled['load']:.1f})",
+            "p99 ≤ 1,000 ms, none early",
+            "",
+            scheduled["lateness_p99_ms"] <= 1000
+            and scheduled["early"] == 0
+            and scheduled["published"] == scheduled["wanted"],
+        )
+
     hooks = results.get("webhooks")
     if hooks:
         row(

@@ -55,7 +55,19 @@ from bench.wrk import run_wrk
 from devstack.stack import Stack, free_port
 
 RESULTS = Path(__file__).with_name("results")
-PHASES = ("saturation", "keys", "drain", "running", "rates", "mixed", "profile", "webhooks", "batches", "topic")
+PHASES = (
+    "saturation",
+    "keys",
+    "drain",
+    "running",
+    "rates",
+    "mixed",
+    "profile",
+    "webhooks",
+    "batches",
+    "topic",
+    "scheduling",
+)
 """The measuring phases in run order; ``--phases`` picks some (the seed, loss and memory figures always run)."""
 COMPARE = "compare"
 """The A/B phase (``--compare REF``), before the others; alone, it runs with the seed and nothing else."""
@@ -86,6 +98,8 @@ class Options:
     topic_subscribers: int = 50_000
     topic_single_rate: int = 100
     topic_single_seconds: float = 20
+    scheduled_per_second: int = 500
+    scheduled_seconds: int = 30
     connections: int = 48
     gateway_workers: int | None = 2
     phases: tuple[str, ...] = PHASES
@@ -110,6 +124,7 @@ class Options:
             batches=3,
             topic_subscribers=5_000,
             topic_single_seconds=5,
+            scheduled_seconds=5,
         )
         return cls(**{**asdict(base), **changes})
 
@@ -146,26 +161,33 @@ def latency_summary(samples: list[Sample]) -> dict[str, Any]:
 class SendRequests:
     """Raw HTTP/1.1 send requests for the Python generator: distinct recipients and Idempotency-Keys."""
 
-    def __init__(self, users: list[str], run_id: str, push_share: float = 0.0) -> None:
+    def __init__(
+        self, users: list[str], run_id: str, push_share: float = 0.0, due: tuple[float, int] | None = None
+    ) -> None:
         self._users = users
         self._run_id = run_id
         self._push_share = push_share
         self._random = random.Random(run_id)
+        self._due = due
+        """(first second, sends per second): the ``index``-th send is due ``index // per second`` seconds after
+        the first, as ``send_at``; None sends now."""
 
     def __call__(self, index: int) -> bytes:
         channel = "push" if self._random.random() < self._push_share else "email"
-        body = orjson.dumps(
-            {
-                "user_id": self._users[index % len(self._users)],
-                "channel": channel,
-                "template": "bench",
-                "variables": {
-                    "name": f"Reader {index}",
-                    "order": f"A-{index}",
-                    "link": f"https://example.com/o/{index}",
-                },
-            }
-        )
+        send = {
+            "user_id": self._users[index % len(self._users)],
+            "channel": channel,
+            "template": "bench",
+            "variables": {
+                "name": f"Reader {index}",
+                "order": f"A-{index}",
+                "link": f"https://example.com/o/{index}",
+            },
+        }
+        if self._due is not None:
+            first, per_second = self._due
+            send["send_at"] = datetime.fromtimestamp(first + index // per_second, UTC).isoformat()
+        body = orjson.dumps(send)
         return (
             b"POST /v1/notifications/send HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
             b"X-API-Key: " + API_KEY.encode() + b"\r\nIdempotency-Key: " + f"{self._run_id}-{index}".encode() + b"\r\n"
@@ -658,6 +680,41 @@ class Bench:
         }
         log(f"topic: queued in {queued_seconds} s, delivered in {delivered_seconds} s")
 
+    async def scheduling(self) -> None:
+        """``scheduled_per_second`` sends due in each of ``scheduled_seconds`` seconds, accepted beforehand, with
+        the workers running: how late the scheduler published each (``published_at`` - ``send_at``)."""
+        assert self.stack is not None
+        options = self.options
+        await self.queues_empty(120)
+        wanted = options.scheduled_per_second * options.scheduled_seconds
+        lead = wanted / 600 + 10  # accepting them all takes about wanted / 800 s
+        first = time.time() + lead
+        run_id = f"scheduled-{uuid.uuid4().hex[:6]}"
+        self.phase("scheduling-accept")
+        host, port = "127.0.0.1", int(self.stack.environment["GATEWAY_PORT"])
+        build = SendRequests(self.users, run_id, due=(first, options.scheduled_per_second))
+        samples = await closed_loop(host, port, 32, lead, build, limit=wanted)
+        ids = accepted_ids(samples)
+        self.phase("scheduling")
+
+        async def all_published() -> bool:
+            return await database.published_count(self.db, ids) >= len(ids)
+
+        await asyncio.sleep(max(0.0, first - time.time()))
+        await bounded_wait(all_published, options.scheduled_seconds + 30)
+        lateness = await database.publish_lateness(self.db, ids)
+        self.results["scheduling"] = {
+            "wanted": wanted,
+            "accepted": len(ids),
+            "published": len(lateness),
+            "lateness_p50_ms": percentile(lateness, 0.5) * 1000,
+            "lateness_p99_ms": percentile(lateness, 0.99) * 1000,
+            "lateness_max_ms": max(lateness, default=0.0) * 1000,
+            "early": sum(1 for seconds in lateness if seconds < 0),
+            "load": load_average(),
+        }
+        log(f"scheduling: lateness p99 {self.results['scheduling']['lateness_p99_ms']:.0f} ms")
+
     async def profile(self) -> None:
         """py-spy on the accept path at saturation (workers stopped), then on the email worker draining."""
         assert self.stack is not None
@@ -816,6 +873,8 @@ class Bench:
             await self.batches()
         if "topic" in phases:
             await self.topic_send()
+        if "scheduling" in phases:
+            await self.scheduling()
 
     async def close(self) -> None:
         await self.vacuumer.stop()
