@@ -3,20 +3,39 @@ session's own database of that service, so two test runs on one server keep apar
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
 import asyncpg
 
 from common.db import plain_url
-from common.migrations import downgrade, migrate
+from common.migrations import migrate
+
+
+async def recreate_database(url: str) -> None:
+    """Drop the database ``url`` names and create it empty: whatever an earlier run left in it (a revision
+    from another branch, say) cannot make a migration test fail."""
+    admin_url, name = plain_url(url).rsplit("/", 1)
+    quoted = '"' + name.replace('"', '""') + '"'
+    connection = await asyncpg.connect(f"{admin_url}/postgres")
+    try:
+        await connection.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+        await connection.execute(f"CREATE DATABASE {quoted}")
+    finally:
+        await connection.close()
+
+
+def empty_database(variable: str, suffix: str) -> str:
+    """The URL of a new, empty database named after ``variable``'s with ``suffix``."""
+    url = f"{os.environ[variable]}_{suffix}"
+    asyncio.run(recreate_database(url))
+    return url
 
 
 def database_at(history: str, variable: str, revision: str, suffix: str) -> str:
-    """The URL of a database named after ``variable``'s with ``suffix``, emptied and migrated to ``revision``."""
-    url = f"{os.environ[variable]}_{suffix}"
-    migrate(history, url)
-    downgrade(history, url)
+    """The URL of a new database named after ``variable``'s with ``suffix``, migrated to ``revision``."""
+    url = empty_database(variable, suffix)
     migrate(history, url, revision)
     return url
 

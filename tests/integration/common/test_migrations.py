@@ -7,9 +7,13 @@ import pytest
 
 from common.db import plain_url
 from common.migrations import downgrade, migrate
-from tests.conftest import POSTGRES
+from tests.support.migrations import empty_database
 
-HISTORIES = ["user_svc:migrations", "template_svc:migrations", "gateway:migrations"]
+DATABASE_VARIABLES = {
+    "user_svc:migrations": "USER_SVC_DATABASE_URL",
+    "template_svc:migrations": "TEMPLATE_SVC_DATABASE_URL",
+    "gateway:migrations": "NOTIFICATIONS_DATABASE_URL",
+}
 
 
 async def tables(url: str) -> set[str]:
@@ -21,9 +25,17 @@ async def tables(url: str) -> set[str]:
     return {row["tablename"] for row in rows} - {"alembic_version"}
 
 
-@pytest.mark.parametrize("history", HISTORIES)
+@pytest.fixture(scope="module")
+def notifications_url() -> str:
+    """A new notifications database migrated to head."""
+    url = empty_database("NOTIFICATIONS_DATABASE_URL", "migrations")
+    migrate("gateway:migrations", url)
+    return url
+
+
+@pytest.mark.parametrize("history", DATABASE_VARIABLES)
 def test_migrations_run_up_down_and_up_again(history: str) -> None:
-    url = f"{POSTGRES}/test_migrations_{history.split(':')[0]}"
+    url = empty_database(DATABASE_VARIABLES[history], "up_down")
     migrate(history, url)
     created = asyncio.run(tables(url))
     downgrade(history, url)
@@ -32,10 +44,9 @@ def test_migrations_run_up_down_and_up_again(history: str) -> None:
     assert asyncio.run(tables(url)) == created
 
 
-def test_the_notifications_database_has_the_design_tables() -> None:
-    url = f"{POSTGRES}/test_migrations_gateway"
-    migrate("gateway:migrations", url)
-    assert {"notification_statuses", "notification_events", "email_suppressions"} <= asyncio.run(tables(url))
+def test_the_notifications_database_has_the_design_tables(notifications_url: str) -> None:
+    tables_made = asyncio.run(tables(notifications_url))
+    assert {"notification_statuses", "notification_events", "email_suppressions"} <= tables_made
 
 
 async def reloptions(url: str, table: str) -> set[str]:
@@ -47,7 +58,6 @@ async def reloptions(url: str, table: str) -> set[str]:
     return set(found or [])
 
 
-def test_notification_statuses_is_vacuumed_at_one_percent_dead_rows() -> None:
-    url = f"{POSTGRES}/test_migrations_gateway"
-    migrate("gateway:migrations", url)
-    assert "autovacuum_vacuum_scale_factor=0.01" in asyncio.run(reloptions(url, "notification_statuses"))
+def test_notification_statuses_is_vacuumed_at_one_percent_dead_rows(notifications_url: str) -> None:
+    options = asyncio.run(reloptions(notifications_url, "notification_statuses"))
+    assert "autovacuum_vacuum_scale_factor=0.01" in options
