@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from delivery.outcome import PermanentError, TransientError
@@ -42,6 +44,22 @@ async def test_a_push_reaches_every_device_with_its_content_and_high_priority(
     assert delivered.provider_message_id == fcm.messages(token=tokens[0])[0]["name"]
     assert results(delivered.detail) == dict.fromkeys(tokens, "delivered")
     assert [d["message_id"] for d in delivered.detail["devices"]] == [fcm.messages(token=t)[0]["name"] for t in tokens]
+
+
+async def test_expires_at_reaches_fcm_as_each_platforms_expiry(deliverer: PushDeliverer, fcm: RunningFcmServer) -> None:
+    token = new_token()
+    envelope = push_envelope(USER_ID, [token])
+    expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    envelope.expires_at.FromDatetime(expires_at)
+
+    await deliverer.deliver(envelope)
+
+    [record] = fcm.messages(token=token)
+    message = record["message"]
+    ttl_seconds = float(message["android"]["ttl"].removesuffix("s"))
+    assert 3590 < ttl_seconds <= 3600
+    assert message["apns"]["headers"]["apns-expiration"] == str(int(expires_at.timestamp()))
+    assert 3590 < int(message["webpush"]["headers"]["TTL"]) <= 3600
 
 
 @pytest.mark.parametrize(

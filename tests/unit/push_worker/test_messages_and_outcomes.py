@@ -87,3 +87,41 @@ def test_an_accepted_send_is_delivered_with_its_message_id() -> None:
     outcome = classify("t", SendResponse({"name": "projects/p/messages/1"}, None))
 
     assert outcome.detail() == {"token": "t", "result": "delivered", "message_id": "projects/p/messages/1"}
+
+
+def expiring(expires_at: datetime) -> pb.MessageEnvelope:
+    message = envelope(["a"])
+    message.expires_at.FromDatetime(expires_at)
+    return message
+
+
+def test_expires_at_becomes_each_platforms_time_to_live() -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    expires_at = now + timedelta(hours=2)
+    (built,) = build_messages(expiring(expires_at), ["a"], now=now)
+
+    assert built.android.ttl == timedelta(hours=2)
+    assert built.apns.headers["apns-expiration"] == str(int(expires_at.timestamp()))
+    assert built.webpush.headers["TTL"] == "7200"
+
+
+def test_a_far_expiry_is_capped_at_four_weeks_and_a_past_one_is_now_or_never() -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    (far,) = build_messages(expiring(now + timedelta(days=90)), ["a"], now=now)
+    (past,) = build_messages(expiring(now - timedelta(seconds=1)), ["a"], now=now)
+
+    assert far.android.ttl == timedelta(days=28)
+    assert far.webpush.headers["TTL"] == str(28 * 86400)
+    assert (past.android.ttl, past.apns.headers["apns-expiration"], past.webpush.headers["TTL"]) == (
+        timedelta(0),
+        "0",
+        "0",
+    )
+
+
+def test_without_expires_at_the_platforms_keep_their_defaults() -> None:
+    (built,) = build_messages(envelope(["a"]), ["a"])
+
+    assert built.android.ttl is None
+    assert "apns-expiration" not in built.apns.headers
+    assert "TTL" not in built.webpush.headers
