@@ -24,6 +24,7 @@ from gateway.routes import (
     notifications,
     operations,
     problems,
+    suppressions,
     templates,
     topics,
     users,
@@ -51,6 +52,8 @@ TAGS = [
     {"name": "auth", "description": "End-user login, and what a credential is."},
     {"name": "me", "description": "What a user's own token reads: their notifications."},
     {"name": "templates", "description": "Versioned, localised templates."},
+    {"name": "topics", "description": "Topics users subscribe to; a send to a topic reaches every subscriber."},
+    {"name": "suppressions", "description": "Addresses the application no longer emails: bounces, complaints."},
     {"name": "webhooks", "description": "Endpoints the application's events are posted to, and their deliveries."},
     {"name": "applications", "description": "Applications and their API keys: the operator's key only."},
     {"name": "operations", "description": "Health, readiness and metrics."},
@@ -76,7 +79,19 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         webhooks=webhook_events.router,
     )
     install_error_handlers(app)
-    for module in (notifications, users, auth, me, templates, topics, applications, webhooks, operations, problems):
+    for module in (
+        notifications,
+        users,
+        auth,
+        me,
+        templates,
+        topics,
+        suppressions,
+        applications,
+        webhooks,
+        operations,
+        problems,
+    ):
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware)
     if settings.trusted_proxy_list():  # outermost, so the access log and the login limits see the real client

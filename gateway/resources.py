@@ -33,6 +33,7 @@ from gateway.reconciler import Reconciler
 from gateway.send import NotificationSender
 from gateway.settings import GatewaySettings
 from gateway.store import NotificationStore
+from gateway.suppressions import SuppressionStore
 from gateway.template_cache import TemplateCache
 from gateway.tenancy.changes import CredentialChanges
 from gateway.tenancy.key_cache import CredentialCache
@@ -79,6 +80,7 @@ class Resources:
     reconciler: Reconciler
     content_eraser: ContentEraser
     webhooks: WebhookStore
+    suppressions: SuppressionStore
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -200,6 +202,7 @@ class Resources:
                     batch_size=settings.content_erase_batch_size,
                 ),
                 webhooks=WebhookStore(db),
+                suppressions=SuppressionStore(db),
             )
             tasks = [
                 asyncio.create_task(stamper.run(), name="published-stamper"),

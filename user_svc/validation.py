@@ -11,6 +11,7 @@ from datetime import time
 from typing import Any, TypeVar
 
 from common import local_time
+from common.email_address import checked_email
 from common.grpc import applications
 from common.grpc.errors import FieldViolation, InvalidArgument
 from common.ids import parse_uuid
@@ -19,7 +20,6 @@ from notification.v1 import notification_pb2 as pb
 T = TypeVar("T")
 V = TypeVar("V")
 
-MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 200
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -29,11 +29,6 @@ MAX_DEVICE_TOKEN_LENGTH = 512
 
 REQUESTS_WITHOUT_APPLICATION = applications.requests_without_application("user_svc")
 
-# The HTML living standard's "valid e-mail address", with at least one dot in the domain.
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
 _CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
@@ -47,10 +42,7 @@ def has_control_character(value: str) -> bool:
 
 def email(value: str) -> str:
     """A well-formed email address, trimmed."""
-    value = value.strip()
-    if len(value) > MAX_EMAIL_LENGTH or not _EMAIL.match(value):
-        raise ValueError("is not a valid email address")
-    return value
+    return checked_email(value)
 
 
 def name(value: str) -> str:
