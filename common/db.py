@@ -69,3 +69,15 @@ async def ensure_database(url: str) -> bool:
         return True
     finally:
         await connection.close()
+
+
+async def recreate_database(url: str) -> None:
+    """Drop the database ``url`` names (closing its connections) and create it empty."""
+    admin_url, name = plain_url(url).rsplit("/", 1)
+    quoted = '"' + name.replace('"', '""') + '"'
+    connection = await asyncpg.connect(f"{admin_url}/postgres")
+    try:
+        await connection.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+        await connection.execute(f"CREATE DATABASE {quoted}")
+    finally:
+        await connection.close()

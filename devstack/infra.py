@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from alembic.util.exc import CommandError
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
 from common.amqp.topology import queue_specs
+from common.db import recreate_database
 from common.migrations import migrate
 
 MIGRATIONS = {
@@ -57,6 +59,18 @@ class AmqpSession:
             return declared.declaration_result.message_count or 0
 
 
+def migrate_test_database(history: str, url: str) -> None:
+    """Migrate a test database to head; one stamped with a revision this checkout does not know (left by a
+    run of another branch) is dropped and made again, since a test database holds nothing to keep."""
+    try:
+        migrate(history, url)
+    except CommandError as error:
+        if "Can't locate revision" not in str(error):
+            raise
+        asyncio.run(recreate_database(url))
+        migrate(history, url)
+
+
 @dataclass
 class Infra:
     """URLs of the test infrastructure; databases are migrated on first use."""
@@ -80,7 +94,7 @@ class Infra:
         if variable not in self._migrated:
             # Alembic runs its own event loop: give it a thread, so async fixtures can call this too.
             with ThreadPoolExecutor(1) as pool:
-                pool.submit(migrate, MIGRATIONS[variable], url).result()
+                pool.submit(migrate_test_database, MIGRATIONS[variable], url).result()
             self._migrated.add(variable)
         return url
 

@@ -9,25 +9,13 @@ from typing import Any
 
 import asyncpg
 
-from common.db import plain_url
+from common.db import plain_url, recreate_database
 from common.migrations import migrate
 
 
-async def recreate_database(url: str) -> None:
-    """Drop the database ``url`` names and create it empty: whatever an earlier run left in it (a revision
-    from another branch, say) cannot make a migration test fail."""
-    admin_url, name = plain_url(url).rsplit("/", 1)
-    quoted = '"' + name.replace('"', '""') + '"'
-    connection = await asyncpg.connect(f"{admin_url}/postgres")
-    try:
-        await connection.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
-        await connection.execute(f"CREATE DATABASE {quoted}")
-    finally:
-        await connection.close()
-
-
 def empty_database(variable: str, suffix: str) -> str:
-    """The URL of a new, empty database named after ``variable``'s with ``suffix``."""
+    """The URL of a new, empty database named after ``variable``'s with ``suffix``: whatever an earlier run
+    left in one of that name (a revision from another branch, say) cannot make a migration test fail."""
     url = f"{os.environ[variable]}_{suffix}"
     asyncio.run(recreate_database(url))
     return url
