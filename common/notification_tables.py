@@ -113,6 +113,17 @@ def lease_expired(row: str) -> str:
     return f"({row}.lease_until IS NULL OR {row}.lease_until <= now())"
 
 
+COMPLAINT = "complaint"
+"""The suppression reason of a feedback-loop complaint: it blocks only non-transactional email."""
+
+
+def blocks_transactional(suppression: str) -> str:
+    """SQL: true when the ``email_suppressions`` row ``suppression`` (an alias) blocks transactional email, as
+    every reason but :data:`COMPLAINT` does. All email is transactional until categories exist, so a complaint
+    is recorded (and reported) but blocks nothing yet."""
+    return f"{suppression}.reason <> '{COMPLAINT}'"
+
+
 metadata = MetaData()
 
 

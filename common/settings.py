@@ -20,8 +20,16 @@ DEV_JWT_SECRET = "dev-jwt-secret-change-me-in-production"  # noqa: S105
 DEV_GATEWAY_API_KEY = "dev-api-key"
 DEV_GATEWAY_ADMIN_API_KEY = "dev-admin-key-change-me-in-production"
 DEV_EMAIL_TEST_KEY = "dev-email-test-key"
+DEV_BOUNCE_SIGNING_KEY = "dev-bounce-signing-key-change-me-in-production"
 DEV_SECRETS = frozenset(
-    {DEV_INTERNAL_API_KEY, DEV_JWT_SECRET, DEV_GATEWAY_API_KEY, DEV_GATEWAY_ADMIN_API_KEY, DEV_EMAIL_TEST_KEY}
+    {
+        DEV_INTERNAL_API_KEY,
+        DEV_JWT_SECRET,
+        DEV_GATEWAY_API_KEY,
+        DEV_GATEWAY_ADMIN_API_KEY,
+        DEV_EMAIL_TEST_KEY,
+        DEV_BOUNCE_SIGNING_KEY,
+    }
 )
 MIN_SIGNING_SECRET_BYTES = 32
 """HS256 keys shorter than its 32-byte output can be brute-forced offline from any one token; the operator's key
@@ -58,6 +66,17 @@ def internal_key_field(specific_variable: str | None = None) -> Any:
 def jwt_secret_field() -> Any:
     """``JWT_SECRET``: the key user tokens are signed with (user_svc) and verified with (gateway)."""
     return Field(default=DEV_JWT_SECRET, validation_alias="JWT_SECRET")
+
+
+def bounce_domain_field() -> Any:
+    """``BOUNCE_DOMAIN``: the domain of every return path, whose MX is the inbound service (docs/operations.md)."""
+    return Field(default="bounces.example.com", min_length=1, max_length=253, validation_alias="BOUNCE_DOMAIN")
+
+
+def bounce_signing_key_field() -> Any:
+    """``BOUNCE_SIGNING_KEY``: the HMAC key of the return-path tags (the email worker makes them, inbound checks
+    them)."""
+    return Field(default=DEV_BOUNCE_SIGNING_KEY, validation_alias="BOUNCE_SIGNING_KEY")
 
 
 def check_postgres_url(value: str) -> str:

@@ -25,6 +25,7 @@ from common.db import plain_url
 from common.notification_tables import (
     ROWS_LOCKED_IN_ID_ORDER,
     Status,
+    blocks_transactional,
     lease_expired,
     may_become,
     transition_allowed,
@@ -35,6 +36,7 @@ _MAY_CLAIM = may_become(Status.SENDING, "s.status")
 _CLAIM_ALLOWED = transition_allowed("s.status", "d.becomes")
 _OUTCOME_ALLOWED = transition_allowed("s.status", "i.status")
 _LEASE_EXPIRED = lease_expired("s")
+_BLOCKS = blocks_transactional("e")
 
 CLAIM_SQL = f"""
 WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
@@ -43,7 +45,8 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     SELECT l.id, i.attempt,
            CASE WHEN i.address IS NOT NULL
                      AND EXISTS (SELECT 1 FROM email_suppressions AS e
-                                 WHERE e.application_id = l.application_id AND e.address = i.address)
+                                 WHERE e.application_id = l.application_id AND e.address = i.address
+                                   AND {_BLOCKS})
                 THEN CASE WHEN l.status = 'sending' THEN 'failed' ELSE 'skipped' END
                 ELSE 'sending'
            END AS becomes
@@ -75,7 +78,8 @@ FROM locked AS l LEFT JOIN changed AS c ON c.id = l.id
 """  # noqa: S608 - constants only
 """Claims each row for sending when the status machine lets it (``queued``, ``retrying``, or ``sending``
 whose lease lapsed): ``sending`` with a lease of ``$4`` seconds, or, when its email address is suppressed,
-``skipped`` (``failed`` for a lapsed claim) with reason ``suppressed``. Answers, for each row that exists,
+``skipped`` (``failed`` for a lapsed claim) with reason ``suppressed`` (a suppression recorded after the send
+was accepted, such as a hard bounce of an earlier email, still stops it here). Answers, for each row that exists,
 its status as locked, what it became and the lease. Each event goes to the webhook outbox where an endpoint
 subscribes (``common.webhook_outbox``). A worker holding the envelope proves it was published, so
 the claim also sets ``published_at`` when the gateway's batched stamp has not yet: the stamp then skips the

@@ -1,19 +1,23 @@
 """The email channel's :class:`~delivery.outcome.Deliverer`: builds the email, sends it through the
 pool, and classifies what the server said (docs/design.md §3).
 
-- 2xx: delivered; the ``Message-ID`` is the provider message id, the server's reply goes into the history.
+- 2xx: delivered; the ``Message-ID`` is the provider message id (a feedback-loop report is matched by it), the
+  server's reply goes into the history.
 - 4xx and anything that is not an answer (connection refused, dropped, timed out): transient.
 - 5xx: permanent, reason ``smtp_<code>``; a 5xx for the recipient (at RCPT) is a hard bounce, so the address
   is suppressed.
 - A refusal while connecting (greeting, STARTTLS, AUTH) is transient whatever its code: it is the server or
   our configuration, not this message, and the circuit breaker should see it.
+
+``MAIL FROM`` is the notification's VERP return path (:mod:`delivery.return_path`), so a later bounce finds it;
+the ``From`` header stays ``SMTP_FROM``.
 """
 
 from __future__ import annotations
 
 from common.channels import Channel
 from delivery.outcome import Delivered, DeliveryError, PermanentError, TransientError
-from email_worker.message import build_email, from_header, message_id, sender_address
+from email_worker.message import build_email, from_header, message_id
 from email_worker.settings import EmailWorkerSettings
 from email_worker.smtp import SmtpRefused, SmtpSender, SmtpUnavailable
 from notification.v1 import notification_pb2 as pb
@@ -39,7 +43,7 @@ class EmailDeliverer:
     def __init__(self, sender: SmtpSender, settings: EmailWorkerSettings) -> None:
         self._sender = sender
         self._from = from_header(settings.smtp_from)
-        self._mail_from = sender_address(settings.smtp_from)
+        self._return_path = settings.return_path
         self._domain = settings.message_id_domain
 
     async def deliver(self, envelope: pb.MessageEnvelope) -> Delivered:
@@ -47,10 +51,11 @@ class EmailDeliverer:
         recipient = envelope.email_recipient.address
         try:
             email = build_email(envelope, sender=self._from, domain=self._domain)
+            mail_from = self._return_path.address(envelope.notification_id)
         except ValueError as error:
             raise PermanentError(f"cannot build the email: {error}", reason="invalid_message") from None
         try:
-            reply = await self._sender.send(email, sender=self._mail_from, recipient=recipient)
+            reply = await self._sender.send(email, sender=mail_from, recipient=recipient)
         except (SmtpRefused, SmtpUnavailable) as error:
             raise classify(error, recipient) from None
         except ValueError as error:

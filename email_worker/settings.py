@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from common.settings import bounce_domain_field, bounce_signing_key_field
+from delivery.return_path import ReturnPath
 from delivery.settings import WorkerSettings, worker_config
 
 
@@ -27,14 +29,25 @@ class EmailWorkerSettings(WorkerSettings):
     message_id_domain: str = Field(default="notifications.local")
     test_key: str = Field(default="")
     """The operator key ``POST /test-email`` wants in ``X-Test-Key``; unset, the endpoint is off (404)."""
+    bounce_domain: str = bounce_domain_field()
+    bounce_signing_key: str = bounce_signing_key_field()
 
     @field_validator("smtp_tls", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    @property
+    def return_path(self) -> ReturnPath:
+        """The VERP return path each notification's email is sent with (docs/design.md §7)."""
+        return ReturnPath.of(self.bounce_domain, self.bounce_signing_key)
+
     def secrets(self) -> dict[str, str]:
-        return {"EMAIL_WORKER_TEST_KEY": self.test_key} if self.test_key else {}
+        test_key = {"EMAIL_WORKER_TEST_KEY": self.test_key} if self.test_key else {}
+        return {**test_key, "BOUNCE_SIGNING_KEY": self.bounce_signing_key}
+
+    def signing_secrets(self) -> dict[str, str]:
+        return {"BOUNCE_SIGNING_KEY": self.bounce_signing_key}
 
     def cleartext_risks(self) -> list[str]:
         if self.smtp_tls == "none" and (self.smtp_username or self.smtp_password):

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from common.batching import Batcher
-from common.notification_tables import Status, may_become
+from common.notification_tables import Status, blocks_transactional, may_become
 from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
 from gateway.notification_filters import NotificationFilters
 
@@ -34,7 +34,8 @@ WITH input AS (
            request_id, metadata, envelope, expires_at, created_at, address, application_id, batch_id)
 ), marked AS (
     SELECT input.*, EXISTS (
-        SELECT 1 FROM email_suppressions s WHERE s.application_id = input.application_id AND s.address = input.address
+        SELECT 1 FROM email_suppressions s
+        WHERE s.application_id = input.application_id AND s.address = input.address AND {blocks_transactional("s")}
     ) AS suppressed
     FROM input
 ), changed AS (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from common.amqp.topology import FAILED_QUEUE
+from common.settings import DEV_BOUNCE_SIGNING_KEY
+from delivery.return_path import ReturnPath
 from devstack.infra import AmqpSession
 from notification.v1 import notification_pb2 as pb
 from tests.integration.delivery.support import Gateway, email_envelope, running_worker, worker_settings
@@ -28,7 +30,9 @@ async def test_an_email_is_delivered_with_its_content_headers_and_history(
     assert mail["headers"]["Importance"] == "high"
     assert mail["headers"]["X-Priority"].startswith("1")
     assert mail["headers"]["To"] == "Ada Lovelace <ada@example.com>"
-    assert mail["mail_from"] == "notifications@example.com"
+    assert mail["headers"]["From"] == "Notifications <notifications@example.com>"
+    return_path = ReturnPath.of("bounces.example.com", DEV_BOUNCE_SIGNING_KEY)
+    assert mail["mail_from"] == return_path.address(envelope.notification_id)
     assert mail["authenticated_as"] is None
     assert "multipart/alternative" in mail["headers"]["Content-Type"]
 
