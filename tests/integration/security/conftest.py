@@ -26,6 +26,7 @@ class StackSecrets:
     admin_key: str
     internal_key: str
     email_test_key: str
+    bounce_signing_key: str
     smtp_username: str
     smtp_password: str
     user_password: str
@@ -41,6 +42,7 @@ class StackSecrets:
             admin_key=f"sec-admin-key-{secrets.token_hex(32)}",
             internal_key=token("sec-internal-key"),
             email_test_key=token("sec-email-test-key"),
+            bounce_signing_key=token("sec-bounce-signing-key"),
             smtp_username="mailer",
             smtp_password=token("sec-smtp-password"),
             user_password=token("sec-user-password"),
@@ -53,6 +55,7 @@ class StackSecrets:
             "GATEWAY_ADMIN_API_KEY": self.admin_key,
             "INTERNAL_API_KEY": self.internal_key,
             "EMAIL_WORKER_TEST_KEY": self.email_test_key,
+            "BOUNCE_SIGNING_KEY": self.bounce_signing_key,
             "SMTP_USERNAME": self.smtp_username,
             "SMTP_PASSWORD": self.smtp_password,
             "LOG_LEVEL": "DEBUG",

@@ -162,6 +162,7 @@ async def test_no_secret_reaches_a_log_line_or_a_response(secured: SecuredStack)
         "GATEWAY_ADMIN_API_KEY": secured.secrets.admin_key,
         "INTERNAL_API_KEY": secured.secrets.internal_key,
         "EMAIL_WORKER_TEST_KEY": secured.secrets.email_test_key,
+        "BOUNCE_SIGNING_KEY": secured.secrets.bounce_signing_key,
         "SMTP_PASSWORD": secured.secrets.smtp_password,
         "a user's password": secured.secrets.user_password,
         **{f"service-account key line {n}": line for n, line in enumerate(key_lines)},
