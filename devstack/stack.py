@@ -50,6 +50,8 @@ PORT_VARIABLES = (
     "EMAIL_WORKER_PORT",
     "PUSH_WORKER_PORT",
     "WEBHOOK_WORKER_PORT",
+    "INBOUND_PORT",
+    "INBOUND_SMTP_PORT",
     "SMTP_SINK_PORT",
     "SMTP_SINK_HTTP_PORT",
     "FCM_SINK_PORT",
@@ -143,6 +145,7 @@ def stack_environment(
             "FCM_ENDPOINT": f"http://{HOST}:{ports['FCM_SINK_PORT']}",
             "GOOGLE_APPLICATION_CREDENTIALS": str(folder / "fcm-service-account.json"),
             "SMTP_SINK_DIR": str(folder / "mail"),
+            "SMTP_SINK_REPORTS_TO": f"{HOST}:{ports['INBOUND_SMTP_PORT']}",
             "WEBHOOK_RECEIVER_DIR": str(folder / "webhooks"),
             "USER_SVC_DATABASE_URL": infra.database_urls["USER_SVC_DATABASE_URL"],
             "TEMPLATE_SVC_DATABASE_URL": infra.database_urls["TEMPLATE_SVC_DATABASE_URL"],
@@ -194,6 +197,7 @@ READINESS: dict[str, Probe] = {
     "email_worker": _http_probe("EMAIL_WORKER_PORT", "/ready"),
     "push_worker": _http_probe("PUSH_WORKER_PORT", "/ready"),
     "webhook_worker": _http_probe("WEBHOOK_WORKER_PORT", "/ready"),
+    "inbound": _http_probe("INBOUND_PORT", "/ready"),
     "smtp_sink": _http_probe("SMTP_SINK_HTTP_PORT", "/health"),
     "fcm_server": _http_probe("FCM_SINK_PORT", "/health"),
     "webhook_receiver": _http_probe("WEBHOOK_RECEIVER_PORT", "/health"),
@@ -285,12 +289,13 @@ class Stack:
 
     def url(self, service: str) -> str:
         """The base URL of an HTTP service: ``gateway``, ``email_worker``, ``push_worker``, ``webhook_worker``,
-        ``smtp_sink`` (its HTTP side), ``fcm_server`` or ``webhook_receiver``."""
+        ``inbound`` (its HTTP side), ``smtp_sink`` (its HTTP side), ``fcm_server`` or ``webhook_receiver``."""
         variable = {
             "gateway": "GATEWAY_PORT",
             "email_worker": "EMAIL_WORKER_PORT",
             "push_worker": "PUSH_WORKER_PORT",
             "webhook_worker": "WEBHOOK_WORKER_PORT",
+            "inbound": "INBOUND_PORT",
             "smtp_sink": "SMTP_SINK_HTTP_PORT",
             "fcm_server": "FCM_SINK_PORT",
             "webhook_receiver": "WEBHOOK_RECEIVER_PORT",

@@ -16,4 +16,8 @@ HTTP (see ``http.py``):
 Address convention (no set-up needed): a recipient whose local part is ``bounce-<code>``, optionally followed by
 ``+`` or ``.`` and anything (``bounce-550@example.com``, ``bounce-451+x@example.com``), is always refused with
 that code (400-599).
+
+Mail that comes back (``reports.py``): the sink accepts ``bounce-…@`` (anything but a code after the dash),
+``softbounce-…@`` and ``complain-…@`` recipients and then mails the message's return path a 5.1.1 DSN, a 4.2.2
+delay warning, or (to ``fbl@`` its domain) an ARF complaint, at ``SMTP_SINK_REPORTS_TO`` (the inbound service).
 """

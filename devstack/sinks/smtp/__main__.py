@@ -1,7 +1,8 @@
 """``python -m devstack.sinks.smtp``: run the dev SMTP sink until SIGTERM or SIGINT.
 
 Environment: ``BIND_HOST`` (127.0.0.1), ``SMTP_SINK_PORT`` (1025), ``SMTP_SINK_HTTP_PORT`` (1080),
-``SMTP_SINK_DIR`` (``.run/mail``), ``LOG_LEVEL`` (INFO).
+``SMTP_SINK_DIR`` (``.run/mail``), ``SMTP_SINK_REPORTS_TO`` (``127.0.0.1:2526``, the inbound service; empty: no
+bounce or complaint answers), ``LOG_LEVEL`` (INFO).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ async def serve() -> None:
         host=os.environ.get("BIND_HOST", "127.0.0.1"),
         smtp_port=int(os.environ.get("SMTP_SINK_PORT", "1025")),
         http_port=int(os.environ.get("SMTP_SINK_HTTP_PORT", "1080")),
+        reports_to=os.environ.get("SMTP_SINK_REPORTS_TO", "127.0.0.1:2526") or None,
     )
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

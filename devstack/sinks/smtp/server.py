@@ -14,16 +14,19 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from common.http_server import HttpServer
 from devstack.sinks.smtp.http import create_app
 from devstack.sinks.smtp.mailbox import Failures, Mailbox
+from devstack.sinks.smtp.reports import ReportMailer, reports_for
 
 logger = logging.getLogger(__name__)
 
 
 class SinkHandler:
-    """aiosmtpd hooks: refuse recipients the failure rules name, store what is accepted."""
+    """aiosmtpd hooks: refuse recipients the failure rules name, store what is accepted, and answer it with a
+    bounce or complaint when its recipients ask for one (:mod:`devstack.sinks.smtp.reports`)."""
 
-    def __init__(self, mailbox: Mailbox, failures: Failures) -> None:
+    def __init__(self, mailbox: Mailbox, failures: Failures, reports: ReportMailer | None = None) -> None:
         self.mailbox = mailbox
         self.failures = failures
+        self.reports = reports
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -40,6 +43,9 @@ class SinkHandler:
         login = getattr(session.auth_data, "login", None)
         user = login.decode(errors="replace") if isinstance(login, bytes) else login
         message_id = self.mailbox.store(str(envelope.mail_from), list(envelope.rcpt_tos), content, user)
+        if self.reports is not None:
+            for report in reports_for(str(envelope.mail_from), list(envelope.rcpt_tos), content):
+                self.reports.mail(report)
         return f"250 2.0.0 OK: queued as {message_id}"
 
 
@@ -67,14 +73,24 @@ def _accept_any_login(server: SMTP, session: Session, envelope: Envelope, mechan
 
 class SmtpSink:
     """The sink: SMTP on ``host:smtp_port`` and HTTP on ``host:http_port`` (0 picks a free port; the bound
-    ports are in ``smtp_port`` and ``http_port`` after :meth:`start`)."""
+    ports are in ``smtp_port`` and ``http_port`` after :meth:`start`); bounces and complaints go to
+    ``reports_to`` (``host:port``), none when it is None."""
 
-    def __init__(self, directory: Path, *, host: str = "127.0.0.1", smtp_port: int = 1025, http_port: int = 1080):
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        host: str = "127.0.0.1",
+        smtp_port: int = 1025,
+        http_port: int = 1080,
+        reports_to: str | None = None,
+    ):
         self.mailbox = Mailbox(directory)
         self.failures = Failures()
         self.host = host
         self.smtp_port = smtp_port
-        self._handler = SinkHandler(self.mailbox, self.failures)
+        self._reports = ReportMailer(reports_to) if reports_to else None
+        self._handler = SinkHandler(self.mailbox, self.failures, self._reports)
         self._http = HttpServer(create_app(self.mailbox, self.failures), host, http_port)
         self.http_port = self._http.port
         self._smtp: asyncio.Server | None = None
@@ -99,4 +115,6 @@ class SmtpSink:
         if self._smtp is not None:
             self._smtp.close()
             await self._smtp.wait_closed()
+        if self._reports is not None:
+            await self._reports.close()
         await self._http.stop()
