@@ -8,6 +8,8 @@ import aiosmtplib
 import httpx
 import pytest
 
+from delivery.status_store import RowState, StatusStore
+from devstack.infra import Infra
 from inbound.service import Inbound
 from tests.integration.inbound.conftest import Mailer
 from tests.support.reports import gmail_delay, malformed_report, microsoft_dsn, postfix_dsn, rfc5965_arf
@@ -145,3 +147,24 @@ def malformed_count(metrics: str) -> float:
         if line.startswith('inbound_reports_total{outcome="malformed"}'):
             return float(line.split()[-1])
     return 0.0
+
+
+async def test_a_send_accepted_before_the_bounce_is_skipped_at_its_claim(
+    inbound: Inbound, mailer: Mailer, infra: Infra
+) -> None:
+    bounced = await mailer.delivered("later@example.org")
+    waiting = await mailer.delivered("later@example.org", status="queued")
+    complained_of = await mailer.delivered("liked@example.org")
+    still_queued = await mailer.delivered("liked@example.org", status="queued")
+    await send(inbound, mailer.return_path.address(bounced), postfix_dsn("x", "later@example.org"))
+    report = rfc5965_arf(to=mailer.return_path.feedback_address, message_id=mailer.message_id(complained_of))
+    await send(inbound, mailer.return_path.feedback_address, report)
+
+    store = await StatusStore.open(infra.database("NOTIFICATIONS_DATABASE_URL"), lease_seconds=30)
+    try:
+        assert (await store.claim(waiting, 1, "later@example.org")).state is RowState.SUPPRESSED
+        # A complaint blocks only non-transactional email: all email is transactional until categories exist.
+        assert (await store.claim(still_queued, 1, "liked@example.org")).state is RowState.DONE
+    finally:
+        await store.close()
+    assert ((await mailer.row(waiting))["status"], (await mailer.row(waiting))["reason"]) == ("skipped", "suppressed")
