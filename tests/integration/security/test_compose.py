@@ -88,6 +88,7 @@ def test_no_password_or_key_is_written_into_the_compose_file() -> None:
             "GATEWAY_API_KEYS",
             "GATEWAY_ADMIN_API_KEY",
             "JWT_SECRET",
+            "BOUNCE_SIGNING_KEY",
         ):
             if variable in environment:
                 assert REQUIRED_VARIABLE.match(environment[variable]), f"{name} writes {variable} in the file"
