@@ -24,6 +24,8 @@ from gateway.notification_filters import NotificationFilters
 
 T = TypeVar("T")
 
+_BLOCKS = blocks_transactional("s")
+
 _CREATE = f"""
 WITH input AS (
     SELECT * FROM unnest(
@@ -35,7 +37,7 @@ WITH input AS (
 ), marked AS (
     SELECT input.*, EXISTS (
         SELECT 1 FROM email_suppressions s
-        WHERE s.application_id = input.application_id AND s.address = input.address AND {blocks_transactional("s")}
+        WHERE s.application_id = input.application_id AND s.address = input.address AND {_BLOCKS}
     ) AS suppressed
     FROM input
 ), changed AS (

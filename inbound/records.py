@@ -33,6 +33,8 @@ HARD_BOUNCE = "hard_bounce"
 COMPLAINT = "complaint"
 COMPLAINED_EVENT = "email.complained"
 
+_MAY_BOUNCE = may_become(Status.BOUNCED, "s.status")
+
 LOCK_ROW = """
 SELECT id, application_id, user_id, status, attempts, envelope, erased_at IS NOT NULL AS erased,
        provider_message_id
@@ -43,7 +45,7 @@ BOUNCE = f"""
 WITH changed AS (
     UPDATE notification_statuses AS s
     SET status = 'bounced', reason = '{HARD_BOUNCE}', last_error = $2, updated_at = now()
-    WHERE s.id = $1 AND {may_become(Status.BOUNCED, "s.status")}
+    WHERE s.id = $1 AND {_MAY_BOUNCE}
     RETURNING {CHANGED_COLUMNS}
 ), logged AS (
     INSERT INTO notification_events (notification_id, status, attempt, detail)

@@ -20,6 +20,7 @@ PACKAGES = [
     "template_svc",
     "email_worker",
     "push_worker",
+    "inbound",
     "devstack",
 ]
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|TRUNCATE|WHERE|VALUES|FROM)\b")
