@@ -71,8 +71,13 @@ class Inbound:
             await self._pool.close()
 
 
+AIOSMTPD_LOGGER = "mail.log"
+"""aiosmtpd logs every session's commands at INFO; inbound logs what each report did instead."""
+
+
 def run(settings: InboundSettings) -> None:
     """Run inbound until SIGTERM or SIGINT."""
+    logging.getLogger(AIOSMTPD_LOGGER).setLevel(logging.WARNING)
     uvloop.run(serve(settings))
 
 
