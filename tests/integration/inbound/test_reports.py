@@ -12,7 +12,7 @@ from delivery.status_store import RowState, StatusStore
 from devstack.infra import Infra
 from inbound.service import Inbound
 from tests.integration.inbound.conftest import Mailer
-from tests.support.reports import gmail_delay, malformed_report, microsoft_dsn, postfix_dsn, rfc5965_arf
+from tests.support.reports import exim_dsn, gmail_delay, malformed_report, microsoft_dsn, postfix_dsn, rfc5965_arf
 
 
 async def send(inbound: Inbound, recipient: str, content: bytes) -> None:
@@ -168,3 +168,25 @@ async def test_a_send_accepted_before_the_bounce_is_skipped_at_its_claim(
     finally:
         await store.close()
     assert ((await mailer.row(waiting))["status"], (await mailer.row(waiting))["reason"]) == ("skipped", "suppressed")
+
+
+async def test_after_content_retention_the_reports_address_is_suppressed(inbound: Inbound, mailer: Mailer) -> None:
+    notification_id = await mailer.delivered("old@example.org")
+    await mailer.db.execute(
+        "UPDATE notification_statuses SET envelope = NULL WHERE id = $1", uuid.UUID(notification_id)
+    )
+    await send(inbound, mailer.return_path.address(notification_id), exim_dsn("x", "Old@Example.org"))
+    assert (await mailer.row(notification_id))["status"] == "bounced"
+    assert await mailer.suppression("old@example.org") == "hard_bounce"
+
+
+async def test_an_erased_users_bounce_keeps_no_address_or_detail(inbound: Inbound, mailer: Mailer) -> None:
+    notification_id = await mailer.delivered("gone@example.org")
+    await mailer.db.execute(
+        "UPDATE notification_statuses SET envelope = NULL, erased_at = now() WHERE id = $1", uuid.UUID(notification_id)
+    )
+    await send(inbound, mailer.return_path.address(notification_id), exim_dsn("x", "gone@example.org"))
+    row = await mailer.row(notification_id)
+    assert (row["status"], row["last_error"]) == ("bounced", None)
+    assert await mailer.events(notification_id) == [("bounced", {})]
+    assert await mailer.suppression("gone@example.org") is None
