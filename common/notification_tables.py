@@ -113,8 +113,18 @@ def lease_expired(row: str) -> str:
     return f"({row}.lease_until IS NULL OR {row}.lease_until <= now())"
 
 
-COMPLAINT = "complaint"
-"""The suppression reason of a feedback-loop complaint: it blocks only non-transactional email."""
+class SuppressionReason(StrEnum):
+    """Why an application no longer emails an address (docs/api.md "Suppressions")."""
+
+    HARD_BOUNCE = "hard_bounce"
+    """A mail system refused the address for good: at RCPT, or later in a DSN. Blocks all email."""
+    COMPLAINT = "complaint"
+    """A feedback-loop complaint: it blocks only non-transactional email."""
+    MANUAL = "manual"
+    """Added by an operator. Blocks all email."""
+
+
+COMPLAINT = SuppressionReason.COMPLAINT
 
 
 def blocks_transactional(suppression: str) -> str:

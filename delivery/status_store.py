@@ -25,6 +25,7 @@ from common.db import plain_url
 from common.notification_tables import (
     ROWS_LOCKED_IN_ID_ORDER,
     Status,
+    SuppressionReason,
     blocks_transactional,
     lease_expired,
     may_become,
@@ -116,7 +117,7 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     RETURNING {LOGGED_COLUMNS}
 ), {NOTIFICATION_OUTBOX}, suppressed AS (
     INSERT INTO email_suppressions (application_id, address, reason, notification_id)
-    SELECT l.application_id, lower(i.suppress_address), i.reason, i.id
+    SELECT l.application_id, lower(i.suppress_address), '{SuppressionReason.HARD_BOUNCE}', i.id
     FROM input AS i JOIN changed AS w ON w.id = i.id JOIN locked AS l ON l.id = i.id
     WHERE i.suppress_address IS NOT NULL
     ON CONFLICT (application_id, address) DO NOTHING

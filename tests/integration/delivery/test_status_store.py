@@ -107,7 +107,7 @@ async def test_a_hard_bounce_is_suppressed_once(store: StatusStore, gateway: Gat
         address.lower(),
     )
     assert [(r["address"], r["reason"], r["id"]) for r in rows] == [
-        (address.lower(), "smtp_550", first.notification_id)
+        (address.lower(), "hard_bounce", first.notification_id)
     ]
 
 

@@ -103,7 +103,7 @@ async def test_a_permanent_refusal_fails_dead_letters_and_suppresses_the_address
         address,
     )
     assert suppressed is not None
-    assert (suppressed["reason"], suppressed["id"]) == ("smtp_550", envelope.notification_id)
+    assert (suppressed["reason"], suppressed["id"]) == ("hard_bounce", envelope.notification_id)
     assert await sink.messages() == []
 
 

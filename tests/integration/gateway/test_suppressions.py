@@ -79,7 +79,9 @@ async def test_another_applications_suppression_is_neither_listed_nor_removable(
         other_application,
         address,
     )
-    page = (await gateway.client.get("/v1/suppressions", params={"limit": 100})).json()
+    response = await gateway.client.get("/v1/suppressions", params={"limit": 100})
+    assert response.status_code == 200, response.text
+    page = response.json()
     assert address not in [item["address"] for item in page["items"]]
     assert_problem(await gateway.client.delete(f"/v1/suppressions/{address}"), 404)
 
