@@ -67,8 +67,9 @@ class Deliverer(Protocol):
     channel: Channel
     """The queue it consumes and the label of its metrics."""
 
-    async def deliver(self, envelope: pb.MessageEnvelope) -> Delivered:
-        """Send ``envelope``; raise :class:`TransientError` or :class:`PermanentError` when it did not go."""
+    async def deliver(self, envelope: pb.MessageEnvelope, attempt: int = 1) -> Delivered:
+        """Send ``envelope`` as its ``attempt``-th attempt (a channel with several providers picks one by it);
+        raise :class:`TransientError` or :class:`PermanentError` when it did not go."""
         ...
 
     async def close(self) -> None:

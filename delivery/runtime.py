@@ -259,7 +259,7 @@ class WorkerRuntime:
         started = time.perf_counter()
         timeout = self.settings.provider_timeout_seconds
         try:
-            delivered = await asyncio.wait_for(self.deliverer.deliver(envelope), timeout)
+            delivered = await asyncio.wait_for(self.deliverer.deliver(envelope, attempt), timeout)
         except DeliveryError as error:
             failure: DeliveryError = error
             provider_failed = True

@@ -52,6 +52,8 @@ PORT_VARIABLES = (
     "WEBHOOK_WORKER_PORT",
     "INBOUND_PORT",
     "INBOUND_SMTP_PORT",
+    "SMTP_SINK_BACKUP_PORT",
+    "SMTP_SINK_BACKUP_HTTP_PORT",
     "SMTP_SINK_PORT",
     "SMTP_SINK_HTTP_PORT",
     "FCM_SINK_PORT",
@@ -142,6 +144,9 @@ def stack_environment(
             "TEMPLATE_SERVICE_URL": f"{HOST}:{ports['TEMPLATE_SVC_PORT']}",
             "SMTP_HOST": HOST,
             "SMTP_PORT": str(ports["SMTP_SINK_PORT"]),
+            # one relay, so a failure rule set on smtp_sink holds for every attempt; a test that shows the
+            # failover gives its email worker both (SMTP_RELAYS of deploy/dev.env)
+            "SMTP_RELAYS": f"{HOST}:{ports['SMTP_SINK_PORT']}",
             "FCM_ENDPOINT": f"http://{HOST}:{ports['FCM_SINK_PORT']}",
             "GOOGLE_APPLICATION_CREDENTIALS": str(folder / "fcm-service-account.json"),
             "SMTP_SINK_DIR": str(folder / "mail"),
@@ -199,6 +204,7 @@ READINESS: dict[str, Probe] = {
     "webhook_worker": _http_probe("WEBHOOK_WORKER_PORT", "/ready"),
     "inbound": _http_probe("INBOUND_PORT", "/ready"),
     "smtp_sink": _http_probe("SMTP_SINK_HTTP_PORT", "/health"),
+    "smtp_sink_backup": _http_probe("SMTP_SINK_BACKUP_HTTP_PORT", "/health"),
     "fcm_server": _http_probe("FCM_SINK_PORT", "/health"),
     "webhook_receiver": _http_probe("WEBHOOK_RECEIVER_PORT", "/health"),
 }
@@ -289,7 +295,8 @@ class Stack:
 
     def url(self, service: str) -> str:
         """The base URL of an HTTP service: ``gateway``, ``email_worker``, ``push_worker``, ``webhook_worker``,
-        ``inbound`` (its HTTP side), ``smtp_sink`` (its HTTP side), ``fcm_server`` or ``webhook_receiver``."""
+        ``inbound`` (its HTTP side), ``smtp_sink`` or ``smtp_sink_backup`` (their HTTP side), ``fcm_server`` or
+        ``webhook_receiver``."""
         variable = {
             "gateway": "GATEWAY_PORT",
             "email_worker": "EMAIL_WORKER_PORT",
@@ -297,6 +304,7 @@ class Stack:
             "webhook_worker": "WEBHOOK_WORKER_PORT",
             "inbound": "INBOUND_PORT",
             "smtp_sink": "SMTP_SINK_HTTP_PORT",
+            "smtp_sink_backup": "SMTP_SINK_BACKUP_HTTP_PORT",
             "fcm_server": "FCM_SINK_PORT",
             "webhook_receiver": "WEBHOOK_RECEIVER_PORT",
         }[service]

@@ -9,7 +9,9 @@ PORTS=("gateway:${GATEWAY_PORT:-8080}" "user_svc:${USER_SVC_PORT:-50051}" "templ
        "email_worker:${EMAIL_WORKER_PORT:-2525}" "push_worker:${PUSH_WORKER_PORT:-8081}"
        "webhook_worker:${WEBHOOK_WORKER_PORT:-8082}"
        "inbound:${INBOUND_SMTP_PORT:-2526}" "inbound_http:${INBOUND_PORT:-8083}"
-       "smtp_sink:${SMTP_SINK_PORT:-1025}" "smtp_sink_http:${SMTP_SINK_HTTP_PORT:-1080}" "fcm_server:${FCM_SINK_PORT:-9099}"
+       "smtp_sink:${SMTP_SINK_PORT:-1025}" "smtp_sink_http:${SMTP_SINK_HTTP_PORT:-1080}"
+       "smtp_sink_backup:${SMTP_SINK_BACKUP_PORT:-1026}" "smtp_sink_backup_http:${SMTP_SINK_BACKUP_HTTP_PORT:-1081}"
+       "fcm_server:${FCM_SINK_PORT:-9099}"
        "webhook_receiver:${WEBHOOK_RECEIVER_PORT:-9098}"
        "user_svc_metrics:${USER_SVC_METRICS_PORT:-9151}" "template_svc_metrics:${TEMPLATE_SVC_METRICS_PORT:-9152}")
 taken=()

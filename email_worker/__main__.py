@@ -3,20 +3,19 @@ No ``migrate`` here: the gateway owns the notifications database."""
 
 from common.cli import service_main
 from delivery.service import run_worker
-from email_worker.deliverer import EmailDeliverer
+from email_worker.deliverer import EmailDeliverer, relay_route
 from email_worker.http import test_email_router
 from email_worker.settings import EmailWorkerSettings
-from email_worker.smtp import SmtpSender
 
 
 def serve(settings: EmailWorkerSettings) -> None:
     """Run the email worker until SIGTERM."""
-    sender = SmtpSender(settings)
+    route = relay_route(settings)
     run_worker(
         settings,
-        EmailDeliverer(sender, settings),
+        EmailDeliverer(route, settings),
         service="email_worker",
-        routers=[test_email_router(sender, settings)],
+        routers=[test_email_router(route.links[0].sender, settings)],
     )
 
 

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from common.settings import bounce_domain_field, bounce_signing_key_field
 from delivery.return_path import ReturnPath
 from delivery.settings import WorkerSettings, worker_config
+from email_worker.relays import Relay, parse_relays
 
 
 class EmailWorkerSettings(WorkerSettings):
@@ -20,6 +21,10 @@ class EmailWorkerSettings(WorkerSettings):
     port: int = Field(default=2525, ge=0, le=65535)
     smtp_host: str = Field(default="127.0.0.1", validation_alias="SMTP_HOST")
     smtp_port: int = Field(default=1025, ge=1, le=65535, validation_alias="SMTP_PORT")
+    smtp_relays: str = Field(default="", validation_alias="SMTP_RELAYS")
+    """``host:port,host:port``, primary first; empty: the one relay ``SMTP_HOST``:``SMTP_PORT``."""
+    relay_breaker_threshold: int = Field(default=5, ge=1)
+    relay_breaker_pause_seconds: float = Field(default=30.0, gt=0)
     smtp_username: str = Field(default="", validation_alias="SMTP_USERNAME")
     smtp_password: str = Field(default="", validation_alias="SMTP_PASSWORD")
     smtp_from: str = Field(default="Notifications <notifications@example.com>", validation_alias="SMTP_FROM")
@@ -36,6 +41,18 @@ class EmailWorkerSettings(WorkerSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("smtp_relays")
+    @classmethod
+    def _relays(cls, value: str) -> str:
+        if value.strip():
+            parse_relays(value)
+        return value.strip()
+
+    @property
+    def relays(self) -> list[Relay]:
+        """The SMTP relays, primary first."""
+        return parse_relays(self.smtp_relays) if self.smtp_relays else [Relay(self.smtp_host, self.smtp_port)]
 
     @property
     def return_path(self) -> ReturnPath:

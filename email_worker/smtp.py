@@ -8,10 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiosmtplib
 
-from email_worker.settings import EmailWorkerSettings
+if TYPE_CHECKING:
+    from email_worker.relays import Relay
+    from email_worker.settings import EmailWorkerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +45,11 @@ class SmtpUnavailable(Exception):
 
 
 class SmtpSender:
-    """Sends one message at a time per pooled connection; ``pool_size`` connections at most."""
+    """Sends one message at a time per pooled connection to one relay; ``pool_size`` connections at most."""
 
-    def __init__(self, settings: EmailWorkerSettings) -> None:
-        self.host = settings.smtp_host
-        self.port = settings.smtp_port
+    def __init__(self, settings: EmailWorkerSettings, relay: Relay) -> None:
+        self.host = relay.host
+        self.port = relay.port
         self._settings = settings
         self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
         for _ in range(settings.smtp_pool_size):
@@ -55,8 +58,8 @@ class SmtpSender:
     def _client(self) -> aiosmtplib.SMTP:
         settings = self._settings
         return aiosmtplib.SMTP(
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
+            hostname=self.host,
+            port=self.port,
             username=settings.smtp_username or None,
             password=settings.smtp_password or None,
             use_tls=settings.smtp_tls == "tls",

@@ -59,8 +59,9 @@ class PushDeliverer:
             ),
         )
 
-    async def deliver(self, envelope: pb.MessageEnvelope) -> Delivered:
-        """Send ``envelope``; raise :class:`TransientError` or :class:`PermanentError` when no device got it."""
+    async def deliver(self, envelope: pb.MessageEnvelope, attempt: int = 1) -> Delivered:
+        """Send ``envelope`` (through FCM, the one provider, whatever the attempt); raise
+        :class:`TransientError` or :class:`PermanentError` when no device got it."""
         tokens = device_tokens(envelope)
         if not tokens:
             raise PermanentError("the recipient has no device", reason="no_live_device", detail={"devices": []})

@@ -145,3 +145,29 @@ async def test_an_unreachable_smtp_server_is_transient(gateway: Gateway, sink: R
         row = await gateway.wait_for_status(envelope.notification_id, "failed")
     assert (row["reason"], row["attempts"]) == ("retries_exhausted", 2)
     assert "cannot connect" in row["last_error"]
+
+
+async def test_a_relay_that_fails_moves_the_next_attempt_to_the_next_relay(
+    gateway: Gateway, sink: RunningSmtpSink
+) -> None:
+    dead, alive = "127.0.0.1:1", f"127.0.0.1:{sink.smtp_port}"  # nothing listens on port 1
+    settings = worker_settings(
+        sink, smtp_relays=f"{dead},{alive}", relay_breaker_threshold=1, relay_breaker_pause_seconds=60
+    )
+    first, second = email_envelope("relayed@example.com"), email_envelope("relayed@example.com")
+    async with running_worker(settings):
+        await gateway.send(first)
+        await gateway.wait_for_status(first.notification_id, "delivered")
+        await gateway.send(second)  # the dead relay's breaker is open now: passed over at once
+        row = await gateway.wait_for_status(second.notification_id, "delivered")
+
+    events = await gateway.events(first.notification_id)
+    assert [(status, attempt, detail.get("relay")) for status, attempt, detail in events] == [
+        ("sending", 1, None),
+        ("retrying", 1, dead),
+        ("sending", 2, None),
+        ("delivered", 2, alive),
+    ]
+    assert row["attempts"] == 1
+    assert [detail.get("relay") for _, _, detail in await gateway.events(second.notification_id)][-1] == alive
+    assert len(await sink.messages("relayed@example.com")) == 2

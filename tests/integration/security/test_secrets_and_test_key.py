@@ -89,7 +89,7 @@ def worker_http(sink: RunningSmtpSink, **environment: str) -> httpx.AsyncClient:
     app = worker_app(
         service="email_worker",
         readiness=readiness,
-        routers=[email_http.test_email_router(SmtpSender(settings), settings)],
+        routers=[email_http.test_email_router(SmtpSender(settings, settings.relays[0]), settings)],
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://worker")
 

@@ -49,9 +49,9 @@ def settings(sink: RunningSmtpSink, **overrides: Any) -> EmailWorkerSettings:
 class SlowProvider(EmailDeliverer):
     """The real SMTP delivery, after a pause: a provider slow enough that a second copy arrives mid-send."""
 
-    async def deliver(self, envelope: pb.MessageEnvelope) -> Delivered:
+    async def deliver(self, envelope: pb.MessageEnvelope, attempt: int = 1) -> Delivered:
         await asyncio.sleep(0.5)
-        return await super().deliver(envelope)
+        return await super().deliver(envelope, attempt)
 
 
 async def set_status(gateway: Gateway, envelope: pb.MessageEnvelope, status: str, reason: str | None) -> None:

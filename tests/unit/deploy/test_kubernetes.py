@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy" / "k8s"
 KEDA_SCHEMA = K8S / "schemas" / "keda.sh_v1alpha1.json"
 TREES = ["base", "overlays/production"]
-DEV_SINKS = {"smtp_sink", "fcm_server", "webhook_receiver"}
+DEV_SINKS = {"smtp_sink", "smtp_sink_backup", "fcm_server", "webhook_receiver"}
 WORKERS = {"email-worker", "push-worker", "webhook-worker"}
 SECRET_NAME = re.compile(r"(KEY|KEYS|SECRET|PASSWORD|USERNAME|DATABASE_URL|RABBITMQ_URL|REDIS_URL|DSN)$")
 
