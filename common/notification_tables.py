@@ -165,6 +165,8 @@ notification_statuses = Table(
     Column("erased_at", DateTime(timezone=True), comment="when its user was deleted and its personal data erased"),
     Column("application_id", UUID(as_uuid=True), nullable=False),
     Column("batch_id", UUID(as_uuid=True), comment="the batch send that wrote it, if one did"),
+    Column("send_at", DateTime(timezone=True), comment="when a scheduled notification is due"),
+    Column("render_input", JSONB, comment="while scheduled: what rendering it takes"),
     one_of("channel", Channel, name="ck_channel_known"),
     one_of("status", Status, name="ck_status_known"),
     Index("ix_notification_statuses_user_id_id", "user_id", "id"),
@@ -179,6 +181,7 @@ notification_statuses = Table(
     Index("ix_notification_statuses_application_id_id", "application_id", "id"),
     Index("ix_notification_statuses_request_id", "request_id"),
     Index("ix_notification_statuses_batch_id_id", "batch_id", "id", postgresql_where=text("batch_id IS NOT NULL")),
+    Index("ix_notification_statuses_send_at", "send_at", postgresql_where=text("status = 'scheduled'")),
 )
 
 notification_events = Table(

@@ -19,7 +19,8 @@ from gateway.auth import Caller
 from gateway.errors import ProblemError, rpc_problem
 from gateway.limits import Admission, IdempotencyClaim, SendGate, Verdict, body_hash, canonical_json
 from gateway.problem_types import ProblemType
-from gateway.schemas.notifications import SendRequest
+from gateway.scheduling.timing import check_send_at
+from gateway.schemas.notifications import NotificationContent, SendRequest
 from gateway.send import NotificationSender
 
 logger = logging.getLogger(__name__)
@@ -43,10 +44,13 @@ Work = Callable[[], Awaitable[tuple[bytes, dict[str, str]]]]
 """The admitted request's work: the JSON body of its 202 and the headers it adds."""
 
 
-def check_not_expired(expires_at: datetime | None) -> None:
-    """422 for an ``expires_at`` already past: nothing could be delivered."""
-    if expires_at is not None and expires_at <= datetime.now(UTC):
+def check_times(content: NotificationContent) -> None:
+    """422 for an ``expires_at`` already past (nothing could be delivered) or a ``send_at`` no recipient could
+    have; checked before the gate, so such a request takes no rate-limit token."""
+    now = datetime.now(UTC)
+    if content.expires_at is not None and content.expires_at <= now:
         raise ProblemError.field("expires_at", "is in the past")
+    check_send_at(content, now)
 
 
 def fingerprint(body: BaseModel, idempotency_key: str | None) -> str:
@@ -119,7 +123,7 @@ class SendService:
     async def accept(self, request: SendRequest, caller: Caller, idempotency_key: str | None) -> Accepted:
         """Send ``request`` in the caller's application, or replay the response its Idempotency-Key got.
         Raises :class:`ProblemError` (with the rate-limit headers) for a refusal."""
-        check_not_expired(request.expires_at)
+        check_times(request)
         admission = await self._gate.admit(
             str(caller.application_id),
             str(request.user_id),

@@ -15,7 +15,7 @@ import orjson
 
 from common.ids import new_notification_id
 from common.log import request_id_var
-from gateway.accepting import Accepted, check_not_expired, fingerprint, run_admitted
+from gateway.accepting import Accepted, check_times, fingerprint, run_admitted
 from gateway.auth import Caller
 from gateway.errors import ProblemError
 from gateway.limits import Admission, SendGate, Verdict
@@ -86,7 +86,7 @@ class BatchService:
     async def accept(self, request: BatchRequest, caller: Caller, idempotency_key: str | None) -> Accepted:
         """Send ``request`` to each recipient in the caller's application, or replay the response its
         Idempotency-Key got. Raises :class:`ProblemError` for a refusal of the whole batch."""
-        check_not_expired(request.expires_at)
+        check_times(request)
         admission = Admission(Verdict.ADMITTED, None)
         if idempotency_key is not None:
             application = str(caller.application_id)

@@ -20,6 +20,16 @@ NOTIFICATIONS_SKIPPED = Counter(
     "Notifications answered `skipped`, by channel and reason.",
     ["channel", "reason"],
 )
+NOTIFICATIONS_SCHEDULED = Counter(
+    "gateway_notifications_scheduled_total",
+    "Notifications answered `scheduled` (a send_at ahead, or deferred past quiet hours), by channel.",
+    ["channel"],
+)
+SCHEDULER_PUBLISHED = Counter(
+    "gateway_scheduler_published_total",
+    "Scheduled notifications the scheduler moved to queued and published, by channel.",
+    ["channel"],
+)
 PUBLISH_FAILURES = Counter(
     "gateway_publish_failures_total", "Publishes the broker did not confirm (the send answered 503).", ["channel"]
 )

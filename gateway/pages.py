@@ -1,6 +1,7 @@
 """The page writer (docs/design.md §7 "Later and many"): the rows of many recipients in one statement, then
 their envelopes published with windowed confirms. Batch sends write their recipients with it; a topic's
-fan-out writes each page of subscribers with it.
+fan-out writes each page of subscribers with it; the scheduler publishes the rows it moved to ``queued``
+with it.
 
 A row whose publish the broker refused stays ``queued`` and unpublished, for the reconciler to publish
 (docs/design.md §1), unless no row of the page was accepted at all: then the broker is down, the page's
@@ -10,13 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aio_pika
 
 from common.notification_tables import Status
-from gateway.metrics import LATE_CONFIRMS, NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
+from gateway.metrics import (
+    LATE_CONFIRMS,
+    NOTIFICATIONS_ACCEPTED,
+    NOTIFICATIONS_SCHEDULED,
+    NOTIFICATIONS_SKIPPED,
+    PUBLISH_FAILURES,
+)
 from gateway.publishing import ConfirmPending, EnvelopePublisher, PublishedStamper
 from gateway.store import NewNotification, NotificationStore
 
@@ -33,6 +41,15 @@ class PageRow:
 
     notification: NewNotification
     message: aio_pika.Message | None
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """The envelope of a committed ``queued`` row, to publish."""
+
+    notification_id: uuid.UUID
+    channel: str
+    message: aio_pika.Message
 
 
 class PageRefused(Exception):
@@ -64,30 +81,36 @@ class PageWriter:
         queued = []
         for row, (status, reason) in zip(rows, stored, strict=True):
             if status == Status.QUEUED and row.message is not None:
-                queued.append(row)
+                queued.append(Publication(row.notification.id, row.notification.channel, row.message))
+            elif status == Status.SCHEDULED:
+                NOTIFICATIONS_SCHEDULED.labels(row.notification.channel).inc()
             else:
                 NOTIFICATIONS_SKIPPED.labels(row.notification.channel, reason or "unknown").inc()
-        if queued:
-            await self._publish(queued)
+        refused = await self.publish(queued)
+        if queued and len(refused) == len(queued):
+            await self._store.forget_many(refused)
+            raise PageRefused(f"the broker accepted none of {len(queued)} envelopes")
         return stored
 
-    async def _publish(self, rows: Sequence[PageRow]) -> None:
+    async def publish(self, publications: Sequence[Publication]) -> list[uuid.UUID]:
+        """Publish the envelopes of committed ``queued`` rows, at most a window awaiting their confirms at once,
+        each stamped once confirmed; the ids of those the broker refused (they stay unpublished, for the
+        reconciler)."""
         window = asyncio.Semaphore(self._window)
-        refused = await asyncio.gather(*(self._publish_one(row, window) for row in rows))
-        refused_ids = [row.notification.id for row, failed in zip(rows, refused, strict=True) if failed]
-        if len(refused_ids) == len(rows):
-            await self._store.forget_many(refused_ids)
-            raise PageRefused(f"the broker accepted none of {len(rows)} envelopes")
-        if refused_ids:
+        refused = await asyncio.gather(*(self._publish_one(publication, window) for publication in publications))
+        refused_ids = [p.notification_id for p, failed in zip(publications, refused, strict=True) if failed]
+        if refused_ids and len(refused_ids) < len(publications):
             logger.warning("%d envelopes of a page were refused; the reconciler publishes them", len(refused_ids))
+        return refused_ids
 
-    async def _publish_one(self, row: PageRow, window: asyncio.Semaphore) -> bool:
+    async def _publish_one(self, publication: Publication, window: asyncio.Semaphore) -> bool:
         """Publish one row's envelope and wait for its confirm; True when the broker refused it."""
-        assert row.message is not None
-        notification_id, channel = row.notification.id, row.notification.channel
+        notification_id, channel = publication.notification_id, publication.channel
         async with window:
             try:
-                await self._publisher.publish(row.message, channel, lambda: self._stamper.confirmed(notification_id))
+                await self._publisher.publish(
+                    publication.message, channel, lambda: self._stamper.confirmed(notification_id)
+                )
             except ConfirmPending:
                 LATE_CONFIRMS.labels(channel).inc()
             except Exception as error:

@@ -30,6 +30,7 @@ from gateway.pages import PageWriter
 from gateway.profiles import ProfileCache
 from gateway.publishing import EnvelopePublisher, PublishedStamper
 from gateway.reconciler import Reconciler
+from gateway.scheduling.scheduler import Scheduler
 from gateway.send import NotificationSender
 from gateway.settings import GatewaySettings
 from gateway.store import NotificationStore
@@ -78,6 +79,7 @@ class Resources:
     send_service: SendService
     batch_service: BatchService
     reconciler: Reconciler
+    scheduler: Scheduler
     content_eraser: ContentEraser
     webhooks: WebhookStore
     suppressions: SuppressionStore
@@ -133,6 +135,7 @@ class Resources:
             )
             stamper = PublishedStamper(store, settings.published_flush_seconds)
             sender = NotificationSender(profiles, templates, renderer, store, publisher, stamper)
+            writer = PageWriter(store, publisher, stamper)
             gate = SendGate(
                 redis,
                 application_limit=settings.rate_limit_key_per_minute,
@@ -187,13 +190,21 @@ class Resources:
                 publisher=publisher,
                 stamper=stamper,
                 send_service=SendService(gate, sender),
-                batch_service=BatchService(gate, sender, profiles, PageWriter(store, publisher, stamper)),
+                batch_service=BatchService(gate, sender, profiles, writer),
                 reconciler=Reconciler(
                     store,
                     publisher,
                     age_seconds=settings.reconciler_age_seconds,
                     interval_seconds=settings.reconciler_interval_seconds,
                     batch_size=settings.reconciler_batch_size,
+                ),
+                scheduler=Scheduler(
+                    store,
+                    sender,
+                    profiles,
+                    writer,
+                    interval_seconds=settings.scheduler_interval_seconds,
+                    batch_size=settings.scheduler_batch_size,
                 ),
                 content_eraser=ContentEraser(
                     db,
@@ -212,6 +223,8 @@ class Resources:
                 tasks.append(asyncio.create_task(resources.purger.run(), name="application-purger"))
             if settings.reconciler_interval_seconds > 0:
                 tasks.append(asyncio.create_task(resources.reconciler.run(), name="reconciler"))
+            if settings.scheduler_enabled:
+                tasks.append(asyncio.create_task(resources.scheduler.run(), name="scheduler"))
             if settings.content_erase_interval_seconds > 0:
                 tasks.append(asyncio.create_task(resources.content_eraser.run(), name="content-eraser"))
             stack.push_async_callback(_stop, tasks)

@@ -13,16 +13,26 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
 
 from common.channels import Channel
 from common.ids import new_notification_id
 from common.notification_tables import Status
 from gateway.convert import check_variables
 from gateway.errors import ProblemError
-from gateway.metrics import LATE_CONFIRMS, NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_SKIPPED, PUBLISH_FAILURES
+from gateway.metrics import (
+    LATE_CONFIRMS,
+    NOTIFICATIONS_ACCEPTED,
+    NOTIFICATIONS_SCHEDULED,
+    NOTIFICATIONS_SKIPPED,
+    PUBLISH_FAILURES,
+)
 from gateway.pages import PageRow
 from gateway.profiles import ProfileCache
 from gateway.publishing import ConfirmPending, EnvelopePublisher, PublishedStamper
+from gateway.scheduling.timing import timing as due_timing
 from gateway.schemas.notifications import SendRequest
 from gateway.store import NewNotification, NotificationStore
 from gateway.template_cache import TemplateCache
@@ -41,8 +51,24 @@ PRIORITIES = {"low": pb.PRIORITY_LOW, "normal": pb.PRIORITY_NORMAL, "high": pb.P
 
 
 @dataclass(frozen=True, slots=True)
+class Fate:
+    """What becomes of a notification now: its status, the skip reason, when a scheduled one is due, and the
+    message a queued one publishes."""
+
+    status: Status
+    reason: str | None
+    send_at: datetime | None = None
+    message: aio_pika.Message | None = None
+
+
+def render_input(request: SendRequest, *, test_mode: bool) -> dict[str, Any]:
+    """What a scheduled row keeps to be rendered when due: what of the request its columns do not hold."""
+    return {"variables": request.variables, "locale": request.locale, "test_mode": test_mode}
+
+
+@dataclass(frozen=True, slots=True)
 class SendOutcome:
-    """What became of a send: ``queued`` (published) or ``skipped`` with a reason."""
+    """What became of a send: ``queued`` (published), ``scheduled``, or ``skipped`` with a reason."""
 
     notification_id: uuid.UUID
     status: str
@@ -136,6 +162,33 @@ class NotificationSender:
             raise ProblemError.field(error.field, error.description) from None
         return rendered_response(request.channel, template.locale, template.version, template.data_keys, rendered)
 
+    def fate(
+        self,
+        request: SendRequest,
+        application_id: uuid.UUID,
+        profile: pb.NotificationProfile,
+        rendered: pb.RenderTemplateResponse,
+        identity: tuple[uuid.UUID, datetime],
+        request_id: str | None,
+        *,
+        test_mode: bool = False,
+    ) -> Fate:
+        """What becomes of the notification ``identity`` (its id and creation time) for ``profile``'s user now:
+        ``skipped`` when the preferences, devices or quiet hours rule it out (before suppressions, which the
+        writes check), ``scheduled`` while it is not due (docs/api.md "Scheduling"), else ``queued`` with its
+        envelope to publish."""
+        notification_id, created_at = identity
+        timing = due_timing(request, profile.preferences, datetime.now(UTC))
+        reason = skip_reason(request.channel, profile) or timing.reason
+        if reason is not None:
+            return Fate(Status.SKIPPED, reason)
+        if timing.due is not None:
+            return Fate(Status.SCHEDULED, None, send_at=timing.due)
+        envelope = build_envelope(
+            request, application_id, profile, rendered, notification_id, request_id, created_at, test_mode=test_mode
+        )
+        return Fate(Status.QUEUED, None, message=self._publisher.message(envelope))
+
     def row(
         self,
         request: SendRequest,
@@ -147,17 +200,13 @@ class NotificationSender:
         test_mode: bool = False,
         batch_id: uuid.UUID | None = None,
     ) -> PageRow:
-        """The new row of ``request`` to ``profile``'s user: ``skipped`` when the preferences or devices rule it
-        out (before suppressions, which the insert checks), else ``queued`` with its envelope to publish."""
+        """The new row of ``request`` to ``profile``'s user, as :meth:`fate` decides it; a ``scheduled`` one
+        keeps what rendering it takes when it is due."""
         notification_id = new_notification_id()
         created_at = datetime.now(UTC)
-        reason = skip_reason(request.channel, profile)
-        message = None
-        if reason is None:
-            envelope = build_envelope(
-                request, application_id, profile, rendered, notification_id, request_id, created_at, test_mode=test_mode
-            )
-            message = self._publisher.message(envelope)
+        fate = self.fate(
+            request, application_id, profile, rendered, (notification_id, created_at), request_id, test_mode=test_mode
+        )
         notification = NewNotification(
             id=notification_id,
             application_id=application_id,
@@ -167,17 +216,19 @@ class NotificationSender:
             template_version=rendered.version,
             template_locale=rendered.locale,
             priority=request.priority,
-            status=Status.SKIPPED if reason else Status.QUEUED,
-            reason=reason,
+            status=fate.status,
+            reason=fate.reason,
             request_id=request_id,
             metadata=request.metadata,
-            envelope=message.body if message else None,
+            envelope=fate.message.body if fate.message else None,
             expires_at=request.expires_at,
             created_at=created_at,
             email_address=profile.email if Channel(request.channel) == Channel.EMAIL else None,
             batch_id=batch_id,
+            send_at=fate.send_at,
+            render_input=render_input(request, test_mode=test_mode) if fate.send_at else None,
         )
-        return PageRow(notification, message)
+        return PageRow(notification, fate.message)
 
     async def _forget(self, notification_id: uuid.UUID) -> None:
         try:
@@ -200,6 +251,9 @@ class NotificationSender:
         row = self.row(request, application_id, profile, rendered, request_id, test_mode=test_mode)
         notification_id, message = row.notification.id, row.message
         status, reason = await self._store.create(row.notification)
+        if status == Status.SCHEDULED:
+            NOTIFICATIONS_SCHEDULED.labels(request.channel).inc()
+            return SendOutcome(notification_id, status, None)
         if status == Status.SKIPPED or message is None:
             NOTIFICATIONS_SKIPPED.labels(request.channel, reason or "unknown").inc()
             return SendOutcome(notification_id, Status.SKIPPED, reason)

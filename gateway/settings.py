@@ -101,6 +101,16 @@ class GatewaySettings(DatabaseServiceSettings):
     )
     """How often the reconciler looks for unpublished rows (0 = not in this process)."""
     reconciler_batch_size: int = Field(default=500, ge=1, validation_alias="GATEWAY_RECONCILER_BATCH_SIZE")
+    scheduler_enabled: bool = Field(default=True, validation_alias="GATEWAY_SCHEDULER_ENABLED")
+    """Whether this process publishes scheduled notifications when due (every replica may: they never share a
+    row)."""
+    scheduler_interval_seconds: float = Field(
+        default=0.5, gt=0, le=1.0, validation_alias="GATEWAY_SCHEDULER_INTERVAL_SECONDS"
+    )
+    """The longest the scheduler sleeps between passes (it sleeps less when a row is due sooner): a row another
+    replica scheduled is published at most this late."""
+    scheduler_batch_size: int = Field(default=500, ge=1, le=500, validation_alias="GATEWAY_SCHEDULER_BATCH_SIZE")
+    """The most due rows one pass claims (and keeps locked while it reads their profiles and renders them)."""
 
     webhook_allow_private: bool = Field(default=False, validation_alias="WEBHOOK_ALLOW_PRIVATE")
     """Whether webhook URLs may be ``http://`` and reach loopback and private addresses (the dev default, 1); off,

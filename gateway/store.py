@@ -31,9 +31,10 @@ WITH input AS (
     SELECT * FROM unnest(
         $1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
         $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::uuid[],
-        $17::uuid[]
+        $17::uuid[], $18::timestamptz[], $19::jsonb[]
     ) AS t(id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
-           request_id, metadata, envelope, expires_at, created_at, address, application_id, batch_id)
+           request_id, metadata, envelope, expires_at, created_at, address, application_id, batch_id, send_at,
+           render_input)
 ), marked AS (
     SELECT input.*, EXISTS (
         SELECT 1 FROM email_suppressions s
@@ -43,14 +44,16 @@ WITH input AS (
 ), changed AS (
     INSERT INTO notification_statuses AS s (
         id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
-        request_id, metadata, envelope, expires_at, created_at, updated_at, application_id, batch_id
+        request_id, metadata, envelope, expires_at, created_at, updated_at, application_id, batch_id, send_at,
+        render_input
     )
     SELECT id, channel, user_id, template_slug, template_version, template_locale, priority,
            CASE WHEN suppressed THEN 'skipped' ELSE status END,
            CASE WHEN suppressed THEN 'suppressed' ELSE reason END,
            request_id, metadata,
            CASE WHEN suppressed THEN NULL ELSE envelope END,
-           expires_at, created_at, created_at, application_id, batch_id
+           expires_at, created_at, created_at, application_id, batch_id, send_at,
+           CASE WHEN suppressed THEN NULL ELSE render_input END
     FROM marked
     RETURNING {CHANGED_COLUMNS}
 ), logged AS (
@@ -123,7 +126,8 @@ workers' claim does, so a cancel and a claim of one row are decided one after th
 _ERASE = """
 WITH erased AS (
     UPDATE notification_statuses
-    SET envelope = NULL, last_error = NULL, metadata = '{}'::jsonb, erased_at = COALESCE(erased_at, now())
+    SET envelope = NULL, render_input = NULL, last_error = NULL, metadata = '{}'::jsonb,
+        erased_at = COALESCE(erased_at, now())
     WHERE id = ANY($1::uuid[])
     RETURNING id
 )
@@ -131,7 +135,8 @@ UPDATE notification_events AS e
 SET detail = CASE WHEN e.detail ? 'reason' THEN jsonb_build_object('reason', e.detail -> 'reason') ELSE '{}' END
 FROM erased WHERE e.notification_id = erased.id AND e.detail <> '{}'::jsonb
 """
-"""Erases what may identify the user: the envelope (address or device tokens, rendered content), the last
+"""Erases what may identify the user: the envelope (address or device tokens, rendered content), a scheduled
+row's variables, the last
 error and event details (provider replies quote addresses and tokens) and the caller's metadata; a
 machine-readable ``reason`` is kept."""
 
@@ -150,7 +155,7 @@ class NotificationBusy(Exception):
 
 _STATUS_COLUMNS = (
     "id, user_id, channel, template_slug, template_version, template_locale, priority, status, reason, attempts, "
-    "last_error, metadata, expires_at, created_at, updated_at, delivered_at, batch_id"
+    "last_error, metadata, expires_at, created_at, updated_at, delivered_at, batch_id, send_at"
 )
 _GET = (
     f"SELECT {_STATUS_COLUMNS} FROM notification_statuses "  # noqa: S608 - constant columns
@@ -192,6 +197,10 @@ class NewNotification:
     """Checked against ``email_suppressions``: a suppressed address makes the row ``skipped``."""
     batch_id: uuid.UUID | None = None
     """The batch send that writes it, if one does."""
+    send_at: datetime | None = None
+    """When a ``scheduled`` row is due."""
+    render_input: dict[str, Any] | None = None
+    """What a ``scheduled`` row needs to be rendered when due (``gateway.scheduling.due``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +244,7 @@ def status_body(row: Mapping[str, Any]) -> dict[str, Any]:
         "updated_at": row["updated_at"],
         "delivered_at": row["delivered_at"],
         "batch_id": row["batch_id"],
+        "send_at": row["send_at"],
     }
 
 
@@ -289,6 +299,8 @@ class NotificationStore:
             [n.email_address.lower() if n.email_address else None for n in batch],
             [n.application_id for n in batch],
             [n.batch_id for n in batch],
+            [n.send_at for n in batch],
+            [n.render_input for n in batch],
         )
         stored = {row["id"]: (row["status"], row["reason"]) for row in rows}
         return [stored[n.id] for n in batch]

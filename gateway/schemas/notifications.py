@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -9,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.json_schema import JsonDict
 
+from common.local_time import CLOCK_PATTERN
 from gateway.schemas.text import storable_map
 
 ChannelName = Literal["email", "push"]
@@ -18,7 +20,7 @@ Priority = Literal["low", "normal", "high"]
 StatusName = Literal[
     "queued", "sending", "retrying", "delivered", "failed", "skipped", "scheduled", "cancelled", "bounced"
 ]
-SkipReason = Literal["channel_disabled", "no_device", "suppressed"]
+SkipReason = Literal["channel_disabled", "no_device", "suppressed", "quiet_hours_expired"]
 
 
 def _text_only(value: Any) -> Any:
@@ -29,6 +31,21 @@ def _text_only(value: Any) -> Any:
 
 Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 """A date-time with an offset, given as text (not a Unix timestamp)."""
+
+
+class LocalSendAt(BaseModel):
+    """A time of day in each recipient's own timezone (their preferences' ``timezone``; UTC when unset)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    local_time: str = Field(pattern=CLOCK_PATTERN, description="`HH:MM` on a 24-hour clock, in the recipient's zone.")
+    date: dt.date | None = Field(
+        default=None, description="The recipient's calendar day; without it, the next time `local_time` comes."
+    )
+
+
+SendAt = Annotated[Rfc3339 | LocalSendAt, Field(union_mode="left_to_right")]
+"""When to send: an instant, or a local time of each recipient (docs/api.md "Scheduling")."""
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 LOCALE_PATTERN = r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$"
@@ -50,6 +67,13 @@ class NotificationContent(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict, max_length=16, description="At most 16 string values.")
     expires_at: Rfc3339 | None = Field(
         default=None, description="RFC 3339; the notification is not delivered after this time."
+    )
+    send_at: SendAt | None = Field(
+        default=None,
+        description=(
+            "When to send: an RFC 3339 instant at most 90 days ahead (up to 5 s in the past sends at once), or "
+            '`{"local_time": "09:00", "date"?: "2027-01-15"}` in each recipient\'s timezone. Absent: now.'
+        ),
     )
 
     @field_validator("metadata")
@@ -120,7 +144,7 @@ class BatchRequest(NotificationContent):
     recipients: list[BatchRecipient] = Field(min_length=1, max_length=MAX_BATCH_RECIPIENTS)
 
 
-BatchItemStatus = Literal["queued", "skipped", "rejected"]
+BatchItemStatus = Literal["queued", "scheduled", "skipped", "rejected"]
 RejectReason = Literal["user_not_found", "duplicate", "rate_limited"]
 
 
@@ -130,7 +154,9 @@ class BatchItem(BaseModel):
     user_id: uuid.UUID
     notification_id: uuid.UUID | None = Field(description="Null when the recipient was rejected.")
     status: BatchItemStatus
-    reason: SkipReason | RejectReason | None = Field(description="Why it was skipped or rejected; null when queued.")
+    reason: SkipReason | RejectReason | None = Field(
+        description="Why it was skipped or rejected; null when queued or scheduled."
+    )
 
 
 class BatchResponse(BaseModel):
@@ -181,9 +207,9 @@ class SendResponse(BaseModel):
     )
 
     notification_id: uuid.UUID
-    status: Literal["queued", "skipped"]
+    status: Literal["queued", "scheduled", "skipped"]
     status_url: str
-    reason: SkipReason | None = Field(description="Why it was skipped; null when queued.")
+    reason: SkipReason | None = Field(description="Why it was skipped; null when queued or scheduled.")
 
 
 NOTIFICATION_EXAMPLE: JsonDict = {
@@ -204,6 +230,7 @@ NOTIFICATION_EXAMPLE: JsonDict = {
     "updated_at": "2026-11-27T10:15:01.456789Z",
     "delivered_at": "2026-11-27T10:15:01.456789Z",
     "batch_id": None,
+    "send_at": None,
 }
 """A notification as `GET /v1/notifications/{id}` shows it (the webhook events' examples build on it)."""
 
@@ -230,6 +257,7 @@ class NotificationStatus(BaseModel):
     updated_at: datetime
     delivered_at: datetime | None
     batch_id: uuid.UUID | None = Field(description="The batch send that created it; null for a single send.")
+    send_at: datetime | None = Field(description="When it is (or was) due, if it was scheduled; else null.")
 
 
 class NotificationListItem(NotificationStatus):
