@@ -203,6 +203,7 @@ class Resources:
                     sender,
                     profiles,
                     writer,
+                    stamper,
                     interval_seconds=settings.scheduler_interval_seconds,
                     batch_size=settings.scheduler_batch_size,
                 ),

@@ -1,6 +1,7 @@
 """The scheduler loop every gateway replica runs (docs/design.md §7 "Later and many"): claim the ``scheduled``
 rows that are due, read their recipients' profiles again, render, decide (skip checks, quiet hours), move them
-to ``queued`` with their envelopes in the claim's transaction, then publish with windowed confirms.
+to ``queued`` with their envelopes in the claim's transaction, then publish with windowed confirms and stamp
+``published_at`` at once.
 
 A crash between that commit and the publish leaves ``queued`` rows with an envelope and no ``published_at``:
 exactly what the reconciler publishes, so an interrupted scheduler loses nothing. Between passes the loop
@@ -24,6 +25,7 @@ from gateway.errors import ProblemError, rpc_problem
 from gateway.metrics import SCHEDULER_PUBLISHED
 from gateway.pages import PageWriter, Publication
 from gateway.profiles import ProfileCache
+from gateway.publishing import PublishedStamper
 from gateway.scheduling.due_rows import CLAIM, SECONDS_TO_NEXT, Resolution, resolve
 from gateway.schemas.notifications import SendRequest
 from gateway.send import NotificationSender
@@ -64,6 +66,7 @@ class Scheduler:
         sender: NotificationSender,
         profiles: ProfileCache,
         writer: PageWriter,
+        stamper: PublishedStamper,
         *,
         interval_seconds: float,
         batch_size: int,
@@ -72,6 +75,7 @@ class Scheduler:
         self._sender = sender
         self._profiles = profiles
         self._writer = writer
+        self._stamper = stamper
         self._interval = interval_seconds
         self._batch = batch_size
 
@@ -92,6 +96,7 @@ class Scheduler:
             if message is not None and stored.get(resolution.id) == Status.QUEUED
         ]
         await self._writer.publish(publications)
+        await self._stamper.flush()  # published_at now, not at the stamper's next interval
         for publication in publications:
             SCHEDULER_PUBLISHED.labels(publication.channel).inc()
         return len(rows)

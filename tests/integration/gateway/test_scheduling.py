@@ -304,6 +304,7 @@ async def test_an_interrupted_scheduler_loses_nothing(gateway: Gateway, amqp: Am
         ),
         resources.profiles,
         CrashingWriter(resources.store, resources.publisher, resources.stamper),
+        resources.stamper,
         interval_seconds=0.5,
         batch_size=500,
     )
