@@ -20,9 +20,11 @@ from gateway.reconciler import Reconciler
 from gateway.scheduling.scheduler import Scheduler
 from gateway.send import NotificationSender
 from notification.v1 import notification_pb2 as pb
-from tests.integration.gateway.harness import VARIABLES, Gateway, create_user
+from tests.integration.gateway.harness import EMAIL, VARIABLES, Gateway, create_user, unique_email
+from tests.integration.gateway.test_applications import EVERY_SCOPE, new_application, new_key
 from tests.integration.gateway.test_edge import assert_problem
 from tests.integration.gateway.test_preferences import patch
+from tests.integration.gateway.webhook_outbox import subscribe
 
 pytestmark = pytest.mark.usefixtures("templates")
 
@@ -329,3 +331,31 @@ async def test_an_interrupted_scheduler_loses_nothing(gateway: Gateway, amqp: Am
     republished = [(await envelope(amqp)).notification_id for _ in range(await amqp.depth("email.queue"))]
     assert answer["notification_id"] in republished  # with what other tests left unpublished
     assert (await row(gateway, answer["notification_id"]))["published_at"] is not None
+
+
+async def test_the_webhook_outbox_gets_scheduled_then_queued(gateway: Gateway, amqp: AmqpSession) -> None:
+    application = await new_application(gateway.client)
+    theirs = {"X-API-Key": (await new_key(gateway.client, application["id"], EVERY_SCOPE))["key"]}
+    assert (await gateway.client.post("/v1/templates", json=EMAIL, headers=theirs)).status_code == 201
+    created = await gateway.client.post(
+        "/v1/users",
+        json={"name": "Ada", "email": unique_email(), "password": "correct horse battery"},
+        headers=theirs,
+    )
+    user = created.json()
+    await subscribe(gateway.resources.db, uuid.UUID(application["id"]), ["*"])
+
+    response = await gateway.client.post(SEND, json=send_body(user, send_at=at(1).isoformat()), headers=theirs)
+    answer = response.json()
+    await published(gateway, answer["notification_id"])
+    await envelope(amqp)
+
+    notification_id = uuid.UUID(answer["notification_id"])
+    query = "SELECT event_type, data FROM webhook_outbox WHERE notification_id = $1 ORDER BY id"
+    written = await gateway.resources.db.fetch(query, notification_id)
+    assert [row["event_type"] for row in written] == ["notification.scheduled", "notification.queued"]
+    scheduled_at = written[0]["data"]
+    assert scheduled_at["status"] == "scheduled"
+    assert datetime.fromisoformat(scheduled_at["send_at"]) == (await row(gateway, answer["notification_id"]))["send_at"]
+    shown = (await gateway.client.get(answer["status_url"], headers=theirs)).json()
+    assert {key: value for key, value in written[1]["data"].items() if key != "event"} == shown
