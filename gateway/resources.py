@@ -206,6 +206,7 @@ class Resources:
                     stamper,
                     interval_seconds=settings.scheduler_interval_seconds,
                     batch_size=settings.scheduler_batch_size,
+                    concurrency=settings.scheduler_concurrency,
                 ),
                 content_eraser=ContentEraser(
                     db,

@@ -109,8 +109,11 @@ class GatewaySettings(DatabaseServiceSettings):
     )
     """The longest the scheduler sleeps between passes (it sleeps less when a row is due sooner): a row another
     replica scheduled is published at most this late."""
-    scheduler_batch_size: int = Field(default=500, ge=1, le=500, validation_alias="GATEWAY_SCHEDULER_BATCH_SIZE")
-    """The most due rows one pass claims (and keeps locked while it reads their profiles and renders them)."""
+    scheduler_batch_size: int = Field(default=100, ge=1, le=500, validation_alias="GATEWAY_SCHEDULER_BATCH_SIZE")
+    """The most due rows one pass claims (and keeps locked while it reads their profiles and renders them): small
+    enough that a second's due rows are shared by the replicas and the first go out early."""
+    scheduler_concurrency: int = Field(default=2, ge=1, le=8, validation_alias="GATEWAY_SCHEDULER_CONCURRENCY")
+    """Passes one process runs at once (each with its own database connection while it holds its claim)."""
 
     webhook_allow_private: bool = Field(default=False, validation_alias="WEBHOOK_ALLOW_PRIVATE")
     """Whether webhook URLs may be ``http://`` and reach loopback and private addresses (the dev default, 1); off,

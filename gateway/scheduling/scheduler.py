@@ -70,6 +70,7 @@ class Scheduler:
         *,
         interval_seconds: float,
         batch_size: int,
+        concurrency: int = 1,
     ) -> None:
         self._store = store
         self._sender = sender
@@ -78,6 +79,7 @@ class Scheduler:
         self._stamper = stamper
         self._interval = interval_seconds
         self._batch = batch_size
+        self._concurrency = concurrency
 
     async def run_once(self) -> int:
         """Claim up to a batch of due rows, write what became of each in the claim's transaction, then publish
@@ -170,6 +172,13 @@ class Scheduler:
         return min(max(float(seconds), MIN_WAIT_SECONDS), self._interval)
 
     async def run(self) -> None:
+        """:meth:`loop` ``concurrency`` times at once until cancelled: while one pass publishes, another renders
+        (``SKIP LOCKED`` keeps their rows apart)."""
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self._concurrency):
+                group.create_task(self.loop())
+
+    async def loop(self) -> None:
         """Passes until cancelled: at once after a full batch, else after :meth:`seconds_to_next`; a failed
         pass is logged and retried after the interval."""
         while True:

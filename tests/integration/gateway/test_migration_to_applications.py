@@ -72,6 +72,8 @@ def test_existing_notifications_and_suppressions_move_into_the_default_applicati
     for table in ("notification_statuses", "email_suppressions"):
         assert {row.pop("application_id") for row in after[table]} == {DEFAULT_APPLICATION_ID}
     assert {row.pop("batch_id") for row in after["notification_statuses"]} == {None}  # 0008: sent one by one
+    for column in ("send_at", "render_input"):  # 0009: none was scheduled
+        assert {row.pop(column) for row in after["notification_statuses"]} == {None}
     assert after == before
     assert [len(after[table]) for table in TABLES] == [4, 10, 1]
     applications = asyncio.run(fetch(url, "SELECT id, name FROM applications"))
