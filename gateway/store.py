@@ -105,7 +105,7 @@ WITH locked AS MATERIALIZED (
     WHERE s.id = ANY($1::uuid[]) AND s.application_id = $2 ORDER BY s.id FOR UPDATE
 ), changed AS (
     UPDATE notification_statuses AS s
-    SET status = 'cancelled', reason = $3, next_attempt_at = NULL, updated_at = now()
+    SET status = 'cancelled', reason = $3, next_attempt_at = NULL, render_input = NULL, updated_at = now()
     FROM locked AS l
     WHERE s.id = l.id AND {_MAY_CANCEL}
     RETURNING {CHANGED_COLUMNS}
@@ -119,7 +119,8 @@ UNION ALL
 SELECT * FROM locked WHERE id NOT IN (SELECT id FROM changed)
 """  # noqa: S608 - constants only
 """Cancels, with reason ``$3``, the rows of application ``$2`` among ``$1`` that no worker has claimed (scheduled,
-queued, retrying): a copy of the envelope that reaches a worker later is acked unsent. It locks them as the
+queued, retrying): a copy of the envelope that reaches a worker later is acked unsent, and a scheduled one's
+variables, never to be rendered now, are dropped. It locks them as the
 workers' claim does, so a cancel and a claim of one row are decided one after the other, never both
 (docs/design.md §3 PostgreSQL, "Cancel"). Answers every row found, as it is after the statement."""
 

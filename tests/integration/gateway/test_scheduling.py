@@ -196,7 +196,7 @@ async def test_a_cancelled_scheduled_notification_is_never_published(gateway: Ga
 
     await asyncio.sleep(2)
     stored = await row(gateway, answer["notification_id"])
-    assert (stored["status"], stored["published_at"]) == ("cancelled", None)
+    assert (stored["status"], stored["published_at"], stored["render_input"]) == ("cancelled", None, None)
     assert await amqp.depth("email.queue") == 0
 
 
