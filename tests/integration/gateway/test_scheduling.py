@@ -359,3 +359,41 @@ async def test_the_webhook_outbox_gets_scheduled_then_queued(gateway: Gateway, a
     assert datetime.fromisoformat(scheduled_at["send_at"]) == (await row(gateway, answer["notification_id"]))["send_at"]
     shown = (await gateway.client.get(answer["status_url"], headers=theirs)).json()
     assert {key: value for key, value in written[1]["data"].items() if key != "event"} == shown
+
+
+async def wait_resolved(gateway: Gateway, notification_id: str) -> Any:
+    """The row once the scheduler took it out of ``scheduled``."""
+    for _ in range(250):
+        found = await row(gateway, notification_id)
+        if found["status"] != "scheduled":
+            return found
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{notification_id} stayed scheduled")
+
+
+async def test_a_template_that_no_longer_renders_is_skipped_at_publish(gateway: Gateway, amqp: AmqpSession) -> None:
+    slug = f"later-{uuid.uuid4().hex[:8]}"
+    template = {"slug": slug, "channel": "email", "locale": "en", "subject": "Hi", "body": "{{ name }}"}
+    assert (await gateway.client.post("/v1/templates", json=template)).status_code == 201
+    user = await create_user(gateway.client)
+    answer = await scheduled(gateway, send_body(user, template=slug, send_at=at(1).isoformat()))
+    changed = await gateway.client.put(f"/v1/templates/{slug}", json={**template, "body": "{{ coupon }}"})
+    assert changed.status_code == 200, changed.text
+
+    stored = await wait_resolved(gateway, answer["notification_id"])
+    assert (stored["status"], stored["reason"], stored["render_input"]) == ("skipped", "render_failed", None)
+    assert await amqp.depth("email.queue") == 0
+
+
+async def test_a_user_unknown_when_due_is_cancelled(gateway: Gateway, amqp: AmqpSession) -> None:
+    user = await create_user(gateway.client)
+    answer = await scheduled(gateway, send_body(user, send_at=at(3600).isoformat()))
+    await gateway.resources.db.execute(
+        "UPDATE notification_statuses SET user_id = $2, send_at = now() WHERE id = $1",
+        uuid.UUID(answer["notification_id"]),
+        uuid.uuid4(),  # as if user_svc deleted the user and the gateway never heard of it
+    )
+
+    stored = await wait_resolved(gateway, answer["notification_id"])
+    assert (stored["status"], stored["reason"]) == ("cancelled", "user_deleted")
+    assert await amqp.depth("email.queue") == 0
