@@ -82,14 +82,14 @@ async def test_two_gateways_publish_each_due_row_exactly_once(
     assert {row["status"] for row in rows} == {"queued"}
     assert all(row["published_at"] is not None for row in rows)
     assert all(row["published_at"] >= row["send_at"] for row in rows)
-    assert await amqp.depth("email.queue") == ROWS
+    ours = {str(notification_id) for notification_id in ids}
     published = []
-    for _ in range(ROWS):
+    for _ in range(await amqp.depth("email.queue")):  # with any row of another test that fell due meanwhile
         message = await amqp.get("email.queue")
         await message.ack()
-        published.append(message.message_id)
-    assert len(set(published)) == ROWS
-    assert set(published) == {str(notification_id) for notification_id in ids}
-    assert await amqp.depth("email.queue") == 0
+        if message.message_id in ours:
+            published.append(message.message_id)
+    assert len(published) == ROWS
+    assert set(published) == ours
     slowest = max(row["published_at"] - row["send_at"] for row in rows)
     print(f"{ROWS} rows due at once: the last published {slowest.total_seconds():.3f} s after its send_at")
