@@ -207,6 +207,7 @@ class Resources:
                     interval_seconds=settings.scheduler_interval_seconds,
                     batch_size=settings.scheduler_batch_size,
                     concurrency=settings.scheduler_concurrency,
+                    lookahead_seconds=settings.scheduler_lookahead_seconds,
                 ),
                 content_eraser=ContentEraser(
                     db,

@@ -172,13 +172,14 @@ class NotificationSender:
         request_id: str | None,
         *,
         test_mode: bool = False,
+        at: datetime | None = None,
     ) -> Fate:
-        """What becomes of the notification ``identity`` (its id and creation time) for ``profile``'s user now:
-        ``skipped`` when the preferences, devices or quiet hours rule it out (before suppressions, which the
-        writes check), ``scheduled`` while it is not due (docs/api.md "Scheduling"), else ``queued`` with its
-        envelope to publish."""
+        """What becomes of the notification ``identity`` (its id and creation time) for ``profile``'s user ``at``
+        that time (now when not given): ``skipped`` when the preferences, devices or quiet hours rule it out
+        (before suppressions, which the writes check), ``scheduled`` while it is not due (docs/api.md
+        "Scheduling"), else ``queued`` with its envelope to publish."""
         notification_id, created_at = identity
-        timing = due_timing(request, profile.preferences, datetime.now(UTC))
+        timing = due_timing(request, profile.preferences, at or datetime.now(UTC))
         reason = skip_reason(request.channel, profile) or timing.reason
         if reason is not None:
             return Fate(Status.SKIPPED, reason)

@@ -112,6 +112,11 @@ class GatewaySettings(DatabaseServiceSettings):
     scheduler_batch_size: int = Field(default=100, ge=1, le=500, validation_alias="GATEWAY_SCHEDULER_BATCH_SIZE")
     """The most due rows one pass claims (and keeps locked while it reads their profiles and renders them): small
     enough that a second's due rows are shared by the replicas and the first go out early."""
+    scheduler_lookahead_seconds: float = Field(
+        default=0.5, ge=0, le=1.0, validation_alias="GATEWAY_SCHEDULER_LOOKAHEAD_SECONDS"
+    )
+    """How early the scheduler claims rows and prepares them (profiles, rendering), then holds them until due:
+    at their time only the write and the publish remain."""
     scheduler_concurrency: int = Field(default=2, ge=1, le=8, validation_alias="GATEWAY_SCHEDULER_CONCURRENCY")
     """Passes one process runs at once (each with its own database connection while it holds its claim)."""
 

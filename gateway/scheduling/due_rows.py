@@ -17,21 +17,25 @@ MAX_BATCH = 500
 
 CLAIM = """
 SELECT id, application_id, user_id, channel, template_slug, priority, request_id, metadata, expires_at,
-       created_at, render_input
+       created_at, render_input, send_at
 FROM notification_statuses
-WHERE status = 'scheduled' AND send_at <= now()
+WHERE status = 'scheduled' AND send_at <= now() + make_interval(secs => $2)
 ORDER BY send_at
 LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
-"""Up to ``$1`` due rows, oldest due first (``ix_notification_statuses_send_at``). ``SKIP LOCKED``: every
-gateway claims at once without two taking the same row, and never waits (so it needs no lock order)."""
+"""Up to ``$1`` rows due within ``$2`` seconds, oldest due first (``ix_notification_statuses_send_at``).
+``SKIP LOCKED``: every gateway claims at once without two taking the same row, and never waits (so it needs
+no lock order)."""
 
 SECONDS_TO_NEXT = (
     "SELECT EXTRACT(EPOCH FROM min(send_at) - now())::float8 FROM notification_statuses WHERE status = 'scheduled'"
 )
 """How long until the earliest scheduled row is due, on the database's clock (the one the claim compares with);
 NULL when none is scheduled."""
+
+SECONDS_UNTIL = "SELECT EXTRACT(EPOCH FROM $1::timestamptz - clock_timestamp())::float8"
+"""How long until an instant, on the database's clock."""
 
 _STORED_STATUS = "CASE WHEN m.suppressed THEN 'skipped' ELSE m.status END"
 _MAY_BECOME_STORED = transition_allowed("s.status", _STORED_STATUS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -26,7 +27,7 @@ from gateway.metrics import SCHEDULER_PUBLISHED
 from gateway.pages import PageWriter, Publication
 from gateway.profiles import ProfileCache
 from gateway.publishing import PublishedStamper
-from gateway.scheduling.due_rows import CLAIM, SECONDS_TO_NEXT, Resolution, resolve
+from gateway.scheduling.due_rows import CLAIM, SECONDS_TO_NEXT, SECONDS_UNTIL, Resolution, resolve
 from gateway.schemas.notifications import SendRequest
 from gateway.send import NotificationSender
 from gateway.store import USER_DELETED, NotificationStore
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 RENDER_FAILED = "render_failed"
 """The skip reason of a scheduled notification whose template no longer renders (deleted, or now needs a
 variable the request did not give)."""
+UNTIL_MARGIN_SECONDS = 0.005
+"""Slept beyond a due time: the event loop may run a timer up to its clock's resolution early."""
 MIN_WAIT_SECONDS = 0.01
 """The shortest sleep between passes: a due row another replica holds is not polled in a busy loop."""
 
@@ -71,6 +74,7 @@ class Scheduler:
         interval_seconds: float,
         batch_size: int,
         concurrency: int = 1,
+        lookahead_seconds: float = 0.0,
     ) -> None:
         self._store = store
         self._sender = sender
@@ -80,17 +84,20 @@ class Scheduler:
         self._interval = interval_seconds
         self._batch = batch_size
         self._concurrency = concurrency
+        self._lookahead = lookahead_seconds
 
     async def run_once(self) -> int:
-        """Claim up to a batch of due rows, write what became of each in the claim's transaction, then publish
-        those now ``queued``; how many rows were claimed. Raises (rolling the claim back) when a profile or
-        template cannot be read: the rows stay due for the next pass."""
+        """Claim up to a batch of rows due within the lookahead and prepare them (profiles, rendering,
+        decisions), wait until the last of them is due, write what became of each in the claim's transaction,
+        then publish those now ``queued``; how many rows were claimed. Raises (rolling the claim back) when a
+        profile or template cannot be read: the rows stay due for the next pass."""
         async with self._store.pool.acquire() as connection, connection.transaction():
-            rows = await connection.fetch(CLAIM, self._batch)
+            rows = await connection.fetch(CLAIM, self._batch, self._lookahead)
             if not rows:
                 return 0
             profiles = await self._profiles_of(rows)
             decided = await asyncio.gather(*(self._decide(row, profiles.get(_user_key(row))) for row in rows))
+            await _until(connection, max(row["send_at"] for row in rows))
             stored = await resolve(connection, [resolution for resolution, _ in decided])
         publications = [
             Publication(resolution.id, row["channel"], message)
@@ -138,6 +145,7 @@ class Scheduler:
             (notification_id, row["created_at"]),
             row["request_id"],
             test_mode=test_mode,
+            at=max(row["send_at"], datetime.now(UTC)),
         )
         resolution = Resolution(
             notification_id,
@@ -165,11 +173,12 @@ class Scheduler:
             raise problem from None
 
     async def seconds_to_next(self) -> float:
-        """How long to sleep before the next pass: until the next row is due, at most the interval."""
+        """How long to sleep before the next pass: until the lookahead before the next row is due, at most the
+        interval."""
         seconds = await self._store.pool.fetchval(SECONDS_TO_NEXT)
         if seconds is None:
             return self._interval
-        return min(max(float(seconds), MIN_WAIT_SECONDS), self._interval)
+        return min(max(float(seconds) - self._lookahead, MIN_WAIT_SECONDS), self._interval)
 
     async def run(self) -> None:
         """:meth:`loop` ``concurrency`` times at once until cancelled: while one pass publishes, another renders
@@ -189,6 +198,14 @@ class Scheduler:
                 logger.warning("scheduler pass failed", exc_info=True)
                 wait = self._interval
             await asyncio.sleep(wait)
+
+
+async def _until(connection: Any, instant: datetime) -> None:
+    """Sleep until the database's clock has passed ``instant`` (the clock the claim compares ``send_at`` with),
+    with a margin for the event loop's timer resolution: nothing is written as due before it is."""
+    seconds = await connection.fetchval(SECONDS_UNTIL, instant)
+    if seconds is not None and seconds > 0:
+        await asyncio.sleep(seconds + UNTIL_MARGIN_SECONDS)
 
 
 def _user_key(row: Any) -> tuple[str, str]:
