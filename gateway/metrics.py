@@ -30,6 +30,12 @@ SCHEDULER_PUBLISHED = Counter(
     "Scheduled notifications the scheduler moved to queued and published, by channel.",
     ["channel"],
 )
+SCHEDULER_LATENESS = Histogram(
+    "gateway_scheduler_lateness_seconds",
+    "How long after its send_at the scheduler had a notification published (a refused publish included: the"
+    " reconciler takes it from there).",
+    buckets=LATENCY_BUCKETS,
+)
 PUBLISH_FAILURES = Counter(
     "gateway_publish_failures_total", "Publishes the broker did not confirm (the send answered 503).", ["channel"]
 )

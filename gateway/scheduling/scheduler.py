@@ -23,7 +23,7 @@ import grpc
 from common.channels import Channel
 from common.notification_tables import Status
 from gateway.errors import ProblemError, rpc_problem
-from gateway.metrics import SCHEDULER_PUBLISHED
+from gateway.metrics import SCHEDULER_LATENESS, SCHEDULER_PUBLISHED
 from gateway.pages import PageWriter, Publication
 from gateway.profiles import ProfileCache
 from gateway.publishing import PublishedStamper
@@ -99,15 +99,17 @@ class Scheduler:
             decided = await asyncio.gather(*(self._decide(row, profiles.get(_user_key(row))) for row in rows))
             await _until(connection, max(row["send_at"] for row in rows))
             stored = await resolve(connection, [resolution for resolution, _ in decided])
-        publications = [
-            Publication(resolution.id, row["channel"], message)
+        queued = [
+            (row, Publication(resolution.id, row["channel"], message))
             for row, (resolution, message) in zip(rows, decided, strict=True)
             if message is not None and stored.get(resolution.id) == Status.QUEUED
         ]
-        await self._writer.publish(publications)
+        await self._writer.publish([publication for _, publication in queued])
         await self._stamper.flush()  # published_at now, not at the stamper's next interval
-        for publication in publications:
+        published_at = datetime.now(UTC)
+        for row, publication in queued:
             SCHEDULER_PUBLISHED.labels(publication.channel).inc()
+            SCHEDULER_LATENESS.observe((published_at - row["send_at"]).total_seconds())
         return len(rows)
 
     async def _profiles_of(self, rows: Sequence[Any]) -> dict[tuple[str, str], pb.NotificationProfile]:
