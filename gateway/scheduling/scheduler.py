@@ -40,8 +40,9 @@ RENDER_FAILED = "render_failed"
 variable the request did not give)."""
 UNTIL_MARGIN_SECONDS = 0.005
 """Slept beyond a due time: the event loop may run a timer up to its clock's resolution early."""
-MIN_WAIT_SECONDS = 0.01
-"""The shortest sleep between passes: a due row another replica holds is not polled in a busy loop."""
+MIN_WAIT_SECONDS = 0.05
+"""The shortest sleep between passes: rows due now that other passes hold (claimed ahead, until due) are not
+polled in a busy loop."""
 
 
 def due_request(row: Any) -> SendRequest:
