@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common.notification_tables import Status, transition_allowed
+from common.notification_tables import Status, blocks_transactional, transition_allowed
 from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
 
 MAX_BATCH = 500
@@ -48,7 +48,7 @@ WITH input AS (
 ), marked AS (
     SELECT input.*, input.status = 'queued' AND EXISTS (
         SELECT 1 FROM email_suppressions AS e JOIN notification_statuses AS n ON n.application_id = e.application_id
-        WHERE n.id = input.id AND e.address = input.address
+        WHERE n.id = input.id AND e.address = input.address AND {blocks_transactional("e")}
     ) AS suppressed
     FROM input
 ), changed AS (
