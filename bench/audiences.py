@@ -28,11 +28,12 @@ INSERT INTO preferences (user_id) SELECT id FROM made
 """
 
 
-async def seed_users(count: int, prefix: str) -> list[str]:
-    """``count`` new users of the default application with an email address and every channel on; their ids in
-    creation order. Nothing has asked for their profiles yet, so no cache holds them."""
+async def seed_users(count: int, prefix: str, database: str = USERS_DATABASE) -> list[str]:
+    """``count`` new users of the default application with an email address and every channel on, written into
+    the users ``database``; their ids in creation order. Nothing has asked for their profiles yet, so no cache
+    holds them."""
     ids = [new_notification_id() for _ in range(count)]  # a UUIDv7, as user_svc makes them
-    connection = await asyncpg.connect(USERS_DATABASE)
+    connection = await asyncpg.connect(database)
     try:
         await connection.execute(_SEED_USERS, DEFAULT_APPLICATION_ID, f"{prefix}-", ids)
     finally:
@@ -74,7 +75,12 @@ async def seed_topic(http: httpx.AsyncClient, key: str, user_ids: list[str]) -> 
     response = await http.post("/v1/topics", json={"key": key, "name": f"bench {key}"})
     if response.status_code != 201:
         raise RuntimeError(f"creating topic {key} failed: {response.status_code} {response.text}")
-    connection = await asyncpg.connect(USERS_DATABASE)
+    await subscribe_all(key, user_ids)
+
+
+async def subscribe_all(key: str, user_ids: list[str], database: str = USERS_DATABASE) -> None:
+    """Subscribe ``user_ids`` to the default application's topic ``key``, straight in the users ``database``."""
+    connection = await asyncpg.connect(database)
     try:
         await connection.execute(_SUBSCRIBE_ALL, DEFAULT_APPLICATION_ID, key, [uuid.UUID(user) for user in user_ids])
     finally:

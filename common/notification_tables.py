@@ -28,6 +28,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    false,
     func,
     text,
     true,
@@ -167,6 +168,7 @@ notification_statuses = Table(
     Column("batch_id", UUID(as_uuid=True), comment="the batch send that wrote it, if one did"),
     Column("send_at", DateTime(timezone=True), comment="when a scheduled notification is due"),
     Column("render_input", JSONB, comment="while scheduled: what rendering it takes"),
+    Column("broadcast_id", UUID(as_uuid=True), comment="the topic send that wrote it, if one did"),
     one_of("channel", Channel, name="ck_channel_known"),
     one_of("status", Status, name="ck_status_known"),
     Index("ix_notification_statuses_user_id_id", "user_id", "id"),
@@ -182,6 +184,43 @@ notification_statuses = Table(
     Index("ix_notification_statuses_request_id", "request_id"),
     Index("ix_notification_statuses_batch_id_id", "batch_id", "id", postgresql_where=text("batch_id IS NOT NULL")),
     Index("ix_notification_statuses_send_at", "send_at", postgresql_where=text("status = 'scheduled'")),
+    Index(
+        "ix_notification_statuses_broadcast_id_id",
+        "broadcast_id",
+        "id",
+        postgresql_where=text("broadcast_id IS NOT NULL"),
+    ),
+)
+
+
+class BroadcastState(StrEnum):
+    """The states of a topic send (docs/design.md §7 "Later and many")."""
+
+    SCHEDULED = "scheduled"
+    FANNING_OUT = "fanning_out"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, comment="UUIDv7"),
+    Column("application_id", UUID(as_uuid=True), nullable=False),
+    Column("topic", Text, nullable=False, comment="the topic's key"),
+    Column("content", JSONB, nullable=False, comment="the send's content fields"),
+    Column("test_mode", Boolean, nullable=False, server_default=false()),
+    Column("state", Text, nullable=False),
+    Column("checkpoint", UUID(as_uuid=True), comment="the last subscriber's user id written"),
+    Column("lease_owner", Text, comment="the fan-out instance holding the job"),
+    Column("lease_until", DateTime(timezone=True), comment="when its hold lapses"),
+    Column("recipients", Integer, nullable=False, server_default="0"),
+    Column("request_id", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("completed_at", DateTime(timezone=True)),
+    one_of("state", BroadcastState, name="ck_broadcast_state_known"),
+    Index("ix_broadcasts_application_id_id", "application_id", "id"),
+    Index("ix_broadcasts_claimable", "lease_until", postgresql_where=text("state = 'fanning_out'")),
 )
 
 notification_events = Table(

@@ -21,7 +21,7 @@ from __future__ import annotations
 CHANGED_COLUMNS = (
     "s.id, s.application_id, s.user_id, s.channel, s.template_slug, s.template_version, s.template_locale, "
     "s.priority, s.status, s.reason, s.attempts, s.last_error, s.metadata, s.expires_at, s.created_at, "
-    "s.updated_at, s.delivered_at, s.batch_id, s.send_at"
+    "s.updated_at, s.delivered_at, s.batch_id, s.send_at, s.broadcast_id"
 )
 """What the ``changed`` CTE returns: the columns of the snapshot (``notification_statuses`` aliased ``s``)."""
 
@@ -42,6 +42,7 @@ _SNAPSHOT = f"""jsonb_build_object(
         'metadata', c.metadata, 'expires_at', {_api_time("c.expires_at")},
         'created_at', {_api_time("c.created_at")}, 'updated_at', {_api_time("c.updated_at")},
         'delivered_at', {_api_time("c.delivered_at")}, 'batch_id', c.batch_id, 'send_at', {_api_time("c.send_at")},
+        'broadcast_id', c.broadcast_id,
         'event', jsonb_build_object('status', g.status, 'attempt', g.attempt, 'detail', g.detail, 'sequence', g.id)
     )"""
 """The notification as the REST API shows it (``c``: a ``changed`` row), with the event (``g``: its ``logged``

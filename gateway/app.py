@@ -20,6 +20,7 @@ from gateway.resources import Resources
 from gateway.routes import (
     applications,
     auth,
+    broadcasts,
     me,
     notifications,
     operations,
@@ -32,7 +33,7 @@ from gateway.routes import (
     webhooks,
 )
 from gateway.routes.docs import component_schema
-from gateway.schemas.notifications import SendRequest
+from gateway.schemas.notifications import SendRequest, TopicSendRequest, TopicTarget
 from gateway.schemas.problems import Problem
 from gateway.settings import GatewaySettings
 
@@ -48,6 +49,7 @@ response carries `X-Request-ID`.
 
 TAGS = [
     {"name": "notifications", "description": "Send notifications and follow them."},
+    {"name": "broadcasts", "description": "Topic sends: their fan-out, counters and cancel."},
     {"name": "users", "description": "Users, their channel preferences and push devices."},
     {"name": "auth", "description": "End-user login, and what a credential is."},
     {"name": "me", "description": "What a user's own token reads: their notifications."},
@@ -81,6 +83,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_error_handlers(app)
     for module in (
         notifications,
+        broadcasts,
         users,
         auth,
         me,
@@ -101,15 +104,18 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 
 def _complete_openapi(app: FastAPI) -> None:
-    """Put into the OpenAPI document what FastAPI does not collect: the body of the send route, which reads its
-    request itself (its ``openapi_extra`` refers to it), and the Problem schema of every error response."""
+    """Put into the OpenAPI document what FastAPI does not collect: the bodies of the send route (to a user or to a
+    topic), which reads its request itself (its ``openapi_extra`` refers to them), and the Problem schema of every
+    error response."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
             components = schema.setdefault("components", {})
-            schemas = {**components.get("schemas", {}), SendRequest.__name__: component_schema(SendRequest)}
+            schemas = dict(components.get("schemas", {}))
+            for model in (SendRequest, TopicSendRequest, TopicTarget):  # TopicTarget: the one TopicSendRequest nests
+                schemas[model.__name__] = {k: v for k, v in component_schema(model).items() if k != "$defs"}
             components["schemas"] = dict(sorted(schemas.items()))  # sorted, as FastAPI writes them
             definitions = Problem.model_json_schema(ref_template=REF_TEMPLATE)
             components["schemas"].update(definitions.pop("$defs", {}))

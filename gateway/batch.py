@@ -21,7 +21,7 @@ from gateway.errors import ProblemError
 from gateway.limits import Admission, SendGate, Verdict
 from gateway.pages import PageRefused, PageRow, PageWriter
 from gateway.profiles import ProfileCache
-from gateway.schemas.notifications import BatchRecipient, BatchRequest, NotificationContent, SendRequest
+from gateway.schemas.notifications import BatchRecipient, BatchRequest, SendRequest, content_send
 from gateway.send import NotificationSender
 from notification.v1 import notification_pb2 as pb
 
@@ -32,11 +32,9 @@ RATE_LIMITED = "rate_limited"
 
 
 def recipient_send(batch: BatchRequest, recipient: BatchRecipient) -> SendRequest:
-    """The single send the batch makes to ``recipient`` (already validated, so not validated again): its
-    variables merged over the batch's one level deep, the recipient's winning."""
-    content = {name: getattr(batch, name) for name in NotificationContent.model_fields}
-    content["variables"] = {**batch.variables, **recipient.variables}
-    return SendRequest.model_construct(user_id=recipient.user_id, **content)
+    """The single send the batch makes to ``recipient``: its variables merged over the batch's one level deep,
+    the recipient's winning."""
+    return content_send(batch, recipient.user_id, {**batch.variables, **recipient.variables})
 
 
 def _item(user_id: uuid.UUID, notification_id: uuid.UUID | None, status: str, reason: str | None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ class NotificationFilters:
     template: str | None = None
     request_id: str | None = None
     batch_id: uuid.UUID | None = None
+    broadcast_id: uuid.UUID | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
     updated_after: datetime | None = None
@@ -50,6 +51,7 @@ class NotificationFilters:
             ("template_slug = {}", self.template),
             ("request_id = {}", self.request_id),
             ("batch_id = {}", self.batch_id),
+            ("broadcast_id = {}", self.broadcast_id),
             ("id >= {}", first_id_at(self.created_after) if self.created_after else None),
             ("id < {}", first_id_at(self.created_before) if self.created_before else None),
             ("id < {}", before),

@@ -78,8 +78,24 @@ class PageWriter:
         if not rows:
             return []
         stored = await self._store.insert_many([row.notification for row in rows])
+        await self._publish_queued(list(zip(rows, stored, strict=True)))
+        return stored
+
+    async def write_new(self, rows: Sequence[PageRow]) -> None:
+        """:meth:`write` for rows with deterministic ids (a fan-out's page, perhaps written before a crash): only
+        the rows inserted now are published, a row that existed is left to the reconciler. Raises
+        :class:`PageRefused`."""
+        if not rows:
+            return
+        stored = await self._store.insert_new([row.notification for row in rows])
+        await self._publish_queued(
+            [(row, stored[row.notification.id]) for row in rows if row.notification.id in stored]
+        )
+
+    async def _publish_queued(self, written: Sequence[tuple[PageRow, tuple[str, str | None]]]) -> None:
+        """Publish the rows stored ``queued``; count the others as skipped."""
         queued = []
-        for row, (status, reason) in zip(rows, stored, strict=True):
+        for row, (status, reason) in written:
             if status == Status.QUEUED and row.message is not None:
                 queued.append(Publication(row.notification.id, row.notification.channel, row.message))
             elif status == Status.SCHEDULED:
@@ -90,7 +106,6 @@ class PageWriter:
         if queued and len(refused) == len(queued):
             await self._store.forget_many(refused)
             raise PageRefused(f"the broker accepted none of {len(queued)} envelopes")
-        return stored
 
     async def publish(self, publications: Sequence[Publication]) -> list[uuid.UUID]:
         """Publish the envelopes of committed ``queued`` rows, at most a window awaiting their confirms at once,

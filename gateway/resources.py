@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +24,10 @@ from gateway.accepting import SendService
 from gateway.auth import Authenticator
 from gateway.backends import Backends
 from gateway.batch import BatchService
+from gateway.broadcasts.fanout import FanOut
+from gateway.broadcasts.ids import id_key
+from gateway.broadcasts.service import BroadcastService
+from gateway.broadcasts.store import BroadcastStore
 from gateway.content_retention import ContentEraser
 from gateway.database import create_pool
 from gateway.events import subscribe_to_changes
@@ -78,6 +85,8 @@ class Resources:
     stamper: PublishedStamper
     send_service: SendService
     batch_service: BatchService
+    broadcast_service: BroadcastService
+    fan_out: FanOut
     reconciler: Reconciler
     scheduler: Scheduler
     content_eraser: ContentEraser
@@ -134,6 +143,8 @@ class Resources:
                 credentials,
             )
             stamper = PublishedStamper(store, settings.published_flush_seconds)
+            writer = PageWriter(store, publisher, stamper)
+            broadcasts = BroadcastStore(db)
             sender = NotificationSender(profiles, templates, renderer, store, publisher, stamper)
             writer = PageWriter(store, publisher, stamper)
             gate = SendGate(
@@ -191,6 +202,22 @@ class Resources:
                 stamper=stamper,
                 send_service=SendService(gate, sender),
                 batch_service=BatchService(gate, sender, profiles, writer),
+                broadcast_service=BroadcastService(
+                    gate, sender, broadcasts, store, backends.users, timeout=backends.timeout
+                ),
+                fan_out=FanOut(
+                    broadcasts,
+                    store,
+                    backends.users,
+                    sender,
+                    writer,
+                    id_key=id_key(settings.jwt_secret),
+                    owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                    page_size=settings.broadcast_page_size,
+                    lease_seconds=settings.broadcast_lease_seconds,
+                    interval_seconds=settings.broadcast_interval_seconds,
+                    timeout=backends.timeout,
+                ),
                 reconciler=Reconciler(
                     store,
                     publisher,
@@ -228,6 +255,8 @@ class Resources:
                 tasks.append(asyncio.create_task(resources.reconciler.run(), name="reconciler"))
             if settings.scheduler_enabled:
                 tasks.append(asyncio.create_task(resources.scheduler.run(), name="scheduler"))
+            if settings.broadcast_interval_seconds > 0:
+                tasks.append(asyncio.create_task(resources.fan_out.run(), name="broadcast-fan-out"))
             if settings.content_erase_interval_seconds > 0:
                 tasks.append(asyncio.create_task(resources.content_eraser.run(), name="content-eraser"))
             stack.push_async_callback(_stop, tasks)

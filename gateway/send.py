@@ -200,10 +200,13 @@ class NotificationSender:
         *,
         test_mode: bool = False,
         batch_id: uuid.UUID | None = None,
+        broadcast_id: uuid.UUID | None = None,
+        notification_id: uuid.UUID | None = None,
     ) -> PageRow:
         """The new row of ``request`` to ``profile``'s user, as :meth:`fate` decides it; a ``scheduled`` one
-        keeps what rendering it takes when it is due."""
-        notification_id = new_notification_id()
+        keeps what rendering it takes when it is due. Its id is ``notification_id`` when given (a fan-out's
+        deterministic one), else a new one."""
+        notification_id = notification_id or new_notification_id()
         created_at = datetime.now(UTC)
         fate = self.fate(
             request, application_id, profile, rendered, (notification_id, created_at), request_id, test_mode=test_mode
@@ -228,6 +231,7 @@ class NotificationSender:
             batch_id=batch_id,
             send_at=fate.send_at,
             render_input=render_input(request, test_mode=test_mode) if fate.send_at else None,
+            broadcast_id=broadcast_id,
         )
         return PageRow(notification, fate.message)
 

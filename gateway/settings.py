@@ -132,6 +132,13 @@ class GatewaySettings(DatabaseServiceSettings):
     """How often the content past ``NOTIFICATIONS_CONTENT_DAYS`` is erased (0 = not in this process)."""
     content_erase_batch_size: int = Field(default=1000, ge=1, validation_alias="GATEWAY_CONTENT_ERASE_BATCH_SIZE")
 
+    broadcast_page_size: int = Field(default=500, ge=1, le=1000, validation_alias="GATEWAY_BROADCAST_PAGE_SIZE")
+    """Subscribers a fan-out writes per statement and checkpoint."""
+    broadcast_lease_seconds: float = Field(default=30.0, gt=0, validation_alias="GATEWAY_BROADCAST_LEASE_SECONDS")
+    """How long a claimed fan-out stays its replica's without a checkpoint; a replica that died loses it then."""
+    broadcast_interval_seconds: float = Field(default=1.0, ge=0, validation_alias="GATEWAY_BROADCAST_INTERVAL_SECONDS")
+    """How often a replica looks for a fan-out to claim (0 = not in this process)."""
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:

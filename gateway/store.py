@@ -26,15 +26,15 @@ T = TypeVar("T")
 
 _BLOCKS = blocks_transactional("s")
 
-_CREATE = f"""
+_INSERT_ROWS = f"""
 WITH input AS (
     SELECT * FROM unnest(
         $1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
         $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::uuid[],
-        $17::uuid[], $18::timestamptz[], $19::jsonb[]
+        $17::uuid[], $18::timestamptz[], $19::jsonb[], $20::uuid[]
     ) AS t(id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
            request_id, metadata, envelope, expires_at, created_at, address, application_id, batch_id, send_at,
-           render_input)
+           render_input, broadcast_id)
 ), marked AS (
     SELECT input.*, EXISTS (
         SELECT 1 FROM email_suppressions s
@@ -45,7 +45,7 @@ WITH input AS (
     INSERT INTO notification_statuses AS s (
         id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
         request_id, metadata, envelope, expires_at, created_at, updated_at, application_id, batch_id, send_at,
-        render_input
+        render_input, broadcast_id
     )
     SELECT id, channel, user_id, template_slug, template_version, template_locale, priority,
            CASE WHEN suppressed THEN 'skipped' ELSE status END,
@@ -53,9 +53,11 @@ WITH input AS (
            request_id, metadata,
            CASE WHEN suppressed THEN NULL ELSE envelope END,
            expires_at, created_at, created_at, application_id, batch_id, send_at,
-           CASE WHEN suppressed THEN NULL ELSE render_input END
+           CASE WHEN suppressed THEN NULL ELSE render_input END, broadcast_id
     FROM marked
-    RETURNING {CHANGED_COLUMNS}
+"""  # noqa: S608 - constants only
+"""The first part of the statements that insert new rows: up to the INSERT's ``ON CONFLICT`` clause, if any."""
+_INSERTED = f"""    RETURNING {CHANGED_COLUMNS}
 ), logged AS (
     INSERT INTO notification_events (notification_id, at, status, detail)
     SELECT id, created_at, status,
@@ -65,9 +67,16 @@ WITH input AS (
 ), {NOTIFICATION_OUTBOX}
 SELECT id, status, reason FROM changed
 """  # noqa: S608 - constants only
+"""The rest: what the INSERT returns, the first events and the webhook outbox."""
+
+_CREATE = _INSERT_ROWS + _INSERTED
 """Inserts any number of rows with their first events in one statement (one transaction): a row whose email
 address is suppressed becomes ``skipped`` with reason ``suppressed`` and keeps no envelope. Each first event
 goes to the webhook outbox where an endpoint subscribes (``common.webhook_outbox``)."""
+_SKIP_EXISTING = "    ON CONFLICT (id) DO NOTHING\n"
+_CREATE_NEW = _INSERT_ROWS + _SKIP_EXISTING + _INSERTED
+""":data:`_CREATE` for rows whose ids are deterministic (a fan-out's): a row whose id exists is left as it is,
+without an event, and is not answered."""
 
 _FORGET = """
 WITH forgotten AS (
@@ -141,9 +150,20 @@ row's variables, the last
 error and event details (provider replies quote addresses and tokens) and the caller's metadata; a
 machine-readable ``reason`` is kept."""
 
+_PENDING_OF_BROADCAST = f"""
+SELECT id FROM notification_statuses AS s
+WHERE s.broadcast_id = $1 AND s.application_id = $2 AND {_MAY_CANCEL}
+ORDER BY s.id
+"""  # noqa: S608 - constants only
+"""The ids of a broadcast's rows that a cancel may still call off (its partial index on ``(broadcast_id, id)``)."""
+CANCEL_CHUNK = 1000
+"""Rows one cancel statement of a broadcast locks at most, so a large broadcast never holds them all at once."""
+
 USER_DELETED = "user_deleted"
 """The reason of a notification cancelled because its user was deleted."""
 CANCELLED_BY_CLIENT = "cancelled_by_client"
+BROADCAST_CANCELLED = "broadcast_cancelled"
+"""The reason of a notification cancelled with its broadcast (``POST /v1/broadcasts/{id}/cancel``)."""
 """The reason of a notification cancelled by ``POST /v1/notifications/{id}/cancel``."""
 CANCEL_LOCK_TIMEOUT = "2s"
 """How long a client's cancel waits for the row's lock before it answers that it could not decide
@@ -156,7 +176,7 @@ class NotificationBusy(Exception):
 
 _STATUS_COLUMNS = (
     "id, user_id, channel, template_slug, template_version, template_locale, priority, status, reason, attempts, "
-    "last_error, metadata, expires_at, created_at, updated_at, delivered_at, batch_id, send_at"
+    "last_error, metadata, expires_at, created_at, updated_at, delivered_at, batch_id, send_at, broadcast_id"
 )
 _GET = (
     f"SELECT {_STATUS_COLUMNS} FROM notification_statuses "  # noqa: S608 - constant columns
@@ -202,6 +222,8 @@ class NewNotification:
     """When a ``scheduled`` row is due."""
     render_input: dict[str, Any] | None = None
     """What a ``scheduled`` row needs to be rendered when due (``gateway.scheduling.due``)."""
+    broadcast_id: uuid.UUID | None = None
+    """The topic send whose fan-out writes it, if one does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +268,7 @@ def status_body(row: Mapping[str, Any]) -> dict[str, Any]:
         "delivered_at": row["delivered_at"],
         "batch_id": row["batch_id"],
         "send_at": row["send_at"],
+        "broadcast_id": row["broadcast_id"],
     }
 
 
@@ -281,8 +304,14 @@ class NotificationStore:
         return results
 
     async def _insert(self, batch: Sequence[NewNotification]) -> list[tuple[str, str | None]]:
+        stored = await self._insert_rows(_CREATE, batch)
+        return [stored[n.id] for n in batch]
+
+    async def _insert_rows(
+        self, statement: str, batch: Sequence[NewNotification]
+    ) -> dict[uuid.UUID, tuple[str, str | None]]:
         rows = await self.pool.fetch(
-            _CREATE,
+            statement,
             [n.id for n in batch],
             [n.channel for n in batch],
             [n.user_id for n in batch],
@@ -302,14 +331,19 @@ class NotificationStore:
             [n.batch_id for n in batch],
             [n.send_at for n in batch],
             [n.render_input for n in batch],
+            [n.broadcast_id for n in batch],
         )
-        stored = {row["id"]: (row["status"], row["reason"]) for row in rows}
-        return [stored[n.id] for n in batch]
+        return {row["id"]: (row["status"], row["reason"]) for row in rows}
 
     async def insert_many(self, notifications: Sequence[NewNotification]) -> list[tuple[str, str | None]]:
         """Insert the rows and their first events in one statement of their own (a page of a batch or a
         fan-out); the stored (status, reason) of each, in order, as :meth:`create` returns it."""
         return await self._insert(notifications)
+
+    async def insert_new(self, notifications: Sequence[NewNotification]) -> dict[uuid.UUID, tuple[str, str | None]]:
+        """:meth:`insert_many` for rows with deterministic ids: a row whose id exists already is left alone; the
+        stored (status, reason) of each row inserted now, by id (a resumed fan-out publishes only those)."""
+        return await self._insert_rows(_CREATE_NEW, notifications)
 
     async def forget(self, notification_id: uuid.UUID) -> None:
         """Delete a ``queued`` row that was never published (its publish failed), with its events and its webhook
@@ -346,6 +380,13 @@ class NotificationStore:
             except asyncpg.exceptions.LockNotAvailableError:
                 raise NotificationBusy(str(notification_id)) from None
         return status_body(row) if row else None
+
+    async def cancel_broadcast(self, application_id: uuid.UUID, broadcast_id: uuid.UUID) -> None:
+        """Cancel the broadcast's rows of ``application_id`` that no worker has claimed, with the statement of a
+        client's cancel, a chunk of rows at a time."""
+        ids = [row["id"] for row in await self.pool.fetch(_PENDING_OF_BROADCAST, broadcast_id, application_id)]
+        for start in range(0, len(ids), CANCEL_CHUNK):
+            await self.pool.execute(_CANCEL, ids[start : start + CANCEL_CHUNK], application_id, BROADCAST_CANCELLED)
 
     async def get(self, application_id: uuid.UUID, notification_id: uuid.UUID) -> dict[str, Any] | None:
         """The status body of one notification of ``application_id``, or None."""

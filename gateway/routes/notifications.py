@@ -24,12 +24,14 @@ from gateway.schemas.notifications import (
     SLUG_PATTERN,
     BatchRequest,
     BatchResponse,
+    BroadcastAccepted,
     ChannelName,
     NotificationEvents,
     NotificationPage,
     NotificationStatus,
     SendResponse,
     StatusName,
+    TopicSendRequest,
 )
 from gateway.scopes import Scope
 from gateway.store import NotificationBusy
@@ -48,7 +50,7 @@ RATE_HEADERS = {
 
 SEND_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {
-        "description": "Accepted: `queued` (published) or `skipped` with a reason.",
+        "description": "Accepted: `queued` (published) or `skipped` with a reason; for a topic, the broadcast.",
         "headers": {
             **RATE_HEADERS,
             "Idempotent-Replayed": {"description": "`true` on a replayed response.", "schema": {"type": "string"}},
@@ -61,10 +63,11 @@ SEND_RESPONSES: dict[int | str, dict[str, Any]] = {
         409,
         429,
         descriptions={
-            404: "The user or the template does not exist.",
+            404: "The user, the topic or the template does not exist.",
             409: "The Idempotency-Key was used with another body, or its first request is still in flight "
             "(then with `Retry-After`).",
-            422: "A field failed validation, or the template needs a variable that is missing (`errors` names it).",
+            422: "A field failed validation (also: both `user_id` and `to`), or the template needs a variable "
+            "that is missing (`errors` names it).",
         },
     ),
 }
@@ -75,10 +78,17 @@ SEND_RESPONSES[429]["headers"] = {**RETRY_AFTER, **RATE_HEADERS}
 async def send(request: Request) -> Response:
     """Render a template for a user and queue it for delivery. The user's preferences, devices and
     suppressions may make it `skipped` (still 202). A 503 means nothing was accepted: retry with the same
-    `Idempotency-Key`."""
+    `Idempotency-Key`.
+
+    With `"to": {"topic": "<key>"}` instead of `user_id`, it sends to every subscriber of the topic: the answer
+    is a broadcast (`broadcast_id`, `status: fanning_out`, `status_url`), fanned out in the background, each
+    subscriber getting exactly one notification (docs/api.md "Broadcasts")."""
     resources: Resources = request.app.state.resources
     sent = await send_input.read_send(request, resources.authenticator)
-    accepted = await resources.send_service.accept(sent.body, sent.caller, sent.idempotency_key)
+    if isinstance(sent.body, TopicSendRequest):
+        accepted = await resources.broadcast_service.accept(sent.body, sent.caller, sent.idempotency_key)
+    else:
+        accepted = await resources.send_service.accept(sent.body, sent.caller, sent.idempotency_key)
     headers = {**accepted.headers, "Idempotent-Replayed": "true"} if accepted.replayed else accepted.headers
     return Response(accepted.payload, status_code=202, headers=headers, media_type=JSON)
 
@@ -88,7 +98,7 @@ router.add_api_route(
     send,
     methods=["POST"],
     status_code=202,
-    response_model=SendResponse,
+    response_model=SendResponse | BroadcastAccepted,
     summary="Send a notification",
     responses=SEND_RESPONSES,
     openapi_extra=send_input.OPENAPI,
@@ -218,6 +228,7 @@ async def list_notifications(
         str | None, Query(max_length=128, description="Only notifications sent by the request with this id.")
     ] = None,
     batch_id: Annotated[uuid.UUID | None, Query(description="Only the notifications of this batch send.")] = None,
+    broadcast_id: Annotated[uuid.UUID | None, Query(description="Only the notifications of this topic send.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64, description="`next_cursor` of the previous page.")] = None,
 ) -> dict[str, Any]:
@@ -229,6 +240,7 @@ async def list_notifications(
         template=template,
         request_id=request_id,
         batch_id=batch_id,
+        broadcast_id=broadcast_id,
         created_after=created_after,
         created_before=created_before,
         updated_after=updated_after,

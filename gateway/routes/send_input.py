@@ -18,7 +18,7 @@ from starlette.requests import Request
 from gateway.auth import Authenticator, Caller
 from gateway.deps import APPLICATION_HEADER, api_key_scheme
 from gateway.routes.docs import parameter_schema
-from gateway.schemas.notifications import SendRequest
+from gateway.schemas.notifications import SendRequest, TopicSendRequest
 from gateway.scopes import Scope
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -34,8 +34,16 @@ IdempotencyKeyHeader = Annotated[str | None, Header(alias=IDEMPOTENCY_KEY, **_KE
 """The ``Idempotency-Key`` of a route that FastAPI reads (the batch), with the send's rules."""
 _HEADER = ("header", IDEMPOTENCY_KEY)
 _send_request = TypeAdapter(SendRequest)
+_topic_send_request = TypeAdapter(TopicSendRequest)
+TOPIC_FIELD = "to"
+"""The field of a topic send that takes the place of ``user_id``."""
 SCOPES = (Scope.NOTIFICATIONS_SEND,)
 """What the caller's key must hold."""
+_BOTH_RECIPIENTS = {
+    "type": "value_error",
+    "loc": ("body", TOPIC_FIELD),
+    "msg": "give either user_id or to (a topic), not both",
+}
 _MISSING = object()
 """The body of a request that sent none."""
 
@@ -52,7 +60,16 @@ OPENAPI: dict[str, Any] = {
     ],
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(model=SendRequest.__name__)}}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": REF_TEMPLATE.format(model=SendRequest.__name__)},
+                        {"$ref": REF_TEMPLATE.format(model=TopicSendRequest.__name__)},
+                    ]
+                }
+            }
+        },
     },
 }
 """The route's ``openapi_extra``: what FastAPI documented when it read the request itself."""
@@ -60,9 +77,10 @@ OPENAPI: dict[str, Any] = {
 
 @dataclass(frozen=True, slots=True)
 class SendInput:
-    """A send request as read: its body, the calling application's key and its Idempotency-Key."""
+    """A send request as read: its body (to a user or to a topic), the calling application's key and its
+    Idempotency-Key."""
 
-    body: SendRequest
+    body: SendRequest | TopicSendRequest
     caller: Caller
     idempotency_key: str | None
 
@@ -75,7 +93,7 @@ async def read_send(request: Request, authenticator: Authenticator) -> SendInput
     api_key = headers.get(api_key_scheme.model.name)
     idempotency_key = headers.get(IDEMPOTENCY_KEY)
     key_errors = [] if idempotency_key is None else _validate(_idempotency_key, idempotency_key, _HEADER)[1]
-    body = _parsed(raw) if api_key and not key_errors else None
+    body: SendRequest | TopicSendRequest | None = _parsed(raw) if api_key and not key_errors else None
     document = _document(raw, headers.get("content-type")) if body is None else None
     caller = await authenticator.authenticate(api_key, headers.get("authorization"), headers.get(APPLICATION_HEADER))
     caller.require_application()
@@ -118,11 +136,17 @@ def _declares_json(content_type: str | None) -> bool:
     return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-def _validated(document: Any, key_errors: list[dict[str, Any]]) -> SendRequest:
-    """The body validated as FastAPI validated it; 422 with the Idempotency-Key's and the body's errors."""
-    body: SendRequest | None = None
+def _validated(document: Any, key_errors: list[dict[str, Any]]) -> SendRequest | TopicSendRequest:
+    """The body validated as FastAPI validated it, as a topic send when it has ``to``; 422 with the
+    Idempotency-Key's and the body's errors, naming ``to`` when the body has both ``to`` and ``user_id``."""
+    body: SendRequest | TopicSendRequest | None = None
     body_errors = [{"type": "missing", "loc": ("body",), "msg": "Field required"}]
-    if document is not _MISSING:
+    to_topic = isinstance(document, dict) and TOPIC_FIELD in document
+    if to_topic and "user_id" in document:
+        body_errors = [_BOTH_RECIPIENTS]
+    elif to_topic:
+        body, body_errors = _validate(_topic_send_request, document, ("body",))
+    elif document is not _MISSING:
         body, body_errors = _validate(_send_request, document, ("body",))
     if body is None or key_errors:
         raise RequestValidationError([*key_errors, *body_errors])

@@ -12,6 +12,7 @@ from pydantic.json_schema import JsonDict
 
 from common.local_time import CLOCK_PATTERN
 from gateway.schemas.text import storable_map
+from gateway.schemas.topics import TopicKey
 
 ChannelName = Literal["email", "push"]
 """``common.channels.Channel``'s values as a Literal, which keeps the OpenAPI document as it is (pydantic would
@@ -103,6 +104,64 @@ class SendRequest(NotificationContent):
     )
 
     user_id: uuid.UUID = Field(description="The recipient user's id.")
+
+
+class TopicTarget(BaseModel):
+    """The recipients of a topic send: the topic's subscribers when the fan-out reads them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: TopicKey
+
+
+class TopicSendRequest(NotificationContent):
+    """A notification to render and deliver to each subscriber of a topic (a broadcast)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "to": {"topic": "release-notes"},
+                    "channel": "email",
+                    "template": "release",
+                    "variables": {"version": "2.4"},
+                }
+            ]
+        },
+    )
+
+    to: TopicTarget = Field(description="Instead of `user_id`: every subscriber of the topic.")
+
+
+class BroadcastAccepted(BaseModel):
+    """An accepted topic send: its fan-out runs in the background."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "broadcast_id": "0192f5d4-aa00-7d10-8b3e-5a6c7d8e9f02",
+                    "status": "fanning_out",
+                    "status_url": "/v1/broadcasts/0192f5d4-aa00-7d10-8b3e-5a6c7d8e9f02",
+                }
+            ]
+        }
+    )
+
+    broadcast_id: uuid.UUID
+    status: Literal["fanning_out", "scheduled"] = Field(
+        description="`scheduled` with `send_at`: each subscriber's notification waits for its time."
+    )
+    status_url: str
+
+
+def content_send(content: NotificationContent, user_id: uuid.UUID, variables: dict[str, Any]) -> SendRequest:
+    """The single send of ``content`` to ``user_id`` with ``variables`` (all validated already, so not validated
+    again): what a batch or a topic send makes for each recipient."""
+    fields = {name: getattr(content, name) for name in NotificationContent.model_fields}
+    fields["variables"] = variables
+    return SendRequest.model_construct(user_id=user_id, **fields)
 
 
 MAX_BATCH_RECIPIENTS = 1000
@@ -231,6 +290,7 @@ NOTIFICATION_EXAMPLE: JsonDict = {
     "delivered_at": "2026-11-27T10:15:01.456789Z",
     "batch_id": None,
     "send_at": None,
+    "broadcast_id": None,
 }
 """A notification as `GET /v1/notifications/{id}` shows it (the webhook events' examples build on it)."""
 
@@ -258,6 +318,7 @@ class NotificationStatus(BaseModel):
     delivered_at: datetime | None
     batch_id: uuid.UUID | None = Field(description="The batch send that created it; null for a single send.")
     send_at: datetime | None = Field(description="When it is (or was) due, if it was scheduled; else null.")
+    broadcast_id: uuid.UUID | None = Field(description="The topic send that created it; null for other sends.")
 
 
 class NotificationListItem(NotificationStatus):

@@ -74,6 +74,7 @@ def test_existing_notifications_and_suppressions_move_into_the_default_applicati
     assert {row.pop("batch_id") for row in after["notification_statuses"]} == {None}  # 0008: sent one by one
     for column in ("send_at", "render_input"):  # 0009: none was scheduled
         assert {row.pop(column) for row in after["notification_statuses"]} == {None}
+    assert {row.pop("broadcast_id") for row in after["notification_statuses"]} == {None}  # 0010: not to topics
     assert after == before
     assert [len(after[table]) for table in TABLES] == [4, 10, 1]
     applications = asyncio.run(fetch(url, "SELECT id, name FROM applications"))
