@@ -249,6 +249,7 @@ email_suppressions = Table(
     Column("reason", Text, nullable=False),
     Column("notification_id", UUID(as_uuid=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    one_of("reason", SuppressionReason, name="ck_email_suppression_reason_known"),
 )
 
 applications = Table(

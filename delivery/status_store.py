@@ -33,6 +33,9 @@ from common.notification_tables import (
 )
 from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
 
+_HARD_BOUNCE = SuppressionReason.HARD_BOUNCE.value
+"""The reason of the suppression a refusal at RCPT writes."""
+
 _MAY_CLAIM = may_become(Status.SENDING, "s.status")
 _CLAIM_ALLOWED = transition_allowed("s.status", "d.becomes")
 _OUTCOME_ALLOWED = transition_allowed("s.status", "i.status")
@@ -117,7 +120,7 @@ WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
     RETURNING {LOGGED_COLUMNS}
 ), {NOTIFICATION_OUTBOX}, suppressed AS (
     INSERT INTO email_suppressions (application_id, address, reason, notification_id)
-    SELECT l.application_id, lower(i.suppress_address), '{SuppressionReason.HARD_BOUNCE}', i.id
+    SELECT l.application_id, lower(i.suppress_address), '{_HARD_BOUNCE}', i.id
     FROM input AS i JOIN changed AS w ON w.id = i.id JOIN locked AS l ON l.id = i.id
     WHERE i.suppress_address IS NOT NULL
     ON CONFLICT (application_id, address) DO NOTHING

@@ -40,6 +40,8 @@ SECONDS_UNTIL = "SELECT EXTRACT(EPOCH FROM $1::timestamptz - clock_timestamp()):
 _STORED_STATUS = "CASE WHEN m.suppressed THEN 'skipped' ELSE m.status END"
 _MAY_BECOME_STORED = transition_allowed("s.status", _STORED_STATUS)
 
+_BLOCKS = blocks_transactional("e")
+
 RESOLVE = f"""
 WITH input AS (
     SELECT * FROM unnest(
@@ -48,7 +50,7 @@ WITH input AS (
 ), marked AS (
     SELECT input.*, input.status = 'queued' AND EXISTS (
         SELECT 1 FROM email_suppressions AS e JOIN notification_statuses AS n ON n.application_id = e.application_id
-        WHERE n.id = input.id AND e.address = input.address AND {blocks_transactional("e")}
+        WHERE n.id = input.id AND e.address = input.address AND {_BLOCKS}
     ) AS suppressed
     FROM input
 ), changed AS (

@@ -91,7 +91,8 @@ def test_existing_notifications_and_suppressions_move_into_the_default_applicati
     asyncio.run(  # the same address suppressed in another application is another suppression
         fetch(
             url,
-            "INSERT INTO email_suppressions (application_id, address, reason) VALUES ($1, 'bounced@example.com', 'x')",
+            "INSERT INTO email_suppressions (application_id, address, reason)"
+            " VALUES ($1, 'bounced@example.com', 'manual')",
             other,
         )
     )

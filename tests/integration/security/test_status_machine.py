@@ -225,7 +225,7 @@ async def test_a_suppressed_address_found_at_the_claim_is_skipped_not_sent(
     await gateway.insert_row(envelope)  # accepted before the address hard-bounced for another notification
     await gateway.db.execute(
         "INSERT INTO email_suppressions (application_id, address, reason)"
-        " VALUES ((SELECT id FROM applications WHERE name = 'default'), $1, 'smtp_550')",
+        " VALUES ((SELECT id FROM applications WHERE name = 'default'), $1, 'hard_bounce')",
         address.lower(),
     )
     async with running_worker(settings(sink)):
