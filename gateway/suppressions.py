@@ -60,7 +60,10 @@ def _unpack(raw: bytes) -> PageKey:
     if len(raw) < 9:
         raise ValueError("too short")
     (microseconds,) = struct.unpack(">q", raw[:8])
-    return _EPOCH + timedelta(microseconds=microseconds), raw[8:].decode()
+    try:
+        return _EPOCH + timedelta(microseconds=microseconds), raw[8:].decode()
+    except OverflowError:  # a forged token's time that no datetime holds
+        raise ValueError("time out of range") from None
 
 
 PAGE_TOKENS = PageTokens[PageKey](pack=_pack, unpack=_unpack)

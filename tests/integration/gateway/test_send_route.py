@@ -32,7 +32,8 @@ VALID = json.dumps({"user_id": USER_ID, "channel": "email", "template": "welcome
 NOT_VALID = json.dumps({"user_id": "not-a-uuid", "channel": "fax", "extra": 1}).encode()
 KEY = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
 NO_KEY = {"Content-Type": "application/json"}
-BEARER = {**NO_KEY, "Authorization": f"Bearer {issue_token(USER_ID, JWT_SECRET, 600, version=0)}"}
+# made at collection: valid for a day, so a long suite reaching these tests late still sends a live token
+BEARER = {**NO_KEY, "Authorization": f"Bearer {issue_token(USER_ID, JWT_SECRET, 86_400, version=0)}"}
 Post = Callable[..., Awaitable[tuple[httpx.Response, httpx.Response]]]
 
 

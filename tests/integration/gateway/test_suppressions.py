@@ -4,6 +4,8 @@ and the errors a client branches on."""
 
 from __future__ import annotations
 
+import base64
+import struct
 import uuid
 from typing import Any
 
@@ -101,4 +103,10 @@ async def test_a_bad_body_is_422_naming_the_field(gateway: Gateway, body: dict[s
 
 async def test_a_foreign_cursor_is_422(gateway: Gateway) -> None:
     problem = assert_problem(await gateway.client.get("/v1/suppressions", params={"cursor": "bm9wZQ"}), 422)
+    assert [error["field"] for error in problem["errors"]] == ["cursor"]
+
+
+async def test_a_cursor_with_a_time_out_of_range_is_422(gateway: Gateway) -> None:
+    forged = base64.urlsafe_b64encode(struct.pack(">q", 2**62) + b"a@example.com").rstrip(b"=").decode()
+    problem = assert_problem(await gateway.client.get("/v1/suppressions", params={"cursor": forged}), 422)
     assert [error["field"] for error in problem["errors"]] == ["cursor"]
