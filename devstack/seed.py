@@ -83,7 +83,8 @@ def wait_ready(base: str, seconds: float) -> None:
 
 
 def seed(base: str) -> str:
-    """Create (or find) the demo user, its device and the templates; returns the demo user's id."""
+    """Create (or find) the demo user, its device and the templates, and turn both of its channels on (whatever
+    was done to it since the last seed); returns the demo user's id."""
     status, body = call(base, "POST", "/v1/users", {"name": "Demo", "email": DEMO_EMAIL, "password": DEMO_PASSWORD})
     if status not in (201, 409):
         sys.exit(f"seed: creating the demo user failed: {status} {body}")
@@ -91,6 +92,9 @@ def seed(base: str) -> str:
     if status != 200:
         sys.exit(f"seed: logging in as the demo user failed: {status} {token}")
     user_id = str(body["id"]) if status == 201 and isinstance(body, dict) and "id" in body else _subject(token)
+    status, body = call(base, "PUT", f"/v1/users/{user_id}/preferences", {"email": True, "push": True})
+    if status != 200:
+        sys.exit(f"seed: turning the demo user's channels on failed: {status} {body}")
     call(base, "POST", f"/v1/users/{user_id}/devices", {"token": DEMO_DEVICE, "platform": "android"})
     for template in TEMPLATES:
         status, body = call(base, "POST", "/v1/templates", template)
