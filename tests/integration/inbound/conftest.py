@@ -19,10 +19,13 @@ from devstack.infra import Infra
 from inbound.service import Inbound
 from inbound.settings import InboundSettings
 from notification.v1 import notification_pb2 as pb
+from tests.integration.delivery.fixtures import db
 
 SIGNING_KEY = "the-inbound-tests-bounce-signing-key"
 DOMAIN = "bounces.test.example"
 MESSAGE_ID_DOMAIN = "notifications.local"
+
+__all__ = ["db"]  # the delivery tests' connection fixture, shared
 
 
 @dataclass
@@ -103,16 +106,6 @@ class Mailer:
             uuid.UUID(notification_id),
         )
         return [(r["event_type"], json.loads(r["data"])) for r in records]
-
-
-@pytest.fixture
-async def db(infra: Infra) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to the migrated notifications test database."""
-    connection = await asyncpg.connect(infra.database("NOTIFICATIONS_DATABASE_URL"))
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
