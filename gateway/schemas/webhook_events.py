@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.schemas.broadcasts import BROADCAST_EXAMPLE, Broadcast
 from gateway.schemas.notifications import NOTIFICATION_EXAMPLE, NotificationStatus, StatusName
 
 NotificationEventType = Literal[
@@ -73,18 +74,10 @@ class NotificationEventBody(BaseModel):
     data: NotificationSnapshot
 
 
-class BroadcastSummary(BaseModel):
+class BroadcastSummary(Broadcast):
     """The broadcast as `GET /v1/broadcasts/{id}` shows it once its fan-out is done."""
 
-    id: uuid.UUID
-    topic: str
     state: Literal["done"]
-    recipients: int
-    queued: int
-    skipped: int
-    delivered: int
-    failed: int
-    created_at: datetime
     completed_at: datetime
 
 
@@ -96,19 +89,8 @@ class BroadcastCompletedBody(BaseModel):
             "examples": [
                 {
                     "type": "broadcast.completed",
-                    "timestamp": "2026-11-27T10:20:00.000000Z",
-                    "data": {
-                        "id": "0192f5d4-aa00-7d10-8b3e-5a6c7d8e9f02",
-                        "topic": "release-notes",
-                        "state": "done",
-                        "recipients": 1200,
-                        "queued": 0,
-                        "skipped": 14,
-                        "delivered": 1180,
-                        "failed": 6,
-                        "created_at": "2026-11-27T10:15:00.000000Z",
-                        "completed_at": "2026-11-27T10:20:00.000000Z",
-                    },
+                    "timestamp": BROADCAST_EXAMPLE["completed_at"],
+                    "data": BROADCAST_EXAMPLE,
                 }
             ]
         }

@@ -270,6 +270,7 @@ async def test_a_finished_broadcast_writes_its_completed_event_where_subscribed(
             "skipped": 0,
             "delivered": 0,
             "failed": 0,
+            "cancelled": 0,
         }
         assert_problem(await gateway.client.get(f"/v1/broadcasts/{broadcast_id}"), 404)  # another application's
     finally:
