@@ -21,10 +21,11 @@ AUDIT := $(VENV)/bin/pip-audit --disable-pip --require-hashes --progress-spinner
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): $(DEV_LOCK) pyproject.toml package.json
+$(STAMP): $(DEV_LOCK) pyproject.toml clients/python/pyproject.toml package.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes -r $(DEV_LOCK)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e clients/python  # the Python client and the notify CLI
 	$(PY) -m pip check
 	npm install --no-audit --no-fund --silent
 	touch $(STAMP)

@@ -34,7 +34,7 @@ class Resource(Generic[ModeT]):
         self._executor = executor
 
 
-class endpoint(Generic[P, T]):  # noqa: N801 - used as a decorator, like property
+class endpoint(Generic[P, T]):
     """A call defined once, run by whichever client its resource belongs to."""
 
     def __init__(self, build: Callable[Concatenate[Any, P], Call[T]]) -> None:
@@ -55,7 +55,7 @@ class endpoint(Generic[P, T]):  # noqa: N801 - used as a decorator, like propert
         return bound
 
 
-class paginated(Generic[P, T]):  # noqa: N801 - used like endpoint
+class paginated(Generic[P, T]):
     """Every item of a cursor-paginated list, page after page: an iterator on the blocking client, an async
     iterator on the async one. ``build`` takes a ``cursor`` keyword; one given by the caller is where to start."""
 

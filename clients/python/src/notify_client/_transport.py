@@ -20,9 +20,7 @@ T = TypeVar("T")
 USER_AGENT = "notify-client-python/0.1"
 
 
-def credential_headers(
-    api_key: str | None, token: str | None, application_id: str | None
-) -> dict[str, str]:
+def credential_headers(api_key: str | None, token: str | None, application_id: str | None) -> dict[str, str]:
     """The headers that say who calls: an API key (``X-API-Key``) or a user's bearer token, and for the
     operator's key the application it acts in (``X-Application-Id``)."""
     if api_key and token:
@@ -113,4 +111,3 @@ class AsyncExecutor:
             if not current.next_cursor:
                 return
             cursor = current.next_cursor
-
