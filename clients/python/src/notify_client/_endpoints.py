@@ -6,7 +6,7 @@ parameters come through unchanged with ``ParamSpec``)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from notify_client._call import Call
 from notify_client._transport import AsyncExecutor, SyncExecutor
@@ -42,12 +42,18 @@ class endpoint(Generic[P, T]):
         self.__doc__ = build.__doc__
 
     @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+
+    @overload
     def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, T]: ...
 
     @overload
     def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, Awaitable[T]]: ...
 
-    def __get__(self, obj: Resource[Any], owner: type[Any]) -> Callable[P, Any]:
+    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
+        if obj is None:
+            return self
+
         def bound(*args: P.args, **kwargs: P.kwargs) -> Any:
             return obj._executor.run(self.build(obj, *args, **kwargs))
 
@@ -63,12 +69,18 @@ class paginated(Generic[P, T]):
         self.build = build
 
     @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+
+    @overload
     def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, Iterator[T]]: ...
 
     @overload
     def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, AsyncIterator[T]]: ...
 
-    def __get__(self, obj: Resource[Any], owner: type[Any]) -> Callable[P, Any]:
+    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
+        if obj is None:
+            return self
+
         def bound(*args: P.args, **kwargs: P.kwargs) -> Any:
             start = kwargs.pop("cursor", None)
 
