@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from common.settings import DEV_GATEWAY_ADMIN_API_KEY
-from common.webhook_signature import verify
 from devstack.stack import Stack
 from gateway.scopes import ALL_SCOPES
+from notify_client import verify
 from tests.e2e.api import Api, gateway_client, unique
 from tests.e2e.conftest import WEBHOOK_TIMINGS
 from tests.e2e.webhooks import Receiver, Webhooks, body, hook_path, of_type

@@ -1,6 +1,6 @@
 """The dev webhook receiver (``python -m devstack.sinks.webhook``): an HTTP server that takes every webhook
-delivery, checks its Standard Webhooks signature with :func:`common.webhook_signature.verify`, keeps it, lists it,
-and fails or stalls chosen deliveries on request. Listens on ``BIND_HOST``:``WEBHOOK_RECEIVER_PORT``
+delivery, checks its Standard Webhooks signature with :func:`notify_client.verify` (clients/python), keeps it,
+lists it, and fails or stalls chosen deliveries on request. Listens on ``BIND_HOST``:``WEBHOOK_RECEIVER_PORT``
 (127.0.0.1:9098); deliveries are appended to ``WEBHOOK_RECEIVER_DIR`` (``.run/webhooks``) so a restart keeps them.
 
 Deliveries: ``POST /hooks`` or ``POST /hooks/<anything>`` records the request (its path, headers and body) and

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common.webhook_signature import ID_HEADER, WebhookVerificationError, verify
+from notify_client.webhooks import ID_HEADER, WebhookVerificationError, verify
 
 MAX_LISTED_DELIVERIES = 20_000
 """The newest deliveries kept in full for ``GET /deliveries``; the statistics cover every one."""

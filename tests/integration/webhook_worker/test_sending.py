@@ -8,7 +8,8 @@ import asyncpg
 import orjson
 import pytest
 
-from common.webhook_signature import WebhookVerificationError, new_secret, verify
+from common.webhook_signature import new_secret
+from notify_client import WebhookVerificationError, verify
 from tests.integration.webhook_worker.support import add_endpoint, add_event, final
 from tests.support.webhook_receiver import WebhookReceiver
 
