@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -80,98 +80,68 @@ def _send_call(cls: type[A], path: str, payload: dict[str, Any], key: str | None
     return Call("POST", path, _accepted(cls, headers["Idempotency-Key"]), json=payload, headers=headers)
 
 
+class SendOptions(TypedDict, total=False):
+    """What a send, a topic send and a batch take besides their recipients (docs/api.md §4)."""
+
+    variables: Mapping[str, Any]
+    locale: str
+    priority: str
+    metadata: Mapping[str, str]
+    expires_at: datetime | str
+    send_at: SendAt
+
+
 class Notifications(Resource[ModeT]):
-    """Sends, their status and history, lists, cancel (docs/api.md §4, §5)."""
+    """Sends, their status and history, lists, cancel (docs/api.md §4, §5). Every send takes ``idempotency_key``
+    (default: a new UUID, reused by every retry of this send, so a lost answer never sends twice) and
+    ``request_id`` (``X-Request-ID``, to follow it through the logs)."""
 
     @endpoint
     def send(
         self,
+        /,
         user_id: str,
         channel: str,
         template: str,
         *,
-        variables: Mapping[str, Any] | None = None,
-        locale: str | None = None,
-        priority: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        expires_at: datetime | str | None = None,
-        send_at: SendAt | None = None,
         idempotency_key: str | None = None,
         request_id: str | None = None,
+        **options: Unpack[SendOptions],
     ) -> Call[SendResult]:
-        """Send one notification (202). A UUID ``Idempotency-Key`` is made when none is given and reused by every
-        retry of this send, so a lost answer can never send twice."""
-        payload = body(
-            user_id=user_id,
-            channel=channel,
-            template=template,
-            variables=variables,
-            locale=locale,
-            priority=priority,
-            metadata=metadata,
-            expires_at=expires_at,
-            send_at=send_at,
-        )
+        """Send one notification (202)."""
+        payload = body(user_id=user_id, channel=channel, template=template, **options)
         return _send_call(SendResult, "/v1/notifications/send", payload, idempotency_key, request_id)
 
     @endpoint
     def send_to_topic(
         self,
+        /,
         topic: str,
         channel: str,
         template: str,
         *,
-        variables: Mapping[str, Any] | None = None,
-        locale: str | None = None,
-        priority: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        expires_at: datetime | str | None = None,
-        send_at: SendAt | None = None,
         idempotency_key: str | None = None,
         request_id: str | None = None,
+        **options: Unpack[SendOptions],
     ) -> Call[BroadcastAccepted]:
         """Send to every subscriber of ``topic``: a broadcast (202), fanned out in the background."""
-        payload = body(
-            to={"topic": topic},
-            channel=channel,
-            template=template,
-            variables=variables,
-            locale=locale,
-            priority=priority,
-            metadata=metadata,
-            expires_at=expires_at,
-            send_at=send_at,
-        )
+        payload = body(to={"topic": topic}, channel=channel, template=template, **options)
         return _send_call(BroadcastAccepted, "/v1/notifications/send", payload, idempotency_key, request_id)
 
     @endpoint
     def send_batch(
         self,
+        /,
         channel: str,
         template: str,
         recipients: Sequence[Mapping[str, Any]],
         *,
-        variables: Mapping[str, Any] | None = None,
-        locale: str | None = None,
-        priority: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        expires_at: datetime | str | None = None,
-        send_at: SendAt | None = None,
         idempotency_key: str | None = None,
         request_id: str | None = None,
+        **options: Unpack[SendOptions],
     ) -> Call[BatchResult]:
         """One template to 1-1,000 recipients (``[{"user_id", "variables"?}]``); one key covers the batch."""
-        payload = body(
-            channel=channel,
-            template=template,
-            recipients=list(recipients),
-            variables=variables,
-            locale=locale,
-            priority=priority,
-            metadata=metadata,
-            expires_at=expires_at,
-            send_at=send_at,
-        )
+        payload = body(channel=channel, template=template, recipients=list(recipients), **options)
         return _send_call(BatchResult, "/v1/notifications/batch", payload, idempotency_key, request_id)
 
     @endpoint
