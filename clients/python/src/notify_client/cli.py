@@ -158,7 +158,9 @@ def _dlq_filters(parser: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The command line."""
-    top = argparse.ArgumentParser(prog="notify", description=__doc__)
+    top = argparse.ArgumentParser(
+        prog="notify", description="The operator's command line over the Notify REST API (clients/python/README.md)."
+    )
     top.add_argument("--base-url", help=f"the gateway (default ${BASE_URL_ENV}, else http://127.0.0.1:8080)")
     top.add_argument("--api-key", help=f"X-API-Key (default ${API_KEY_ENV})")
     top.add_argument("--application-id", help="with the operator's key: the application to act in")
