@@ -149,3 +149,29 @@ async def test_a_dead_letter_is_listed_and_replayed_until_delivered(
     while (status := notify("status", failed["notification_id"]).json())["status"] != "delivered":
         assert time.monotonic() < deadline, status
         await asyncio.sleep(0.2)
+
+
+async def test_dead_letters_are_read_and_discarded_with_the_client(client: Client, mailbox: Mailbox, slug: str) -> None:
+    if not dead_letters_served(client):
+        pytest.skip("GET /v1/dead-letters answers 404: the dead-letter routes are not in this gateway yet")
+    user = client.users.create("Discarded", f"{unique('discard')}@example.com", "correct-horse")
+    await mailbox.fail(user.email, 554)
+    sent = client.notifications.send(user.id, "email", slug, variables={"what": "x"})
+
+    deadline = time.monotonic() + 15
+    while not (
+        found := [d for d in client.dead_letters.iterate(channel="email") if d.notification_id == sent.notification_id]
+    ):
+        assert time.monotonic() < deadline, "the failed notification never became a dead letter"
+        await asyncio.sleep(0.2)
+    [letter] = found
+    detail = client.dead_letters.get(letter.id)
+    assert (detail.notification_id, detail.reason) == (sent.notification_id, "smtp_554")
+    assert detail.notification is not None
+    assert detail.notification.status == "failed"
+
+    client.dead_letters.discard(letter.id)
+
+    with pytest.raises(NotFound):
+        client.dead_letters.get(letter.id)
+    await mailbox.clear_failures()
