@@ -21,6 +21,7 @@ DEV_GATEWAY_API_KEY = "dev-api-key"
 DEV_GATEWAY_ADMIN_API_KEY = "dev-admin-key-change-me-in-production"
 DEV_EMAIL_TEST_KEY = "dev-email-test-key"
 DEV_BOUNCE_SIGNING_KEY = "dev-bounce-signing-key-change-me-in-production"
+DEV_DKIM_KEY_SECRET = "dev-dkim-key-secret-change-me-in-production"  # noqa: S105
 DEV_SECRETS = frozenset(
     {
         DEV_INTERNAL_API_KEY,
@@ -29,6 +30,7 @@ DEV_SECRETS = frozenset(
         DEV_GATEWAY_ADMIN_API_KEY,
         DEV_EMAIL_TEST_KEY,
         DEV_BOUNCE_SIGNING_KEY,
+        DEV_DKIM_KEY_SECRET,
     }
 )
 MIN_SIGNING_SECRET_BYTES = 32
@@ -77,6 +79,12 @@ def bounce_signing_key_field() -> Any:
     """``BOUNCE_SIGNING_KEY``: the HMAC key of the return-path tags (the email worker makes them, inbound checks
     them)."""
     return Field(default=DEV_BOUNCE_SIGNING_KEY, validation_alias="BOUNCE_SIGNING_KEY")
+
+
+def dkim_key_secret_field() -> Any:
+    """``DKIM_KEY_SECRET``: the secret the sending domains' DKIM private keys are encrypted with at rest (the
+    gateway stores them, the email worker signs with them; docs/operations.md "DKIM")."""
+    return Field(default=DEV_DKIM_KEY_SECRET, validation_alias="DKIM_KEY_SECRET")
 
 
 def check_postgres_url(value: str) -> str:
