@@ -252,6 +252,18 @@ email_suppressions = Table(
     one_of("reason", SuppressionReason, name="ck_email_suppression_reason_known"),
 )
 
+sending_domains = Table(
+    "sending_domains",
+    metadata,
+    Column("application_id", UUID(as_uuid=True), primary_key=True),
+    Column("domain", Text, primary_key=True, comment="lower-case, without a trailing dot"),
+    Column("selector", Text, nullable=False, comment="the DKIM selector: <selector>._domainkey"),
+    Column("private_key", LargeBinary, nullable=False, comment="PEM sealed with DKIM_KEY_SECRET"),
+    Column("dns_record", Text, nullable=False, comment="the TXT record value: v=DKIM1; k=rsa; p=…"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 applications = Table(
     "applications",
     metadata,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from common.settings import bounce_domain_field, bounce_signing_key_field
+from common.settings import bounce_domain_field, bounce_signing_key_field, dkim_key_secret_field
 from delivery.return_path import ReturnPath
 from delivery.settings import WorkerSettings, worker_config
 from email_worker.relays import Relay, parse_relays
@@ -36,6 +36,9 @@ class EmailWorkerSettings(WorkerSettings):
     """The operator key ``POST /test-email`` wants in ``X-Test-Key``; unset, the endpoint is off (404)."""
     bounce_domain: str = bounce_domain_field()
     bounce_signing_key: str = bounce_signing_key_field()
+    dkim_key_secret: str = dkim_key_secret_field()
+    dkim_key_ttl_seconds: float = Field(default=60.0, ge=0)
+    """How long a sending domain's key (or its absence) is used before it is read again (0: every message)."""
 
     @field_validator("smtp_tls", mode="before")
     @classmethod
@@ -61,10 +64,10 @@ class EmailWorkerSettings(WorkerSettings):
 
     def secrets(self) -> dict[str, str]:
         test_key = {"EMAIL_WORKER_TEST_KEY": self.test_key} if self.test_key else {}
-        return {**test_key, "BOUNCE_SIGNING_KEY": self.bounce_signing_key}
+        return {**test_key, **self.signing_secrets()}
 
     def signing_secrets(self) -> dict[str, str]:
-        return {"BOUNCE_SIGNING_KEY": self.bounce_signing_key}
+        return {"BOUNCE_SIGNING_KEY": self.bounce_signing_key, "DKIM_KEY_SECRET": self.dkim_key_secret}
 
     def cleartext_risks(self) -> list[str]:
         if self.smtp_tls == "none" and (self.smtp_username or self.smtp_password):

@@ -20,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
+from common.dkim_keys import KeySealer
 from gateway.accepting import SendService
 from gateway.auth import Authenticator
 from gateway.backends import Backends
@@ -41,6 +42,7 @@ from gateway.scheduling.scheduler import Scheduler
 from gateway.send import NotificationSender
 from gateway.settings import GatewaySettings
 from gateway.store import NotificationStore
+from gateway.sending_domains import SendingDomainStore
 from gateway.suppressions import SuppressionStore
 from gateway.template_cache import TemplateCache
 from gateway.tenancy.changes import CredentialChanges
@@ -92,6 +94,7 @@ class Resources:
     content_eraser: ContentEraser
     webhooks: WebhookStore
     suppressions: SuppressionStore
+    sending_domains: SendingDomainStore
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -244,6 +247,7 @@ class Resources:
                 ),
                 webhooks=WebhookStore(db),
                 suppressions=SuppressionStore(db),
+                sending_domains=SendingDomainStore(db, KeySealer.of(settings.dkim_key_secret)),
             )
             tasks = [
                 asyncio.create_task(stamper.run(), name="published-stamper"),

@@ -12,6 +12,7 @@ from common.settings import (
     DatabaseServiceSettings,
     database_url_field,
     internal_key_field,
+    dkim_key_secret_field,
     jwt_secret_field,
 )
 
@@ -35,6 +36,7 @@ class GatewaySettings(DatabaseServiceSettings):
     """How often a disabled application's data is looked for to purge (0 = not in this process)."""
     purge_batch_size: int = Field(default=1000, ge=1, validation_alias="GATEWAY_PURGE_BATCH_SIZE")
     jwt_secret: str = jwt_secret_field()
+    dkim_key_secret: str = dkim_key_secret_field()
     user_service_url: str = Field(default="127.0.0.1:50051", validation_alias="USER_SERVICE_URL")
     template_service_url: str = Field(default="127.0.0.1:50052", validation_alias="TEMPLATE_SERVICE_URL")
     user_service_internal_api_key: str = internal_key_field("USER_SERVICE_INTERNAL_API_KEY")
@@ -164,12 +166,17 @@ class GatewaySettings(DatabaseServiceSettings):
             "USER_SERVICE_INTERNAL_API_KEY": self.user_service_internal_api_key,
             "TEMPLATE_SERVICE_INTERNAL_API_KEY": self.template_service_internal_api_key,
             "GATEWAY_ADMIN_API_KEY": self.admin_api_key,
+            "DKIM_KEY_SECRET": self.dkim_key_secret,
         }
         secrets.update({f"GATEWAY_API_KEYS[{index}]": key for index, key in enumerate(keys)})
         return secrets
 
     def signing_secrets(self) -> dict[str, str]:
-        return {"JWT_SECRET": self.jwt_secret, "GATEWAY_ADMIN_API_KEY": self.admin_api_key}
+        return {
+            "JWT_SECRET": self.jwt_secret,
+            "GATEWAY_ADMIN_API_KEY": self.admin_api_key,
+            "DKIM_KEY_SECRET": self.dkim_key_secret,
+        }
 
 
 def _items(value: str) -> list[str]:

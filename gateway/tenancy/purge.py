@@ -63,10 +63,12 @@ class ApplicationPurger:
             finished += 1
 
     async def _purge(self, application_id: uuid.UUID) -> None:
-        """Delete the application's notifications, suppressions, users and templates, batch by batch."""
+        """Delete the application's notifications, suppressions, sending domains (with their keys), users and
+        templates, batch by batch."""
         while _count(await self._pool.execute(_DELETE_NOTIFICATIONS, application_id, self._batch)) >= self._batch:
             pass
         await self._pool.execute("DELETE FROM email_suppressions WHERE application_id = $1", application_id)
+        await self._pool.execute("DELETE FROM sending_domains WHERE application_id = $1", application_id)
         timeout = self._backends.timeout
         users = pb.PurgeApplicationUsersRequest(application_id=str(application_id), limit=self._batch)
         while (await self._backends.users.PurgeApplicationUsers(users, timeout=timeout)).deleted > 0:

@@ -485,7 +485,7 @@ class ListSubscriberProfilesResponse(_message.Message):
     def __init__(self, profiles: _Optional[_Iterable[_Union[NotificationProfile, _Mapping]]] = ...) -> None: ...
 
 class Template(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "version", "active_version", "subject", "body", "html_body", "title", "data", "created_at", "updated_at")
+    __slots__ = ("slug", "channel", "locale", "version", "active_version", "subject", "body", "html_body", "title", "data", "created_at", "updated_at", "from_name", "from_email", "reply_to")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -505,6 +505,9 @@ class Template(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FROM_NAME_FIELD_NUMBER: _ClassVar[int]
+    FROM_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
@@ -517,10 +520,13 @@ class Template(_message.Message):
     data: _containers.ScalarMap[str, str]
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., active_version: _Optional[int] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    from_name: str
+    from_email: str
+    reply_to: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., active_version: _Optional[int] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
 
 class CreateTemplateRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id")
+    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id", "from_name", "from_email", "reply_to")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -537,6 +543,9 @@ class CreateTemplateRequest(_message.Message):
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_NAME_FIELD_NUMBER: _ClassVar[int]
+    FROM_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
@@ -546,7 +555,10 @@ class CreateTemplateRequest(_message.Message):
     title: str
     data: _containers.ScalarMap[str, str]
     application_id: str
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ...) -> None: ...
+    from_name: str
+    from_email: str
+    reply_to: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
 
 class CreateTemplateResponse(_message.Message):
     __slots__ = ("template",)
@@ -597,7 +609,7 @@ class ListTemplatesResponse(_message.Message):
     def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateTemplateRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id")
+    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id", "from_name", "from_email", "reply_to")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -614,6 +626,9 @@ class UpdateTemplateRequest(_message.Message):
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_NAME_FIELD_NUMBER: _ClassVar[int]
+    FROM_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
@@ -623,7 +638,10 @@ class UpdateTemplateRequest(_message.Message):
     title: str
     data: _containers.ScalarMap[str, str]
     application_id: str
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ...) -> None: ...
+    from_name: str
+    from_email: str
+    reply_to: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
 
 class UpdateTemplateResponse(_message.Message):
     __slots__ = ("template",)
@@ -714,14 +732,20 @@ class RenderTemplateRequest(_message.Message):
     def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., user: _Optional[_Union[RenderUser, _Mapping]] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class EmailContent(_message.Message):
-    __slots__ = ("subject", "text_body", "html_body")
+    __slots__ = ("subject", "text_body", "html_body", "from_name", "from_email", "reply_to")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     TEXT_BODY_FIELD_NUMBER: _ClassVar[int]
     HTML_BODY_FIELD_NUMBER: _ClassVar[int]
+    FROM_NAME_FIELD_NUMBER: _ClassVar[int]
+    FROM_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
     subject: str
     text_body: str
     html_body: str
-    def __init__(self, subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ...) -> None: ...
+    from_name: str
+    from_email: str
+    reply_to: str
+    def __init__(self, subject: _Optional[str] = ..., text_body: _Optional[str] = ..., html_body: _Optional[str] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
 
 class PushContent(_message.Message):
     __slots__ = ("title", "body", "data")
