@@ -49,7 +49,9 @@ def load_key(pem: bytes) -> rsa.RSAPrivateKey:
 
 def private_pem(key: rsa.RSAPrivateKey) -> bytes:
     """``key`` as unencrypted PKCS#8 PEM (sealed before it is stored)."""
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def dns_record_value(key: rsa.RSAPrivateKey) -> str:

@@ -3,7 +3,7 @@ No ``migrate`` here: the gateway owns the notifications database."""
 
 from common.cli import service_main
 from delivery.service import run_worker
-from email_worker.deliverer import EmailDeliverer, relay_route
+from email_worker.deliverer import EmailDeliverer, dkim_keyring, relay_route
 from email_worker.http import test_email_router
 from email_worker.settings import EmailWorkerSettings
 
@@ -13,7 +13,7 @@ def serve(settings: EmailWorkerSettings) -> None:
     route = relay_route(settings)
     run_worker(
         settings,
-        EmailDeliverer(route, settings),
+        EmailDeliverer(route, settings, dkim_keyring(settings)),
         service="email_worker",
         routers=[test_email_router(route.links[0].sender, settings)],
     )

@@ -10,7 +10,8 @@ pool, and classifies what the server said (docs/design.md §3).
   our configuration, not this message, and the circuit breaker should see it.
 
 ``MAIL FROM`` is the notification's VERP return path (:mod:`delivery.return_path`), so a later bounce finds it;
-the ``From`` header stays ``SMTP_FROM``.
+the ``From`` header is the template's sender, or ``SMTP_FROM``. Mail whose ``From`` domain has a DKIM key
+(:mod:`email_worker.dkim_keys`) is signed with it; a database that cannot be read for the key is transient.
 
 Relays (:mod:`email_worker.relays`): each attempt goes to one relay, chosen by the attempt's number among
 those whose breaker lets a call through; the relay's breaker sees its answer, and the history names it.
@@ -20,10 +21,14 @@ from __future__ import annotations
 
 from functools import partial
 
+import asyncpg
+
 from common.channels import Channel
+from common.dkim_keys import KeySealer
 from delivery.breaker import CircuitBreaker
 from delivery.outcome import Delivered, DeliveryError, PermanentError, TransientError
-from email_worker.message import build_email, from_header, message_id
+from email_worker.dkim_keys import DkimKeyring, domain_of
+from email_worker.message import build_email, from_header, message_id, sender_address
 from email_worker.metrics import RELAY_BREAKER_STATE
 from email_worker.relays import RelayLink, RelayRoute
 from email_worker.settings import EmailWorkerSettings
@@ -47,6 +52,16 @@ def _state_of(breaker: CircuitBreaker) -> float:
     return float(breaker.state)
 
 
+def dkim_keyring(settings: EmailWorkerSettings) -> DkimKeyring:
+    """The sending domains' DKIM keys, read from the notifications database."""
+    return DkimKeyring(
+        settings.database_url,
+        KeySealer.of(settings.dkim_key_secret),
+        ttl_seconds=settings.dkim_key_ttl_seconds,
+        default_domain=domain_of(sender_address(settings.smtp_from)),
+    )
+
+
 def relay_route(settings: EmailWorkerSettings) -> RelayRoute:
     """The configured relays, each with its connection pool and its breaker (whose state a gauge shows)."""
     links = []
@@ -66,8 +81,9 @@ class EmailDeliverer:
 
     channel = Channel.EMAIL
 
-    def __init__(self, route: RelayRoute, settings: EmailWorkerSettings) -> None:
+    def __init__(self, route: RelayRoute, settings: EmailWorkerSettings, keyring: DkimKeyring) -> None:
         self.route = route
+        self._keyring = keyring
         self._from = from_header(settings.smtp_from)
         self._return_path = settings.return_path
         self._domain = settings.message_id_domain
@@ -81,6 +97,12 @@ class EmailDeliverer:
             mail_from = self._return_path.address(envelope.notification_id)
         except ValueError as error:
             raise PermanentError(f"cannot build the email: {error}", reason="invalid_message") from None
+        try:
+            signer = await self._keyring.signer(envelope.application_id, envelope.email.from_email)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+            raise TransientError(f"cannot read the DKIM key: {error}", detail={"dkim_error": str(error)}) from None
+        if signer is not None:
+            email = signer.sign(email)
         link = next((link for link in self.route.candidates(attempt) if link.breaker.acquire()), None)
         if link is None:
             names = [link.relay.name for link in self.route.links]
@@ -108,5 +130,6 @@ class EmailDeliverer:
         )
 
     async def close(self) -> None:
-        """Close the SMTP connections."""
+        """Close the SMTP connections and the key reader's pool."""
         await self.route.close()
+        await self._keyring.close()

@@ -41,6 +41,15 @@ def from_header(smtp_from: str) -> str:
     return formataddr(parseaddr(no_line_break("sender", smtp_from)), "utf-8")
 
 
+def sender_of(content: pb.EmailContent, default: str) -> str:
+    """The ``From`` header value: the template's sender when it has one, else ``default`` (see
+    :func:`from_header`)."""
+    if not content.from_email:
+        return default
+    name = no_line_break("sender name", content.from_name)
+    return formataddr((name, no_line_break("sender", content.from_email)), "utf-8")
+
+
 def no_line_break(name: str, value: str) -> str:
     """``value``, or ``ValueError`` when it holds a line break (it would forge headers)."""
     if "\r" in value or "\n" in value:
@@ -79,15 +88,16 @@ def _correlation_header(correlation_id: str) -> str | None:
 
 
 def build_email(envelope: pb.MessageEnvelope, *, sender: str, domain: str) -> bytes:
-    """The email for ``envelope`` with ``sender`` as its ``From`` header (see :func:`from_header`);
-    ``ValueError`` when it cannot be built."""
+    """The email for ``envelope`` from its template's sender, or ``sender`` (see :func:`from_header`) when the
+    template has none; ``ValueError`` when it cannot be built."""
     recipient = envelope.email_recipient
     content = envelope.email
     if not no_line_break("recipient address", recipient.address):
         raise ValueError("the recipient address is empty")
     importance, x_priority = IMPORTANCE.get(envelope.priority, NORMAL_IMPORTANCE)
     headers = [
-        ("From", no_line_break("sender", sender)),
+        ("From", no_line_break("sender", sender_of(content, sender))),
+        ("Reply-To", no_line_break("reply-to address", content.reply_to) or None),
         ("To", formataddr((no_line_break("recipient name", recipient.name), recipient.address), "utf-8")),
         ("Subject", header_value("Subject", content.subject)),
         ("Date", formatdate(usegmt=True)),

@@ -87,6 +87,9 @@ def template_body(template: pb.Template) -> dict[str, Any]:
         "html_body": template.html_body or None,
         "title": template.title or None,
         "data": dict(template.data),
+        "from_name": template.from_name or None,
+        "from_email": template.from_email or None,
+        "reply_to": template.reply_to or None,
         "created_at": timestamp(template.created_at),
         "updated_at": timestamp(template.updated_at),
     }

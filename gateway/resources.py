@@ -40,9 +40,9 @@ from gateway.publishing import EnvelopePublisher, PublishedStamper
 from gateway.reconciler import Reconciler
 from gateway.scheduling.scheduler import Scheduler
 from gateway.send import NotificationSender
+from gateway.sending_domains import SendingDomainStore
 from gateway.settings import GatewaySettings
 from gateway.store import NotificationStore
-from gateway.sending_domains import SendingDomainStore
 from gateway.suppressions import SuppressionStore
 from gateway.template_cache import TemplateCache
 from gateway.tenancy.changes import CredentialChanges

@@ -160,7 +160,9 @@ class NotificationSender:
             rendered = await self._renderer.render(template.parts, render_context(variables, user))
         except TemplateError as error:
             raise ProblemError.field(error.field, error.description) from None
-        return rendered_response(request.channel, template.locale, template.version, template.data_keys, rendered)
+        return rendered_response(
+            request.channel, template.locale, template.version, template.data_keys, rendered, template.sender
+        )
 
     def fate(
         self,

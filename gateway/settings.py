@@ -11,8 +11,8 @@ from common.settings import (
     DEV_GATEWAY_API_KEY,
     DatabaseServiceSettings,
     database_url_field,
-    internal_key_field,
     dkim_key_secret_field,
+    internal_key_field,
     jwt_secret_field,
 )
 

@@ -19,17 +19,19 @@ from typing import Any
 from common.channels import Channel
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
-from templating import template_parts
+from templating import Sender, template_parts
 
 
 @dataclass(frozen=True, slots=True)
 class TemplateVersion:
-    """What a send renders: the locale and version found, the parts by name, and the push data keys."""
+    """What a send renders: the locale and version found, the parts by name, the push data keys and the email
+    sender."""
 
     locale: str
     version: int
     parts: dict[str, str]
     data_keys: tuple[str, ...]
+    sender: Sender
 
     @classmethod
     def of(cls, template: pb.Template) -> TemplateVersion:
@@ -37,7 +39,7 @@ class TemplateVersion:
         parts = template_parts(
             subject=template.subject, body=template.body, html_body=template.html_body, title=template.title, data=data
         )
-        return cls(template.locale, template.version, parts, tuple(data))
+        return cls(template.locale, template.version, parts, tuple(data), Sender.of(template))
 
 
 TemplateKey = tuple[str, str, str, str]

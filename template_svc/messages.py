@@ -39,6 +39,9 @@ def template_message(record: TemplateVersion) -> pb.Template:
         html_body=content.html_body,
         title=content.title,
         data=content.data,
+        from_name=content.from_name,
+        from_email=content.from_email,
+        reply_to=content.reply_to,
         created_at=timestamp(record.created_at),
         updated_at=timestamp(record.version_created_at),
     )

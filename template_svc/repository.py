@@ -67,6 +67,9 @@ class Content:
     html_body: str = ""
     title: str = ""
     data: dict[str, str] = field(default_factory=dict)
+    from_name: str = ""
+    from_email: str = ""
+    reply_to: str = ""
 
     def parts(self) -> dict[str, str]:
         """The renderable parts by field name (``data.<key>`` for each data entry), unused ones left out."""
@@ -99,6 +102,9 @@ _COLUMNS = (
     template_versions.c.html_body,
     template_versions.c.title,
     template_versions.c.data,
+    template_versions.c.from_name,
+    template_versions.c.from_email,
+    template_versions.c.reply_to,
     template_versions.c.created_at.label("version_created_at"),
 )
 
@@ -108,7 +114,9 @@ def _record(row: Any) -> TemplateVersion:
         key=TemplateKey(row.slug, row.channel, row.locale),
         version=row.version,
         active_version=row.active_version,
-        content=Content(row.subject, row.body, row.html_body, row.title, dict(row.data)),
+        content=Content(
+            row.subject, row.body, row.html_body, row.title, dict(row.data), row.from_name, row.from_email, row.reply_to
+        ),
         created_at=row.created_at,
         version_created_at=row.version_created_at,
     )
@@ -203,6 +211,9 @@ def _version_values(template_id: int, version: int, content: Content) -> dict[st
         "html_body": content.html_body,
         "title": content.title,
         "data": content.data,
+        "from_name": content.from_name,
+        "from_email": content.from_email,
+        "reply_to": content.reply_to,
     }
 
 

@@ -22,6 +22,7 @@ from template_svc.messages import now, template_message
 from template_svc.pagination import decode_page_token, encode_page_token
 from template_svc.repository import Content, TemplateKey, TemplateRepository, TemplateVersion, VersionMissing
 from templating import (
+    Sender,
     TemplateError,
     TemplateRenderer,
     render_context,
@@ -224,4 +225,6 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
 
 
 def _rendered_message(found: TemplateVersion, rendered: dict[str, str]) -> pb.RenderTemplateResponse:
-    return rendered_response(found.key.channel, found.key.locale, found.version, found.content.data, rendered)
+    content = found.content
+    sender = Sender(content.from_name, content.from_email, content.reply_to)
+    return rendered_response(found.key.channel, found.key.locale, found.version, content.data, rendered, sender)

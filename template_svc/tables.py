@@ -66,5 +66,8 @@ template_versions = Table(
     Column("html_body", Text, nullable=False, server_default=""),
     Column("title", Text, nullable=False, server_default=""),
     Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("from_name", Text, nullable=False, server_default="", comment="email: the sender's name"),
+    Column("from_email", Text, nullable=False, server_default="", comment="email: on a sending domain"),
+    Column("reply_to", Text, nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
 from common.channels import Channel
+from common.email_address import checked_email
 from common.grpc import applications
 from common.grpc.errors import FieldViolation, InvalidArgument
 from notification.v1 import notification_pb2 as pb
@@ -22,6 +23,7 @@ DATA_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type", "collapse_key"})
 RESERVED_DATA_PREFIXES = ("google", "gcm")
 """FCM refuses these data keys (its HTTP v1 API reserves them)."""
+MAX_SENDER_NAME_CHARS = 200
 
 REQUESTS_WITHOUT_APPLICATION = applications.requests_without_application("template_svc")
 
@@ -130,9 +132,40 @@ def _data_violations(data: Mapping[str, str]) -> list[FieldViolation]:
     return violations
 
 
+def _sender_violations(channel_name: str, given: Content) -> list[FieldViolation]:
+    """What is wrong with a version's sender: only email has one, a name needs an address, addresses must be
+    addresses and the name one line."""
+    named = {"from_name": given.from_name, "from_email": given.from_email, "reply_to": given.reply_to}
+    if channel_name != Channel.EMAIL:
+        return [FieldViolation(name, "is only used by email templates") for name, value in named.items() if value]
+    violations = []
+    for name in ("from_email", "reply_to"):
+        try:
+            if named[name] and checked_email(named[name]) != named[name]:
+                raise ValueError("must not have leading or trailing spaces")
+        except ValueError as error:
+            violations.append(FieldViolation(name, str(error)))
+    if given.from_name and not given.from_email:
+        violations.append(FieldViolation("from_name", "needs a from_email"))
+    if len(given.from_name) > MAX_SENDER_NAME_CHARS or not given.from_name.isprintable():
+        violations.append(
+            FieldViolation("from_name", f"must be one line of at most {MAX_SENDER_NAME_CHARS} printable characters")
+        )
+    return violations
+
+
 def content(channel_name: str, request: pb.CreateTemplateRequest | pb.UpdateTemplateRequest) -> Content:
     """The parts of a new version, checked against what the channel needs and uses."""
-    given = Content(request.subject, request.body, request.html_body, request.title, dict(request.data))
+    given = Content(
+        request.subject,
+        request.body,
+        request.html_body,
+        request.title,
+        dict(request.data),
+        request.from_name,
+        request.from_email,
+        request.reply_to,
+    )
     values = {"subject": given.subject, "body": given.body, "html_body": given.html_body, "title": given.title}
     rules = _PARTS_OF_CHANNEL[channel_name]
     violations = [
@@ -156,6 +189,7 @@ def content(channel_name: str, request: pb.CreateTemplateRequest | pb.UpdateTemp
         if "\x00" in source
     ]
     violations += _data_violations(given.data)
+    violations += _sender_violations(channel_name, given)
     if violations:
         raise InvalidArgument("; ".join(f"{v.field}: {v.description}" for v in violations), violations)
     return given

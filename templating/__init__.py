@@ -1,7 +1,7 @@
 """Sandboxed Jinja2 rendering of untrusted templates, shared by template_svc and any service that renders
 in-process. One implementation: :class:`TemplateRenderer`, its :class:`RenderLimits`, and typed errors."""
 
-from templating.content import rendered_response, template_parts
+from templating.content import Sender, rendered_response, template_parts
 from templating.context import render_context, variables_from_json, variables_from_struct
 from templating.errors import (
     CompileError,
@@ -28,6 +28,7 @@ __all__ = [
     "RenderFailed",
     "RenderLimits",
     "RenderTooSlow",
+    "Sender",
     "TemplateError",
     "TemplateRenderer",
     "render_context",

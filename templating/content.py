@@ -4,6 +4,7 @@ template_svc (``RenderTemplate``) and the gateway (in-process, from cached templ
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from common.channels import Channel
 from notification.v1 import notification_pb2 as pb
@@ -19,13 +20,34 @@ def template_parts(
     return parts
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """An email template's sender (not rendered: plain values); empty: the deployment's default sender."""
+
+    name: str = ""
+    email: str = ""
+    reply_to: str = ""
+
+    @classmethod
+    def of(cls, template: pb.Template) -> Sender:
+        return cls(template.from_name, template.from_email, template.reply_to)
+
+
 def rendered_response(
-    channel: str, locale: str, version: int, data_keys: Iterable[str], rendered: Mapping[str, str]
+    channel: str,
+    locale: str,
+    version: int,
+    data_keys: Iterable[str],
+    rendered: Mapping[str, str],
+    sender: Sender = Sender(),
 ) -> pb.RenderTemplateResponse:
     """The ``RenderTemplateResponse`` of a template of ``channel`` (``email``/``push``) rendered to ``rendered``
-    (by part, as :func:`template_parts` names them)."""
+    (by part, as :func:`template_parts` names them), an email with its ``sender``."""
     response = pb.RenderTemplateResponse(locale=locale, version=version)
     if channel == Channel.EMAIL:
+        response.email.from_name = sender.name
+        response.email.from_email = sender.email
+        response.email.reply_to = sender.reply_to
         response.email.subject = rendered.get("subject", "")
         response.email.text_body = rendered.get("body", "")
         response.email.html_body = rendered.get("html_body", "")

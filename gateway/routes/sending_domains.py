@@ -90,9 +90,7 @@ async def put_sending_domain(
     return JSONResponse(payload, status_code=201 if created else 200)
 
 
-@router.delete(
-    "/{domain}", status_code=204, summary="Remove a sending domain", responses=problems(*AUTHENTICATED, 404)
-)
+@router.delete("/{domain}", status_code=204, summary="Remove a sending domain", responses=problems(*AUTHENTICATED, 404))
 async def remove_sending_domain(domain: Domain, caller: Writer, resources: ResourcesDep) -> Response:
     """Forget the domain and its key: new templates cannot use it, and mail from it is no longer signed."""
     if not await resources.sending_domains.remove(caller.application_id, canonical_domain(domain)):

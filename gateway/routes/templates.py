@@ -49,8 +49,17 @@ def _changing(resources: Resources, caller: Caller, slug: str, channel: str) -> 
         resources.templates.evict(str(caller.application_id), slug, channel)
 
 
-def _content(caller: Caller, body: TemplateContent) -> dict[str, Any]:
-    """The proto fields of a template's content, in the caller's application."""
+async def _content(resources: Resources, caller: Caller, body: TemplateContent) -> dict[str, Any]:
+    """The proto fields of a template's content, in the caller's application; 422 when ``from_email`` is not
+    on one of the application's sending domains."""
+    if body.from_email:
+        domain = body.from_email.rpartition("@")[2].lower()
+        if await resources.sending_domains.get(caller.application_id, domain) is None:
+            raise ProblemError.field(
+                "from_email",
+                f"is on {domain}, which is not one of this application's sending domains: "
+                f"PUT /v1/sending-domains/{domain} first",
+            )
     return {
         "application_id": str(caller.application_id),
         "channel": Channel(body.channel).proto,
@@ -60,6 +69,9 @@ def _content(caller: Caller, body: TemplateContent) -> dict[str, Any]:
         "html_body": body.html_body or "",
         "title": body.title or "",
         "data": body.data or {},
+        "from_name": body.from_name or "",
+        "from_email": body.from_email or "",
+        "reply_to": body.reply_to or "",
     }
 
 
@@ -82,9 +94,10 @@ async def create_template(
     body: TemplateCreate, caller: Annotated[Caller, requires(Scope.TEMPLATES_WRITE)], resources: ResourcesDep
 ) -> dict[str, Any]:
     """Version 1 of a template (email: `subject` + `body`; push: `title` + `body`)."""
+    content = await _content(resources, caller, body)
     with _changing(resources, caller, body.slug, body.channel):
         reply = await resources.backends.templates.CreateTemplate(
-            pb.CreateTemplateRequest(slug=body.slug, **_content(caller, body)), timeout=resources.backends.timeout
+            pb.CreateTemplateRequest(slug=body.slug, **content), timeout=resources.backends.timeout
         )
     return template_body(reply.template)
 
@@ -148,9 +161,10 @@ async def update_template(
     """A new version with this content, made active at once."""
     if body.slug is not None and body.slug != slug:
         raise ProblemError.field("slug", "does not match the slug in the path")
+    content = await _content(resources, caller, body)
     with _changing(resources, caller, slug, body.channel):
         reply = await resources.backends.templates.UpdateTemplate(
-            pb.UpdateTemplateRequest(slug=slug, **_content(caller, body)), timeout=resources.backends.timeout
+            pb.UpdateTemplateRequest(slug=slug, **content), timeout=resources.backends.timeout
         )
     return template_body(reply.template)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from common.email_address import MAX_EMAIL_LENGTH, checked_email
 from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, ChannelName
 from gateway.schemas.text import storable_map
+from gateway.schemas.users import EMAIL_FORMAT
 
 TEMPLATE_EXAMPLE: dict[str, Any] = {
     "slug": "welcome",
@@ -21,6 +23,9 @@ TEMPLATE_EXAMPLE: dict[str, Any] = {
     "html_body": '<p>Hello {{ name }}, <a href="{{ link }}">start here</a></p>',
     "title": None,
     "data": {},
+    "from_name": "Example Support",
+    "from_email": "support@mail.example.com",
+    "reply_to": "help@example.com",
     "created_at": "2026-11-27T09:00:00Z",
     "updated_at": "2026-11-27T10:00:00Z",
 }
@@ -38,11 +43,47 @@ class TemplateContent(BaseModel):
     html_body: str | None = Field(default=None, max_length=60000)
     title: str | None = Field(default=None, max_length=2000)
     data: dict[str, str] | None = None
+    from_name: str | None = Field(
+        default=None, max_length=200, description="Email: the sender's display name; needs `from_email`."
+    )
+    from_email: str | None = Field(
+        default=None,
+        max_length=MAX_EMAIL_LENGTH,
+        description="Email: the sender's address, on one of the application's sending domains "
+        "(`PUT /v1/sending-domains/{domain}`); default: the deployment's sender.",
+        json_schema_extra=EMAIL_FORMAT,
+    )
+    reply_to: str | None = Field(
+        default=None,
+        max_length=MAX_EMAIL_LENGTH,
+        description="Email: the `Reply-To` address.",
+        json_schema_extra=EMAIL_FORMAT,
+    )
 
     @field_validator("data")
     @classmethod
     def _storable(cls, data: dict[str, str] | None) -> dict[str, str] | None:
         return None if data is None else storable_map(data)
+
+    @field_validator("from_email", "reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return None if value is None else checked_email(value)
+
+    @field_validator("from_name")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and not value.isprintable():
+            raise ValueError("must be one line of printable characters")
+        return value
+
+    @model_validator(mode="after")
+    def _sender(self) -> TemplateContent:
+        if self.from_name and not self.from_email:
+            raise ValueError("from_name needs a from_email")
+        if self.channel == "push" and (self.from_name or self.from_email or self.reply_to):
+            raise ValueError("from_name, from_email and reply_to are only used by email templates")
+        return self
 
 
 class TemplateCreate(TemplateContent):
@@ -94,6 +135,9 @@ class Template(BaseModel):
     html_body: str | None
     title: str | None
     data: dict[str, str]
+    from_name: str | None = Field(description="Email: the sender's name; null: the deployment's sender.")
+    from_email: str | None = Field(description="Email: the sender's address; null: the deployment's sender.")
+    reply_to: str | None
     created_at: datetime | None
     updated_at: datetime | None
 
