@@ -24,7 +24,7 @@ Writer = Annotated[Caller, requires(Scope.TEMPLATES_WRITE)]
 Domain = Annotated[
     str,
     Path(
-        max_length=254,
+        max_length=254,  # 253 and a final dot
         pattern=DOMAIN_PATTERN,
         description="The domain, ASCII (an internationalised one as `xn--`); any case, a final dot ignored.",
     ),

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SELECTOR_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-DOMAIN_PATTERN = rf"^(?=.{{4,253}}\.?$){_LABEL}(?:\.{_LABEL})+\.?$"
+DOMAIN_PATTERN = rf"^{_LABEL}(?:\.{_LABEL})+\.?$"
 """An ASCII domain name of at least two labels (an internationalised one in its `xn--` form); a final dot is
 allowed and dropped."""
 

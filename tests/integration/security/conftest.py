@@ -27,6 +27,7 @@ class StackSecrets:
     internal_key: str
     email_test_key: str
     bounce_signing_key: str
+    dkim_key_secret: str
     smtp_username: str
     smtp_password: str
     user_password: str
@@ -43,6 +44,7 @@ class StackSecrets:
             internal_key=token("sec-internal-key"),
             email_test_key=token("sec-email-test-key"),
             bounce_signing_key=token("sec-bounce-signing-key"),
+            dkim_key_secret=token("sec-dkim-key-secret"),
             smtp_username="mailer",
             smtp_password=token("sec-smtp-password"),
             user_password=token("sec-user-password"),
@@ -56,6 +58,7 @@ class StackSecrets:
             "INTERNAL_API_KEY": self.internal_key,
             "EMAIL_WORKER_TEST_KEY": self.email_test_key,
             "BOUNCE_SIGNING_KEY": self.bounce_signing_key,
+            "DKIM_KEY_SECRET": self.dkim_key_secret,
             "SMTP_USERNAME": self.smtp_username,
             "SMTP_PASSWORD": self.smtp_password,
             "LOG_LEVEL": "DEBUG",

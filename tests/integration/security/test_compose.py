@@ -89,6 +89,7 @@ def test_no_password_or_key_is_written_into_the_compose_file() -> None:
             "GATEWAY_ADMIN_API_KEY",
             "JWT_SECRET",
             "BOUNCE_SIGNING_KEY",
+            "DKIM_KEY_SECRET",
         ):
             if variable in environment:
                 assert REQUIRED_VARIABLE.match(environment[variable]), f"{name} writes {variable} in the file"

@@ -163,6 +163,7 @@ async def test_no_secret_reaches_a_log_line_or_a_response(secured: SecuredStack)
         "INTERNAL_API_KEY": secured.secrets.internal_key,
         "EMAIL_WORKER_TEST_KEY": secured.secrets.email_test_key,
         "BOUNCE_SIGNING_KEY": secured.secrets.bounce_signing_key,
+        "DKIM_KEY_SECRET": secured.secrets.dkim_key_secret,
         "SMTP_PASSWORD": secured.secrets.smtp_password,
         "a user's password": secured.secrets.user_password,
         **{f"service-account key line {n}": line for n, line in enumerate(key_lines)},

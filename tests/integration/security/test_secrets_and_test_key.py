@@ -120,6 +120,7 @@ async def test_test_email_is_off_without_a_key(sink: RunningSmtpSink, monkeypatc
 def test_production_refuses_the_dev_test_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("BOUNCE_SIGNING_KEY", "a-real-bounce-signing-key-of-32-bytes")
+    monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
     monkeypatch.setenv("EMAIL_WORKER_TEST_KEY", "dev-email-test-key")
     with pytest.raises(SettingsError, match="EMAIL_WORKER_TEST_KEY"):
         load_settings(EmailWorkerSettings)

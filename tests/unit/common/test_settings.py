@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.settings import DEV_GATEWAY_ADMIN_API_KEY, DEV_JWT_SECRET, SettingsError, load_settings
+from common.settings import DEV_DKIM_KEY_SECRET, DEV_GATEWAY_ADMIN_API_KEY, DEV_JWT_SECRET, SettingsError, load_settings
 from gateway.settings import GatewaySettings
 from template_svc.settings import TemplateServiceSettings
 from user_svc.settings import UserServiceSettings
@@ -67,6 +67,7 @@ def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,key-two")
     monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
+    monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
     assert load_settings(GatewaySettings).api_keys == "key-one,key-two"
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,dev-api-key")
     with pytest.raises(SettingsError, match=r"GATEWAY_API_KEYS\[1\]"):
@@ -81,11 +82,29 @@ def test_production_refuses_an_operator_key_that_is_dev_empty_or_short(
     monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
     monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one")
+    monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
     if admin_key is None:
         monkeypatch.delenv("GATEWAY_ADMIN_API_KEY", raising=False)
     else:
         monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", admin_key)
     with pytest.raises(SettingsError, match="GATEWAY_ADMIN_API_KEY"):
+        load_settings(GatewaySettings)
+
+
+@pytest.mark.parametrize("dkim_secret", [None, DEV_DKIM_KEY_SECRET, "short-dkim-secret"])
+def test_production_refuses_a_dkim_key_secret_that_is_dev_or_short(
+    monkeypatch: pytest.MonkeyPatch, dkim_secret: str | None
+) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
+    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
+    monkeypatch.setenv("GATEWAY_API_KEYS", "key-one")
+    monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
+    if dkim_secret is None:
+        monkeypatch.delenv("DKIM_KEY_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("DKIM_KEY_SECRET", dkim_secret)
+    with pytest.raises(SettingsError, match="DKIM_KEY_SECRET"):
         load_settings(GatewaySettings)
 
 

@@ -86,3 +86,27 @@ def test_identifiers() -> None:
     assert message_id("abc", "d.example") == "<abc@d.example>"
     assert sender_address("Notifications <n@example.com>") == "n@example.com"
     assert sender_address("n@example.com") == "n@example.com"
+
+
+def test_the_templates_sender_and_reply_to_replace_the_default() -> None:
+    raw = build_email(
+        envelope(from_name="Ada's Shop, Ltd", from_email="shop@mail.example.com", reply_to="help@example.com"),
+        sender=from_header("Notifications <n@example.com>"),
+        domain="notifications.local",
+    )
+    mail = parse(raw)
+    assert mail["From"].addresses[0].display_name == "Ada's Shop, Ltd"
+    assert mail["From"].addresses[0].addr_spec == "shop@mail.example.com"
+    assert mail["Reply-To"] == "help@example.com"
+    assert b'From: "Ada\'s Shop, Ltd" <shop@mail.example.com>\r\n' in raw
+
+
+def test_without_a_template_sender_the_default_is_used_and_no_reply_to() -> None:
+    mail = parse(build_email(envelope(), sender=from_header("Notifications <n@example.com>"), domain="x.local"))
+    assert mail["From"] == "Notifications <n@example.com>"
+    assert mail["Reply-To"] is None
+
+
+def test_a_line_break_in_the_reply_to_is_refused() -> None:
+    with pytest.raises(ValueError, match="line break"):
+        build_email(envelope(reply_to="a@example.com\r\nBcc: x@example.com"), sender="n@example.com", domain="x")
