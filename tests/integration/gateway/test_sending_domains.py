@@ -31,7 +31,8 @@ async def test_a_domain_gets_a_key_and_the_record_to_publish_and_put_is_idempote
     domain = new_domain()
     added = await put_domain(gateway, domain.upper() + ".", 201)
     assert added["domain"] == domain
-    assert added["selector"].startswith("ns") and len(added["selector"]) == 8
+    assert added["selector"].startswith("ns")
+    assert len(added["selector"]) == 8
     record = added["dns_record"]
     assert record["type"] == "TXT"
     assert record["name"] == f"{added['selector']}._domainkey.{domain}"

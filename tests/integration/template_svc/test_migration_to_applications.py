@@ -84,7 +84,7 @@ def test_existing_templates_move_into_the_default_application_unchanged(url: str
     asyncio.run(populate(url))
     before = asyncio.run(table_rows(url, TABLES))
 
-    migrate(HISTORY, url)
+    migrate(HISTORY, url, "0002")  # the revision under test; later ones add columns
 
     after = asyncio.run(table_rows(url, TABLES))
     assert {template.pop("application_id") for template in after["templates"]} == {DEFAULT_APPLICATION_ID}

@@ -20,8 +20,7 @@ from tests.unit.email_worker.test_email_message import envelope
 DOMAIN = "mail.example.com"
 SELECTOR = "ns202612"
 UNSUBSCRIBE = (
-    b"List-Unsubscribe: <https://notify.example.com/u/abc>\r\n"
-    b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    b"List-Unsubscribe: <https://notify.example.com/u/abc>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
 )
 
 
@@ -99,7 +98,11 @@ def test_a_non_ascii_subject_and_sender_name_verify() -> None:
 def test_signing_is_an_order_of_magnitude_faster_than_dkimpys_own() -> None:
     """dkimpy's pure-Python RSA takes ≈ 13-20 ms a message here; OpenSSL's ≈ 1 ms."""
     message, pem = email(), private_pem(key())
+
+    def dkimpy() -> bytes:
+        return bytes(dkim.sign(message, SELECTOR.encode(), DOMAIN.encode(), pem))
+
     ours = min(timeit.repeat(lambda: signer().sign(message), number=20, repeat=3)) / 20
-    theirs = min(timeit.repeat(lambda: dkim.sign(message, SELECTOR.encode(), DOMAIN.encode(), pem), number=2, repeat=3)) / 2
-    assert dkim.verify(dkim.sign(message, SELECTOR.encode(), DOMAIN.encode(), pem) + message, dnsfunc=dns)
+    theirs = min(timeit.repeat(dkimpy, number=2, repeat=3)) / 2
+    assert dkim.verify(dkimpy() + message, dnsfunc=dns)
     assert ours * 4 < theirs, (ours, theirs)
