@@ -29,6 +29,7 @@ def test_production_refuses_the_dev_or_a_short_signing_key(
 ) -> None:
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
+    monkeypatch.setenv("DKIM_KEY_SECRET", REAL_KEY)  # the email worker's other signing secret
     monkeypatch.delenv("BOUNCE_SIGNING_KEY", raising=False)
     with pytest.raises(SettingsError, match="BOUNCE_SIGNING_KEY must be set to a real secret"):
         load_settings(settings_class)
