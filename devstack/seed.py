@@ -1,7 +1,9 @@
 """The demo data of the local stack, through the public REST API: a demo user with an email address and a
-device, `welcome` email + push templates in `en` and `pt-BR`, and a webhook endpoint of the default application
-at the dev webhook receiver, subscribed to every notification event (the receiver is told its secret, so it
-verifies each delivery). Safe to run again: an existing demo endpoint gets a fresh secret.
+device, `welcome` email + push templates in `en` and `pt-BR`, the domain of `SMTP_FROM` as a sending domain of
+the default application (with a generated DKIM key, so the stack's mail is signed), and a webhook endpoint of
+the default application at the dev webhook receiver, subscribed to every notification event (the receiver is
+told its secret, so it verifies each delivery). Safe to run again: an existing demo endpoint gets a fresh
+secret, the sending domain keeps its key.
 
 ``python -m devstack.seed [--url http://127.0.0.1:8080] [--wait SECONDS]`` waits for the gateway to be ready,
 seeds, and prints where everything listens, the operator's key, the default application's key and two curl
@@ -28,6 +30,7 @@ DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the documented demo account of the local stack
 DEMO_DEVICE = "demo-device-token"
 DEMO_WEBHOOK_PATH = "/hooks/demo"
+SENDER_DOMAIN = os.environ.get("SMTP_FROM", "notifications@example.com").rpartition("@")[2].strip(" >").lower()
 NOTIFICATION_STATUSES = ("queued", "scheduled", "sending", "delivered", "retrying", "failed", "skipped", "cancelled")
 NOTIFICATION_EVENTS = [f"notification.{status}" for status in (*NOTIFICATION_STATUSES, "bounced")]
 
@@ -103,6 +106,16 @@ def seed(base: str) -> str:
     return user_id
 
 
+def seed_sending_domain(base: str) -> dict[str, Any]:
+    """The default sender's domain as a sending domain of the default application (its key is generated on the
+    first seed and kept after); the DKIM record a real domain would publish."""
+    status, body = call(base, "PUT", f"/v1/sending-domains/{SENDER_DOMAIN}")
+    if status not in (200, 201):
+        sys.exit(f"seed: adding the sending domain {SENDER_DOMAIN} failed: {status} {body}")
+    record: dict[str, Any] = body["dns_record"]
+    return record
+
+
 def seed_webhook(base: str, receiver: str) -> dict[str, Any]:
     """Register (or re-key) the demo endpoint at ``receiver`` and tell the receiver its secret; returns the
     endpoint with its secret."""
@@ -145,7 +158,7 @@ def port(variable: str, default: int) -> str:
     return os.environ.get(variable, str(default))
 
 
-def banner(base: str, user_id: str, webhook: dict[str, Any], receiver: str) -> str:
+def banner(base: str, user_id: str, webhook: dict[str, Any], receiver: str, dkim: dict[str, Any]) -> str:
     """Where everything listens, and two curl commands that work as printed."""
     send = (
         f"ID=$(curl -s -X POST {base}/v1/notifications/send -H 'X-API-Key: {API_KEY}' "
@@ -170,6 +183,7 @@ messages at http://127.0.0.1:{port("SMTP_SINK_HTTP_PORT", 1080)}/messages
  Operator key (GATEWAY_ADMIN_API_KEY, manages applications and keys): {ADMIN_API_KEY}
  Default application {DEFAULT_APPLICATION_ID}, its key (GATEWAY_API_KEYS): {API_KEY}
  Demo user: {user_id} ({DEMO_EMAIL})
+ Mail from {SENDER_DOMAIN} is DKIM-signed; a real domain would publish the TXT record {dkim["name"]}
 
  Send an email, then read its status:
    {send}
@@ -192,7 +206,8 @@ def main() -> None:
     args = parser.parse_args()
     wait_ready(args.url, args.wait)
     user_id = seed(args.url)
-    print(banner(args.url, user_id, seed_webhook(args.url, args.receiver), args.receiver), flush=True)
+    dkim = seed_sending_domain(args.url)
+    print(banner(args.url, user_id, seed_webhook(args.url, args.receiver), args.receiver, dkim), flush=True)
 
 
 if __name__ == "__main__":

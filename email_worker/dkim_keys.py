@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 
 import asyncpg
 
@@ -48,7 +49,7 @@ class DkimKeyring:
         """The signer for mail of ``application_id`` from ``from_email`` (empty: the default sender), or None
         when its domain has no key. Raises ``OSError``/``asyncpg`` errors when the database cannot be read."""
         if from_email:
-            owner = (application_id, domain_of(from_email))
+            owner = (application_id or str(DEFAULT_APPLICATION_ID), domain_of(from_email))  # release 1: none
         else:
             owner = (str(DEFAULT_APPLICATION_ID), self._default_domain)
         held = self._held.get(owner)
@@ -64,7 +65,10 @@ class DkimKeyring:
         if self._pool is None:
             self._pool = await asyncpg.create_pool(plain_url(self._database_url), min_size=0, max_size=2)
         application_id, domain = owner
-        row = await self._pool.fetchrow(_KEY, application_id, domain, timeout=5)
+        try:
+            row = await self._pool.fetchrow(_KEY, uuid.UUID(application_id), domain, timeout=5)
+        except ValueError:  # not an application id: no application has keys for it
+            row = None
         signer = None
         if row is not None:
             try:

@@ -5,6 +5,7 @@ the published record."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -48,6 +49,6 @@ async def test_a_templates_sender_arrives_and_its_dkim_signature_verifies(api: A
         """The DNS as the operator set it up: the one TXT record the API asked for."""
         return record["value"].encode() if name.decode().rstrip(".") == record["name"] else None
 
-    raw = Path(mail["file"]).read_bytes()
+    raw = await asyncio.to_thread(Path(mail["file"]).read_bytes)
     assert dkim.verify(raw, dnsfunc=published)
     assert not dkim.verify(raw.replace(b"shipped", b"lost"), dnsfunc=published)

@@ -20,7 +20,7 @@ from common.amqp.publisher import Publisher, protobuf_message
 from common.envelope import encode_envelope
 from common.ids import new_notification_id
 from delivery.runtime import WorkerRuntime
-from email_worker.deliverer import EmailDeliverer, relay_route
+from email_worker.deliverer import EmailDeliverer, dkim_keyring, relay_route
 from email_worker.settings import EmailWorkerSettings
 from notification.v1 import notification_pb2 as pb
 from tests.support.smtp_sink import RunningSmtpSink
@@ -149,10 +149,12 @@ async def running_worker(
     """The email worker's runtime consuming in this process (``deliverer``: the real one, or a subclass that
     changes its timing); stopped (drained) afterwards."""
     route = relay_route(settings)
-    runtime = WorkerRuntime(settings, deliverer(route, settings), name="email_worker-test")
+    keyring = dkim_keyring(settings)
+    runtime = WorkerRuntime(settings, deliverer(route, settings, keyring), name="email_worker-test")
     await runtime.start()
     try:
         yield runtime
     finally:
         await runtime.stop()
         await route.close()
+        await keyring.close()
