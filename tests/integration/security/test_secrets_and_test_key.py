@@ -36,6 +36,7 @@ def test_production_refuses_a_jwt_secret_under_32_bytes(
     monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
     monkeypatch.setenv("GATEWAY_API_KEYS", "a-real-api-key")
     monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
+    monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
     monkeypatch.setenv("JWT_SECRET", "x" * 31)
     with pytest.raises(SettingsError, match="JWT_SECRET must be at least 32 bytes"):
         load_settings(settings_class)
