@@ -226,3 +226,17 @@ async def test_webhook_deliveries_verify_with_the_clients_function_also_across_a
         verify(secrets, second["headers"], second["body"].encode())
     assert of_type("webhook.test")(second)
     await client.webhooks.delete(endpoint.id)
+
+
+def test_a_sending_domain_is_added_read_listed_and_removed(sync_client: Client) -> None:
+    domain = f"{unique('client')}.example.com"
+    added = sync_client.sending_domains.put(domain)
+    assert added.dns_record.name == f"{added.selector}._domainkey.{domain}"
+    assert added.dns_record.value.startswith("v=DKIM1; k=rsa; p=")
+    assert sync_client.sending_domains.put(domain) == added
+    assert sync_client.sending_domains.get(domain) == added
+    assert added in sync_client.sending_domains.list()
+    rotated = sync_client.sending_domains.put(domain, selector="s2")
+    assert (rotated.selector, rotated.dns_record.value != added.dns_record.value) == ("s2", True)
+    sync_client.sending_domains.remove(domain)
+    assert domain not in [found.domain for found in sync_client.sending_domains.list()]

@@ -198,6 +198,9 @@ class Template(Model):
     title: str | None = None
     data: dict[str, str] = Field(default_factory=dict)
     category: str | None = None
+    from_name: str | None = None
+    from_email: str | None = None
+    reply_to: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -228,8 +231,18 @@ class Category(Model):
     transactional: bool
 
 
+class DnsRecord(Model):
+    type: str
+    name: str
+    value: str
+
+
 class SendingDomain(Model):
     domain: str
+    selector: str
+    dns_record: DnsRecord
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 # Topics and suppressions

@@ -386,17 +386,30 @@ class Categories(Resource[ModeT]):
 
 
 class SendingDomains(Resource[ModeT]):
-    """Domains an application may send from (templates' ``from_email``)."""
+    """Domains an application may send from (templates' ``from_email``), each with its DKIM key and the TXT
+    record to publish (docs/api.md §13)."""
 
     @endpoint
     def put(self, /, domain: str, **fields: Any) -> Call[SendingDomain]:
+        """Add ``domain`` (or rotate its key with another ``selector``, or use your ``private_key``)."""
         return Call("PUT", f"/v1/sending-domains/{_segment(domain)}", model(SendingDomain), json=body(**fields))
 
-    def _list(self, *, limit: int | None = None, cursor: str | None = None) -> Call[Page[SendingDomain]]:
-        return Call("GET", "/v1/sending-domains", _page(SendingDomain), params={"limit": limit, "cursor": cursor})
+    @endpoint
+    def get(self, domain: str) -> Call[SendingDomain]:
+        return Call("GET", f"/v1/sending-domains/{_segment(domain)}", model(SendingDomain))
 
-    list = endpoint(_list)
-    iterate = paginated(_list)
+    @endpoint
+    def remove(self, domain: str) -> Call[None]:
+        return Call("DELETE", f"/v1/sending-domains/{_segment(domain)}", no_content)
+
+    @endpoint
+    def list(self) -> Call[list[SendingDomain]]:
+        """Every sending domain of the application, by name (one list, not paged)."""
+        return Call(
+            "GET",
+            "/v1/sending-domains",
+            lambda response: ItemList[SendingDomain].model_validate(response.json()).items,
+        )
 
 
 class Topics(Resource[ModeT]):
