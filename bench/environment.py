@@ -14,8 +14,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-from redis.asyncio import Redis
 
+from common.redis_client import redis_client
 from devstack.infra import Infra
 from devstack.stack import Stack, stack_environment
 
@@ -91,7 +91,7 @@ async def reset_infrastructure() -> None:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
-    redis = Redis.from_url(REDIS_URL)
+    redis = redis_client(REDIS_URL)
     try:
         await redis.flushdb()
     finally:

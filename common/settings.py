@@ -9,11 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.grpc.tls import GrpcTls
+from common.redis_client import as_cluster_url, cluster_node_url
 
 DEV_INTERNAL_API_KEY = "dev-internal-key"
 DEV_JWT_SECRET = "dev-jwt-secret-change-me-in-production"  # noqa: S105
@@ -107,6 +109,7 @@ class ServiceSettings(BaseSettings):
     rabbitmq_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/", validation_alias="RABBITMQ_URL")
     rabbitmq_queue_type: Literal["quorum", "classic"] = Field(default="quorum", validation_alias="RABBITMQ_QUEUE_TYPE")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_cluster: bool = Field(default=False, validation_alias="REDIS_CLUSTER")
     grpc_tls_cert: Path | None = Field(default=None, validation_alias="GRPC_TLS_CERT")
     grpc_tls_key: Path | None = Field(default=None, validation_alias="GRPC_TLS_KEY")
     grpc_tls_ca: Path | None = Field(default=None, validation_alias="GRPC_TLS_CA")
@@ -144,9 +147,24 @@ class ServiceSettings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must be a redis://host:port/db URL")
+        if not value.startswith(("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")):
+            raise ValueError("must be a redis://host:port/db or redis+cluster://host:port URL")
         return value
+
+    @model_validator(mode="after")
+    def _redis_cluster(self) -> ServiceSettings:
+        """``REDIS_CLUSTER=1`` puts ``REDIS_URL`` in its cluster form, so the URL alone names the client to make
+        (:mod:`common.redis_client`); a cluster has only database 0 and no Unix socket."""
+        if self.redis_cluster:
+            if self.redis_url.startswith("unix://"):
+                raise ValueError("REDIS_CLUSTER=1 needs a redis:// URL: a Redis Cluster is reached over TCP")
+            self.redis_url = as_cluster_url(self.redis_url)
+        if cluster_node_url(self.redis_url) is not None:
+            self.redis_cluster = True
+            database = urlsplit(self.redis_url).path.strip("/")
+            if database not in ("", "0"):
+                raise ValueError("REDIS_URL names a Redis Cluster, which has only database 0")
+        return self
 
     def secrets(self) -> dict[str, str]:
         """The secret settings by variable name; production refuses any that is empty or a dev value."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from importlib.resources import files
 
-from redis.asyncio import Redis
+from common.redis_client import RedisClient
 
 SCRIPT = files(__package__).joinpath("rate_limit.lua").read_text()
 
@@ -23,7 +23,7 @@ def rate_key(provider: str) -> str:
 class RateLimiter:
     """Spaces sends to ``provider`` at most ``per_second`` apart across every process sharing ``redis``."""
 
-    def __init__(self, redis: Redis, provider: str, per_second: float) -> None:
+    def __init__(self, redis: RedisClient, provider: str, per_second: float) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive")
         self._key = rate_key(provider)

@@ -38,7 +38,6 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
-from redis.asyncio import Redis
 
 from common.amqp.connection import close_after_acks, connect
 from common.amqp.publisher import Publisher, protobuf_message
@@ -48,6 +47,7 @@ from common.envelope import EnvelopeError, decode_envelope
 from common.ids import parse_uuid
 from common.log import request_id_var
 from common.notification_tables import Status
+from common.redis_client import RedisClient, redis_client
 from delivery.breaker import CircuitBreaker
 from delivery.metrics import ChannelMetrics
 from delivery.outcome import Deliverer, DeliveryError, PermanentError, TransientError
@@ -92,7 +92,7 @@ class WorkerRuntime:
         self.metrics = ChannelMetrics(self.channel, lambda: float(self.breaker.state))
         self._name = name or f"{self.channel}_worker"
         self._store: StatusStore | None = None
-        self._redis: Redis | None = None
+        self._redis: RedisClient | None = None
         self._limiter: RateLimiter | None = None
         self._connection: AbstractRobustConnection | None = None
         self._publisher: Publisher | None = None
@@ -112,7 +112,7 @@ class WorkerRuntime:
             settings.database_url, lease_seconds=settings.lease_seconds, pool_size=settings.db_pool_size
         )
         if settings.max_per_second > 0:
-            self._redis = Redis.from_url(settings.redis_url)
+            self._redis = redis_client(settings.redis_url)
             self._limiter = RateLimiter(self._redis, self.channel, settings.max_per_second)
         self._connection = await self._connect()
         self._publisher = await Publisher.create(self._connection, settings.rabbitmq_queue_type)

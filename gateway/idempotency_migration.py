@@ -16,9 +16,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from common.applications import DEFAULT_APPLICATION_ID
+from common.redis_client import RedisClient, redis_client
 from gateway.redis_keys import RELEASE_1_IDEMPOTENCY_PATTERN, idempotency_record
 
 logger = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ def release_2_name(release_1_name: str) -> str | None:
     return idempotency_record(str(DEFAULT_APPLICATION_ID), idempotency_key)
 
 
-async def copy_release_1_records(redis: Redis) -> CopyReport:
+async def copy_release_1_records(redis: RedisClient) -> CopyReport:
     """Copy every live release-1 idempotency record to its release-2 name (see the module's docstring)."""
     copy = redis.register_script(_COPY)
     found = copied = 0
@@ -87,7 +86,7 @@ def migrate_idempotency_records(redis_url: str) -> None:
     """The migration step run by ``python -m gateway migrate``, after the database's."""
 
     async def run() -> CopyReport:
-        redis = Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10)
+        redis = redis_client(redis_url, socket_connect_timeout=5, socket_timeout=10)
         try:
             return await copy_release_1_records(redis)
         finally:

@@ -26,11 +26,11 @@ from importlib.resources import files
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from common.batching import Batcher
+from common.redis_client import RedisClient
 from gateway.errors import ProblemError
 from gateway.redis_keys import application_limiter, idempotency_record, recipient_limiter, user_token_limiter
 
@@ -135,7 +135,7 @@ class ScriptCalls:
     timer: a lone call goes at once). A script Redis does not know (after a restart or SCRIPT FLUSH) is loaded
     and only the calls that failed for it are run again."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._batcher: Batcher[ScriptCall, Any] = Batcher(self._run)
 
@@ -190,7 +190,7 @@ class SendGate:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         application_limit: int,
         user_limit: int,
@@ -309,7 +309,7 @@ class UserTokenLimit:
     """Requests made with a user token, per user: the send gate's token bucket on a key of its own (its
     application limit off, no idempotency record), so a stolen or scripted token cannot hammer user_svc."""
 
-    def __init__(self, redis: Redis, *, limit: int, window_seconds: float) -> None:
+    def __init__(self, redis: RedisClient, *, limit: int, window_seconds: float) -> None:
         self._scripts = ScriptCalls(redis)
         self._gate = redis.register_script(_gate_script())
         self._limit = limit

@@ -16,8 +16,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
+from common.redis_client import RedisClient
 from gateway.errors import BUSY_RETRY_AFTER, ProblemError
 from gateway.limits import ScriptCalls
 from gateway.problem_types import ProblemType
@@ -83,7 +82,9 @@ class LoginThrottle:
     """Failure budgets per email (``max_failures`` per window, 429 once spent) and per client address
     (``address_max_failures``, 0 = off), taken before the password is checked."""
 
-    def __init__(self, redis: Redis, *, max_failures: int, address_max_failures: int, window_seconds: int) -> None:
+    def __init__(
+        self, redis: RedisClient, *, max_failures: int, address_max_failures: int, window_seconds: int
+    ) -> None:
         self._redis = redis
         self._scripts = ScriptCalls(redis)
         self._take = redis.register_script(_TAKE)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aio_pika.abc import AbstractRobustConnection
-from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
 from common.dkim_keys import KeySealer
+from common.redis_client import RedisClient, redis_client
 from gateway.accepting import SendService
 from gateway.auth import Authenticator
 from gateway.backends import Backends
@@ -64,7 +64,7 @@ class Resources:
     """The shared clients and services of one gateway process."""
 
     settings: GatewaySettings
-    redis: Redis
+    redis: RedisClient
     db: Any
     """The asyncpg pool of the notifications database."""
     amqp: AbstractRobustConnection
@@ -112,7 +112,7 @@ class Resources:
             stack.callback(renderer.close)
             db = await create_pool(settings.database_url, settings.db_pool_size)
             stack.push_async_callback(db.close)
-            redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5, retry=REDIS_RETRY)
+            redis = redis_client(settings.redis_url, socket_connect_timeout=2, socket_timeout=5, retry=REDIS_RETRY)
             stack.push_async_callback(redis.aclose)
             backends = Backends.open(settings)
             stack.push_async_callback(backends.close)

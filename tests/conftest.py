@@ -8,12 +8,13 @@ can keep out of each other's way.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from redis.asyncio import Redis
 
+from common.redis_client import RedisClient, redis_client
 from devstack.infra import AmqpSession, Infra
+from devstack.redis_cluster import RedisClusterNodes, running_redis_cluster
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
@@ -44,9 +45,32 @@ async def amqp(infra: Infra) -> AsyncIterator[AmqpSession]:
         yield session
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``redis_cluster`` that takes ``redis_url`` (or ``redis``) runs twice: on the test Redis
+    database and on the private Redis Cluster."""
+    if metafunc.definition.get_closest_marker("redis_cluster") and "redis_url" in metafunc.fixturenames:
+        metafunc.parametrize("redis_url", ["redis", "redis_cluster"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    """A private Redis Cluster of three masters on free ports, for the session (docs/operations.md)."""
+    with running_redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
 @pytest.fixture
-async def redis(infra: Infra) -> AsyncIterator[Redis]:
-    """A client of the test Redis database."""
-    client = Redis.from_url(infra.redis_url)
+def redis_url(request: pytest.FixtureRequest, infra: Infra) -> str:
+    """The URL of the Redis the test runs on: the test database, or the private cluster (``redis_cluster``
+    marker). The cluster has only database 0 and is shared by the session: tests keep apart by key names."""
+    if getattr(request, "param", "redis") == "redis_cluster":
+        return str(request.getfixturevalue("redis_cluster").url)
+    return infra.redis_url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[RedisClient]:
+    """A client of the test Redis database (or of the private cluster, see :func:`redis_url`)."""
+    client = redis_client(redis_url)
     yield client
     await client.aclose()

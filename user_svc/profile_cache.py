@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from prometheus_client import Counter
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from common.redis_client import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def profile_key(application_id: uuid.UUID, user_id: uuid.UUID) -> str:
 class ProfileCache:
     """Serialized notification profiles by application and user id."""
 
-    def __init__(self, redis: Redis, ttl_seconds: int) -> None:
+    def __init__(self, redis: RedisClient, ttl_seconds: int) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
         self._fill = redis.register_script(_FILL_IF_UNCHANGED)

@@ -7,13 +7,13 @@ import contextlib
 from dataclasses import dataclass
 
 import grpc
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
 from common.db import create_engine
 from common.grpc.server import GrpcServer, build_server, serve_service
+from common.redis_client import redis_client
 from common.waiting import wait_for, where
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
@@ -57,7 +57,7 @@ async def build_user_service(settings: UserServiceSettings) -> UserService:
     try:
         engine = create_engine(settings.database_url)
         resources.push_async_callback(engine.dispose)
-        redis = Redis.from_url(
+        redis = redis_client(
             settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )
         resources.push_async_callback(redis.aclose)

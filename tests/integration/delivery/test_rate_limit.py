@@ -6,15 +6,17 @@ import asyncio
 import time
 import uuid
 
-from redis.asyncio import Redis
+import pytest
 
+from common.redis_client import redis_client
 from delivery.rate_limit import RateLimiter
-from devstack.infra import Infra
+
+pytestmark = pytest.mark.redis_cluster
 
 
-async def test_two_replicas_share_one_ceiling(infra: Infra) -> None:
+async def test_two_replicas_share_one_ceiling(redis_url: str) -> None:
     provider = f"test-{uuid.uuid4().hex[:8]}"
-    first, second = Redis.from_url(infra.redis_url), Redis.from_url(infra.redis_url)
+    first, second = redis_client(redis_url), redis_client(redis_url)
     try:
         limiters = [RateLimiter(first, provider, 50), RateLimiter(second, provider, 50)]
         sent: list[float] = []

@@ -9,17 +9,19 @@ import asyncio
 import time
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redis.asyncio import Redis
 
+from common.redis_client import RedisClient, redis_client
 from delivery.rate_limit import RateLimiter
-from devstack.infra import Infra
 
 PROPERTY_SETTINGS = settings(
     max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 SLACK_SECONDS = 0.005
+
+pytestmark = pytest.mark.redis_cluster
 
 
 @PROPERTY_SETTINGS
@@ -29,10 +31,10 @@ SLACK_SECONDS = 0.005
     burst=st.integers(min_value=1, max_value=20),
 )
 async def test_a_burst_is_spaced_one_slot_apart_across_replicas(
-    infra: Infra, per_second: float, replicas: int, burst: int
+    redis_url: str, per_second: float, replicas: int, burst: int
 ) -> None:
     provider = f"prop-{uuid.uuid4().hex[:12]}"
-    clients = [Redis.from_url(infra.redis_url) for _ in range(replicas)]
+    clients = [redis_client(redis_url) for _ in range(replicas)]
     try:
         limiters = [RateLimiter(client, provider, per_second) for client in clients]
         started = time.monotonic()
@@ -51,7 +53,7 @@ async def test_a_burst_is_spaced_one_slot_apart_across_replicas(
 
 @PROPERTY_SETTINGS
 @given(per_second=st.floats(min_value=0.5, max_value=10_000), sends=st.integers(min_value=1, max_value=30))
-async def test_sends_over_time_never_beat_the_ceiling(redis: Redis, per_second: float, sends: int) -> None:
+async def test_sends_over_time_never_beat_the_ceiling(redis: RedisClient, per_second: float, sends: int) -> None:
     limiter = RateLimiter(redis, f"prop-{uuid.uuid4().hex[:12]}", per_second)
     reserved_until = 0.0
     started = time.monotonic()

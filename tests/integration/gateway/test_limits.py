@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from redis.asyncio import Redis
+import pytest
 
+from common.redis_client import RedisClient
 from gateway.limits import Admission, Verdict
 from tests.support.send_gate import fresh_caller, send_gate
 
+pytestmark = pytest.mark.redis_cluster
 
-async def test_the_recipient_limit_refuses_then_recovers_after_its_share_of_the_window(redis: Redis) -> None:
+
+async def test_the_recipient_limit_refuses_then_recovers_after_its_share_of_the_window(redis: RedisClient) -> None:
     limits = send_gate(redis, user_limit=3, window=0.6)
     application, user = fresh_caller()
     answers = [await limits.admit(application, user, None, "") for _ in range(3)]
@@ -33,7 +36,9 @@ async def test_the_recipient_limit_refuses_then_recovers_after_its_share_of_the_
     assert (await limits.admit(application, user, None, "")).verdict is Verdict.ADMITTED
 
 
-async def test_the_api_application_limit_spans_recipients_and_headers_report_the_closer_limit(redis: Redis) -> None:
+async def test_the_api_application_limit_spans_recipients_and_headers_report_the_closer_limit(
+    redis: RedisClient,
+) -> None:
     limits = send_gate(redis, application_limit=2, user_limit=10)
     application, _ = fresh_caller()
     first = await limits.admit(application, str(uuid.uuid4()), None, "")
@@ -44,7 +49,7 @@ async def test_the_api_application_limit_spans_recipients_and_headers_report_the
     assert (await limits.admit(application, str(uuid.uuid4()), None, "")).verdict is Verdict.RATE_LIMITED
 
 
-async def test_a_refused_send_takes_no_token_from_the_other_limit(redis: Redis) -> None:
+async def test_a_refused_send_takes_no_token_from_the_other_limit(redis: RedisClient) -> None:
     limits = send_gate(redis, application_limit=5, user_limit=1)
     application, user = fresh_caller()
     await limits.admit(application, user, None, "")
@@ -54,14 +59,14 @@ async def test_a_refused_send_takes_no_token_from_the_other_limit(redis: Redis) 
     assert [a.verdict for a in others] == [Verdict.ADMITTED] * 4 + [Verdict.RATE_LIMITED]
 
 
-async def test_limits_set_to_zero_are_off(redis: Redis) -> None:
+async def test_limits_set_to_zero_are_off(redis: RedisClient) -> None:
     limits = send_gate(redis, application_limit=0, user_limit=0)
     application, user = fresh_caller()
     answers = [await limits.admit(application, user, None, "") for _ in range(5)]
     assert all(a.verdict is Verdict.ADMITTED and a.rate is None for a in answers)
 
 
-async def test_idempotency_claim_in_flight_replay_reuse_and_release(redis: Redis) -> None:
+async def test_idempotency_claim_in_flight_replay_reuse_and_release(redis: RedisClient) -> None:
     limits = send_gate(redis)
     application, user = fresh_caller()
     idem = uuid.uuid4().hex
@@ -91,7 +96,7 @@ async def test_idempotency_claim_in_flight_replay_reuse_and_release(redis: Redis
     assert (await limits.admit(application, user, failed_idem, "hash-c")).verdict is Verdict.ADMITTED
 
 
-async def test_many_identical_requests_racing_admit_exactly_one(redis: Redis) -> None:
+async def test_many_identical_requests_racing_admit_exactly_one(redis: RedisClient) -> None:
     limits = send_gate(redis)
     application, user = fresh_caller()
     idem = uuid.uuid4().hex
