@@ -15,9 +15,14 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 RedisClient = Redis | RedisCluster
 """A client of a single Redis or of a Redis Cluster."""
+
+REDIS_FAILURES: tuple[type[Exception], ...] = (RedisError, RedisClusterException)
+"""What a client of either kind raises when Redis fails: a cluster's client also raises
+:class:`RedisClusterException` (no node reachable, a slot no node serves), which is no :class:`RedisError`."""
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 """The URL schemes of a cluster, and the scheme of one of its nodes."""

@@ -177,6 +177,10 @@ DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,
     redis.exceptions.OutOfMemoryError,  # a full Redis under maxmemory-policy noeviction refuses writes
+    redis.exceptions.ClusterDownError,  # a Redis Cluster with a slot unserved (a master down, not yet replaced)
+    redis.exceptions.TryAgainError,  # a slot being moved between a cluster's nodes
+    redis.exceptions.RedisClusterUnreachableError,
+    redis.exceptions.SlotNotCoveredError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,

@@ -18,9 +18,8 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from prometheus_client import Counter
-from redis.exceptions import RedisError
 
-from common.redis_client import RedisClient
+from common.redis_client import REDIS_FAILURES, RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ class ProfileCache:
         key = profile_key(application_id, user_id)
         try:
             seen = cast(bytes | None, await self._redis.get(key)) or b""  # bytes: no decode_responses
-        except RedisError:
+        except REDIS_FAILURES:
             logger.warning("profile cache read failed; reading the database", exc_info=True)
             CACHE_READS.labels("error").inc()
             return await load()
@@ -75,7 +74,7 @@ class ProfileCache:
         if profile is not None:
             try:
                 await self._fill(keys=[key], args=[seen, profile, self._ttl])
-            except RedisError:
+            except REDIS_FAILURES:
                 logger.warning("profile cache fill failed", exc_info=True)
         return profile
 
@@ -88,6 +87,6 @@ class ProfileCache:
                 for user_id in user_ids:
                     pipeline.set(profile_key(application_id, user_id), TOMBSTONE + secrets.token_bytes(8), ex=self._ttl)
                 await pipeline.execute()
-        except RedisError:
+        except REDIS_FAILURES:
             CACHE_INVALIDATION_FAILURES.inc()
             logger.error("profile cache invalidation failed for %d user(s)", len(user_ids), exc_info=True)

@@ -38,6 +38,18 @@ async def gateway(
         yield running
 
 
+@pytest.fixture(scope="module", params=["redis", "redis_cluster"])
+async def gateway_on_each_redis(request: pytest.FixtureRequest, gateway: Gateway) -> AsyncIterator[Gateway]:
+    """The session's gateway, then one on the private Redis Cluster (same database, broker and backends): a test
+    that takes this fixture runs on both."""
+    if request.param == "redis":
+        yield gateway
+        return
+    cluster_url = request.getfixturevalue("redis_cluster").url
+    async with running_gateway(gateway.settings.model_copy(update={"redis_url": cluster_url})) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 async def templates(gateway: Gateway) -> None:
     """The email (en, pt) and push templates ``welcome`` that the send tests use."""

@@ -8,8 +8,8 @@ import uuid
 
 import orjson
 import pytest
-from redis.asyncio import Redis
 
+from common.redis_client import RedisClient
 from devstack.infra import Infra
 from gateway.idempotency_migration import copy_release_1_records, migrate_idempotency_records, release_2_name
 from gateway.limits import body_hash, canonical_json
@@ -33,7 +33,7 @@ def fingerprint(body: dict[str, object]) -> str:
 
 
 async def test_a_retry_after_the_upgrade_replays_the_response_release_1_stored(
-    gateway: Gateway, redis: Redis, infra: Infra
+    gateway: Gateway, redis: RedisClient, infra: Infra
 ) -> None:
     user = await create_user(gateway.client)
     body = send_body(user)
@@ -58,7 +58,10 @@ async def test_a_retry_after_the_upgrade_replays_the_response_release_1_stored(
     assert await redis.exists(old) == 1  # left to expire
 
 
-async def test_a_copy_never_overwrites_a_newer_record_and_a_second_run_changes_nothing(redis: Redis) -> None:
+@pytest.mark.redis_cluster
+async def test_a_copy_never_overwrites_a_newer_record_and_a_second_run_changes_nothing(
+    redis: RedisClient,
+) -> None:
     keys = [f"k-{uuid.uuid4()}" for _ in range(3)]
     completed, in_flight, newer = keys
     await redis.hset(release_1_name(completed), mapping={"h": "h1", "o": "o1", "r": b"response-1"})

@@ -9,10 +9,10 @@ import uuid
 
 import aio_pika
 import pytest
-from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from common.amqp.topology import EVENTS_EXCHANGE
+from common.redis_client import RedisClient
 from devstack.infra import AmqpSession
 from gateway.errors import ProblemError
 from gateway.limits import Verdict
@@ -115,7 +115,7 @@ async def test_a_change_event_evicts_the_profile_of_its_own_application_only(
 
 
 async def test_a_send_keeps_its_keys_in_its_applications_slot(
-    gateway: Gateway, redis: Redis, amqp: AmqpSession
+    gateway: Gateway, redis: RedisClient, amqp: AmqpSession
 ) -> None:
     user = await create_user(gateway.client)
     idempotency_key = f"slot-{uuid.uuid4()}"
@@ -134,7 +134,8 @@ async def test_a_send_keeps_its_keys_in_its_applications_slot(
     assert await redis.hget(names[2], "r") == response.content
 
 
-async def test_limits_and_idempotency_keys_are_per_application(redis: Redis) -> None:
+@pytest.mark.redis_cluster
+async def test_limits_and_idempotency_keys_are_per_application(redis: RedisClient) -> None:
     gate = send_gate(redis, application_limit=100, user_limit=100)
     first, second, user = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     own = [await gate.admit(first, str(uuid.uuid4()), None, "", application_limit=2) for _ in range(3)]
@@ -150,7 +151,8 @@ async def test_limits_and_idempotency_keys_are_per_application(redis: Redis) -> 
     assert claimed.verdict is other.verdict is Verdict.ADMITTED  # one key in two applications: two records
 
 
-async def test_failed_logins_count_per_application(redis: Redis) -> None:
+@pytest.mark.redis_cluster
+async def test_failed_logins_count_per_application(redis: RedisClient) -> None:
     throttle = LoginThrottle(redis, max_failures=2, address_max_failures=0, window_seconds=60)
     email, first, second = f"{uuid.uuid4().hex}@example.com", str(uuid.uuid4()), str(uuid.uuid4())
     for _ in range(2):

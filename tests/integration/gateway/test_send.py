@@ -17,6 +17,7 @@ from gateway.schemas.notifications import SendRequest
 from notification.v1 import notification_pb2 as pb
 from tests.integration.gateway.harness import (
     DEFAULT_APPLICATION,
+    UNREACHABLE,
     VARIABLES,
     Gateway,
     create_user,
@@ -190,8 +191,9 @@ async def test_expires_at_travels_in_the_envelope_and_the_row(gateway: Gateway, 
 
 
 async def test_an_idempotent_repeat_replays_the_first_response_and_sends_nothing(
-    gateway: Gateway, amqp: AmqpSession
+    gateway_on_each_redis: Gateway, amqp: AmqpSession
 ) -> None:
+    gateway = gateway_on_each_redis
     user = await create_user(gateway.client)
     key = {"Idempotency-Key": f"order-{uuid.uuid4()}"}
     first = await gateway.client.post("/v1/notifications/send", json=send_body(user), headers=key)
@@ -208,7 +210,8 @@ async def test_an_idempotent_repeat_replays_the_first_response_and_sends_nothing
     assert_problem(other_body, 409)
 
 
-async def test_a_repeat_while_the_first_is_in_flight_is_409_with_retry_after(gateway: Gateway) -> None:
+async def test_a_repeat_while_the_first_is_in_flight_is_409_with_retry_after(gateway_on_each_redis: Gateway) -> None:
+    gateway = gateway_on_each_redis
     user = await create_user(gateway.client)
     body = send_body(user)
     idempotency_key = f"order-{uuid.uuid4()}"
@@ -223,8 +226,9 @@ async def test_a_repeat_while_the_first_is_in_flight_is_409_with_retry_after(gat
 
 
 async def test_many_identical_requests_racing_make_exactly_one_notification(
-    gateway: Gateway, amqp: AmqpSession
+    gateway_on_each_redis: Gateway, amqp: AmqpSession
 ) -> None:
+    gateway = gateway_on_each_redis
     user = await create_user(gateway.client)
     key = {"Idempotency-Key": f"race-{uuid.uuid4()}"}
     responses = await asyncio.gather(
@@ -242,13 +246,15 @@ async def test_many_identical_requests_racing_make_exactly_one_notification(
     assert len(await rows_of(gateway, user["id"])) == 1
 
 
+@pytest.mark.redis_cluster
 async def test_rate_limit_429_with_retry_after_then_recovery(
-    infra: Infra, user_service: RunningUserService, template_service: RunningTemplateService
+    infra: Infra, user_service: RunningUserService, template_service: RunningTemplateService, redis_url: str
 ) -> None:
     settings = gateway_settings(
         infra,
         users=user_service,
         templates=template_service,
+        redis_url=redis_url,
         rate_limit_user_per_minute=2,
         rate_limit_window_seconds=1,
     )
@@ -360,6 +366,19 @@ async def test_user_svc_down_is_503_and_leaves_nothing_behind(
     assert await rows_of(gateway, user["id"]) == []
     accepted = await gateway.client.post("/v1/notifications/send", json=send_body(user), headers=key)
     assert accepted.status_code == 202  # the failed first request left no idempotency record
+
+
+async def test_an_unreachable_redis_cluster_is_503_for_sends_and_logins_and_leaves_nothing_behind(
+    gateway: Gateway,
+) -> None:
+    user = await create_user(gateway.client)
+    settings = gateway.settings.model_copy(update={"redis_url": f"redis+cluster://{UNREACHABLE}/0"})
+    async with running_gateway(settings) as down:
+        for headers in ({"Idempotency-Key": f"down-{uuid.uuid4()}"}, {}):
+            assert_problem(await down.client.post("/v1/notifications/send", json=send_body(user), headers=headers), 503)
+        login = await down.client.post("/v1/auth/login", json={"email": user["email"], "password": "whatever"})
+        assert_problem(login, 503)
+    assert await rows_of(gateway, user["id"]) == []
 
 
 async def test_numbers_beyond_64_bits_are_accepted_and_beyond_a_double_refused(

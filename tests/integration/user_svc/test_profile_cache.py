@@ -10,10 +10,10 @@ import asyncpg
 import grpc
 import pytest
 from prometheus_client import REGISTRY
-from redis.asyncio import Redis
 
 from common.grpc.client import internal_channel
 from common.grpc.errors import field_violations
+from common.redis_client import redis_client
 from devstack.infra import Infra
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
@@ -130,8 +130,9 @@ async def test_profile_errors(users: pb_grpc.UserServiceStub) -> None:
     assert [v.field for v in field_violations(malformed)] == ["user_id"]
 
 
-async def test_a_read_that_raced_a_write_does_not_put_the_old_profile_back(infra: Infra) -> None:
-    redis = Redis.from_url(infra.redis_url)
+@pytest.mark.redis_cluster
+async def test_a_read_that_raced_a_write_does_not_put_the_old_profile_back(redis_url: str) -> None:
+    redis = redis_client(redis_url)
     cache = ProfileCache(redis, ttl_seconds=60)
     application_id, user_id = uuid.uuid4(), uuid.uuid4()
     loads = 0
@@ -157,8 +158,9 @@ async def test_a_read_that_raced_a_write_does_not_put_the_old_profile_back(infra
         await redis.aclose()
 
 
-async def test_profiles_are_served_from_the_database_when_redis_is_down(infra: Infra) -> None:
-    settings = user_service_settings(infra, redis_url="redis://127.0.0.1:1/0")
+@pytest.mark.parametrize("down", ["redis://127.0.0.1:1/0", "redis+cluster://127.0.0.1:1/0"])
+async def test_profiles_are_served_from_the_database_when_redis_is_down(infra: Infra, down: str) -> None:
+    settings = user_service_settings(infra, redis_url=down)
     errors = cache_reads("error")
     async with (
         running_user_service(settings) as service,
