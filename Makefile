@@ -14,6 +14,8 @@ LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 COMPOSE_DEV_ENV := deploy/compose.dev.env
+# SchemaStore's schema of GitHub workflows, carried in the repo (.github/schemas/README.md)
+WORKFLOW_SCHEMA := .github/schemas/github-workflow.json
 AUDIT := $(VENV)/bin/pip-audit --disable-pip --require-hashes --progress-spinner off -r $(LOCK) -r $(DEV_LOCK)
 
 .PHONY: help install lock audit gen gen-check buf-lint lint deploy-check openapi infra test-env test chaos dlq up migrate bench
@@ -70,7 +72,8 @@ deploy-check: $(STAMP)  ## validate the compose file, the GitHub workflow and th
 	      || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }); } \
 	  || { echo "docker-compose (v1) is needed: apt-get install docker-compose"; exit 1; }
 	docker-compose --env-file $(COMPOSE_DEV_ENV) -f deploy/docker-compose.yml config -q
-	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(VENV)/bin/actionlint
+	$(VENV)/bin/check-jsonschema --schemafile $(WORKFLOW_SCHEMA) .github/workflows/*.yml
 	set -a && . ./$(COMPOSE_DEV_ENV) && set +a && $(PY) -m devstack.rabbitmq_definitions \
 	  | diff -u deploy/rabbitmq/definitions.json - \
 	  || { echo "deploy/rabbitmq/definitions.json is stale: remake it as devstack/rabbitmq_definitions.py says"; exit 1; }
