@@ -23,11 +23,8 @@ from devstack.redis_cluster import RedisClusterNodes
 from devstack.stack import Stack
 from gateway.redis_keys import idempotency_record, recipient_limiter
 from tests.e2e.api import Api, Mailbox, gateway_client, unique
-from tests.e2e.conftest import FEW_ATTEMPTS, pytest_runtest_makereport, tracked_stack
+from tests.e2e.conftest import FEW_ATTEMPTS, tracked_stack
 from user_svc.profile_cache import profile_key
-
-__all__ = ["pytest_runtest_makereport"]
-"""The e2e hook that adds the stack's logs to a failure report."""
 
 pytestmark = pytest.mark.e2e
 
