@@ -31,3 +31,9 @@ def decode_envelope(body: bytes) -> pb.MessageEnvelope:
     if envelope.WhichOneof("recipient") is None or envelope.WhichOneof("content") is None:
         raise EnvelopeError("envelope has no recipient or no content")
     return envelope
+
+
+def is_transactional(envelope: pb.MessageEnvelope) -> bool:
+    """Whether the envelope's category is transactional; one without a category (published before categories
+    existed) is."""
+    return not envelope.category or envelope.transactional

@@ -128,11 +128,11 @@ class SuppressionReason(StrEnum):
 COMPLAINT = SuppressionReason.COMPLAINT
 
 
-def blocks_transactional(suppression: str) -> str:
-    """SQL: true when the ``email_suppressions`` row ``suppression`` (an alias) blocks transactional email, as
-    every reason but :data:`COMPLAINT` does. All email is transactional until categories exist, so a complaint
-    is recorded (and reported) but blocks nothing yet."""
-    return f"{suppression}.reason <> '{COMPLAINT}'"
+def blocks(suppression: str, transactional: str) -> str:
+    """SQL: true when the ``email_suppressions`` row ``suppression`` (an alias) blocks an email whose category
+    is transactional when the SQL boolean ``transactional`` is: a :data:`COMPLAINT` blocks only
+    non-transactional email, every other reason all email (docs/api.md "Suppressions")."""
+    return f"({suppression}.reason <> '{COMPLAINT}' OR NOT {transactional})"
 
 
 metadata = MetaData()

@@ -24,6 +24,8 @@ DEV_GATEWAY_ADMIN_API_KEY = "dev-admin-key-change-me-in-production"
 DEV_EMAIL_TEST_KEY = "dev-email-test-key"
 DEV_BOUNCE_SIGNING_KEY = "dev-bounce-signing-key-change-me-in-production"
 DEV_DKIM_KEY_SECRET = "dev-dkim-key-secret-change-me-in-production"  # noqa: S105
+DEV_UNSUBSCRIBE_SIGNING_KEY = "dev-unsubscribe-signing-key-change-me-in-production"
+DEV_PUBLIC_BASE_URL = "http://127.0.0.1:8080"
 DEV_SECRETS = frozenset(
     {
         DEV_INTERNAL_API_KEY,
@@ -33,6 +35,7 @@ DEV_SECRETS = frozenset(
         DEV_EMAIL_TEST_KEY,
         DEV_BOUNCE_SIGNING_KEY,
         DEV_DKIM_KEY_SECRET,
+        DEV_UNSUBSCRIBE_SIGNING_KEY,
     }
 )
 MIN_SIGNING_SECRET_BYTES = 32
@@ -87,6 +90,17 @@ def dkim_key_secret_field() -> Any:
     """``DKIM_KEY_SECRET``: the secret the sending domains' DKIM private keys are encrypted with at rest (the
     gateway stores them, the email worker signs with them; docs/operations.md "DKIM")."""
     return Field(default=DEV_DKIM_KEY_SECRET, validation_alias="DKIM_KEY_SECRET")
+
+
+def unsubscribe_signing_keys_field() -> Any:
+    """``UNSUBSCRIBE_SIGNING_KEYS``: the ring (``kid:secret,kid2:secret2``) of the one-click unsubscribe tokens;
+    the email worker signs with the first key, the gateway verifies with any (docs/operations.md)."""
+    return Field(default=f"dev:{DEV_UNSUBSCRIBE_SIGNING_KEY}", validation_alias="UNSUBSCRIBE_SIGNING_KEYS")
+
+
+def public_base_url_field() -> Any:
+    """``PUBLIC_BASE_URL``: where the internet reaches the gateway; the unsubscribe links point there."""
+    return Field(default=DEV_PUBLIC_BASE_URL, validation_alias="PUBLIC_BASE_URL", pattern=r"^https?://[^\s/]+")
 
 
 def check_postgres_url(value: str) -> str:

@@ -43,7 +43,7 @@ from common.amqp.connection import close_after_acks, connect
 from common.amqp.publisher import Publisher, protobuf_message
 from common.amqp.topology import retry_routing_key, work_queue
 from common.channels import Channel
-from common.envelope import EnvelopeError, decode_envelope
+from common.envelope import EnvelopeError, decode_envelope, is_transactional
 from common.ids import parse_uuid
 from common.log import request_id_var
 from common.notification_tables import Status
@@ -230,7 +230,9 @@ class WorkerRuntime:
             self.metrics.rate_limit_wait.inc(await self._limiter.wait_turn())
         attempt = envelope.attempt + 1
         assert self._store is not None
-        claim = await self._store.claim(notification_id, attempt, _email_address(envelope))
+        claim = await self._store.claim(
+            notification_id, attempt, _email_address(envelope), transactional=is_transactional(envelope)
+        )
         if claim.state is RowState.LEASED:
             await self._wait_for_lease(message, envelope, claim)
             return

@@ -26,7 +26,7 @@ from common.notification_tables import (
     ROWS_LOCKED_IN_ID_ORDER,
     Status,
     SuppressionReason,
-    blocks_transactional,
+    blocks,
     lease_expired,
     may_become,
     transition_allowed,
@@ -40,11 +40,11 @@ _MAY_CLAIM = may_become(Status.SENDING, "s.status")
 _CLAIM_ALLOWED = transition_allowed("s.status", "d.becomes")
 _OUTCOME_ALLOWED = transition_allowed("s.status", "i.status")
 _LEASE_EXPIRED = lease_expired("s")
-_BLOCKS = blocks_transactional("e")
+_BLOCKS = blocks("e", "i.transactional")
 
 CLAIM_SQL = f"""
 WITH {ROWS_LOCKED_IN_ID_ORDER}, input AS (
-    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) AS t(id, attempt, address)
+    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $5::bool[]) AS t(id, attempt, address, transactional)
 ), decided AS (
     SELECT l.id, i.attempt,
            CASE WHEN i.address IS NOT NULL
@@ -241,6 +241,7 @@ class _ClaimRequest:
     notification_id: uuid.UUID
     attempt: int
     address: str | None
+    transactional: bool
 
 
 class StatusStore:
@@ -263,11 +264,14 @@ class StatusStore:
         )
         return cls(pool, lease_seconds=lease_seconds)
 
-    async def claim(self, notification_id: str, attempt: int, email_address: str | None = None) -> Claim:
+    async def claim(
+        self, notification_id: str, attempt: int, email_address: str | None = None, *, transactional: bool = True
+    ) -> Claim:
         """Claim the notification for attempt number ``attempt`` (``sending`` under a lease, with its event)
-        when the status machine allows it; ``email_address`` is checked against the suppression list."""
+        when the status machine allows it; ``email_address`` is checked against the suppression list (a
+        ``complaint`` blocks it only when it is not ``transactional``)."""
         address = email_address.lower() if email_address else None
-        return await self._claims.submit(_ClaimRequest(uuid.UUID(notification_id), attempt, address))
+        return await self._claims.submit(_ClaimRequest(uuid.UUID(notification_id), attempt, address, transactional))
 
     async def write(self, outcome: Outcome) -> RowState:
         """Record ``outcome`` (with its event, and its suppression when it has one) when the status machine and
@@ -293,6 +297,7 @@ class StatusStore:
             [request.attempt for request in requests],
             [request.address for request in requests],
             self._lease_seconds,
+            [request.transactional for request in requests],
         )
         found = {row["id"]: row for row in rows}
         return [_claim(found.get(key)) for key in ids]

@@ -151,6 +151,7 @@ def stack_environment(
             "GOOGLE_APPLICATION_CREDENTIALS": str(folder / "fcm-service-account.json"),
             "SMTP_SINK_DIR": str(folder / "mail"),
             "SMTP_SINK_REPORTS_TO": f"{HOST}:{ports['INBOUND_SMTP_PORT']}",
+            "PUBLIC_BASE_URL": f"http://{HOST}:{ports['GATEWAY_PORT']}",
             "WEBHOOK_RECEIVER_DIR": str(folder / "webhooks"),
             "USER_SVC_DATABASE_URL": infra.database_urls["USER_SVC_DATABASE_URL"],
             "TEMPLATE_SVC_DATABASE_URL": infra.database_urls["TEMPLATE_SVC_DATABASE_URL"],

@@ -28,7 +28,7 @@ from common.dkim_keys import KeySealer
 from delivery.breaker import CircuitBreaker
 from delivery.outcome import Delivered, DeliveryError, PermanentError, TransientError
 from email_worker.dkim_keys import DkimKeyring, domain_of
-from email_worker.message import build_email, from_header, message_id, sender_address
+from email_worker.message import UnsubscribeLinks, build_email, from_header, message_id, sender_address
 from email_worker.metrics import RELAY_BREAKER_STATE
 from email_worker.relays import RelayLink, RelayRoute
 from email_worker.settings import EmailWorkerSettings
@@ -87,13 +87,16 @@ class EmailDeliverer:
         self._from = from_header(settings.smtp_from)
         self._return_path = settings.return_path
         self._domain = settings.message_id_domain
+        self._unsubscribe_links = UnsubscribeLinks(settings.unsubscribe_keys, settings.public_base_url)
 
     async def deliver(self, envelope: pb.MessageEnvelope, attempt: int = 1) -> Delivered:
         """Send ``envelope``'s email through the relay for ``attempt``; raise :class:`TransientError` or
         :class:`PermanentError` when it did not go."""
         recipient = envelope.email_recipient.address
         try:
-            email = build_email(envelope, sender=self._from, domain=self._domain)
+            email = build_email(
+                envelope, sender=self._from, domain=self._domain, unsubscribe_url=self._unsubscribe_links.of(envelope)
+            )
             mail_from = self._return_path.address(envelope.notification_id)
         except ValueError as error:
             raise PermanentError(f"cannot build the email: {error}", reason="invalid_message") from None

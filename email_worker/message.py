@@ -15,7 +15,9 @@ import uuid
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 
+from common.envelope import is_transactional
 from notification.v1 import notification_pb2 as pb
+from unsubscribe.tokens import KeyRing, Unsubscription, unsubscribe_url
 
 CRLF = "\r\n"
 MAX_PLAIN_HEADER = 78
@@ -24,6 +26,8 @@ IMPORTANCE = {
     pb.PRIORITY_LOW: ("low", "5 (Lowest)"),
 }
 NORMAL_IMPORTANCE = ("normal", "3 (Normal)")
+ONE_CLICK = "List-Unsubscribe=One-Click"
+"""The ``List-Unsubscribe-Post`` value of RFC 8058."""
 
 
 def message_id(notification_id: str, domain: str) -> str:
@@ -87,9 +91,28 @@ def _correlation_header(correlation_id: str) -> str | None:
     return None
 
 
-def build_email(envelope: pb.MessageEnvelope, *, sender: str, domain: str) -> bytes:
+class UnsubscribeLinks:
+    """The one-click unsubscribe URL of each email of a non-transactional category (RFC 8058)."""
+
+    def __init__(self, keys: KeyRing, public_base_url: str) -> None:
+        self._keys = keys
+        self._base_url = public_base_url
+
+    def of(self, envelope: pb.MessageEnvelope) -> str | None:
+        """The URL that opts the recipient out of the envelope's category; None for a transactional one.
+        ``ValueError`` when the envelope cannot name who and what (then the email is not built)."""
+        if is_transactional(envelope):
+            return None
+        unsubscription = Unsubscription(
+            uuid.UUID(envelope.application_id), uuid.UUID(envelope.user_id), envelope.category
+        )
+        return unsubscribe_url(self._base_url, self._keys.sign(unsubscription))
+
+
+def build_email(envelope: pb.MessageEnvelope, *, sender: str, domain: str, unsubscribe_url: str | None = None) -> bytes:
     """The email for ``envelope`` from its template's sender, or ``sender`` (see :func:`from_header`) when the
-    template has none; ``ValueError`` when it cannot be built."""
+    template has none, with the RFC 8058 ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` headers when
+    ``unsubscribe_url`` is given; ``ValueError`` when it cannot be built."""
     recipient = envelope.email_recipient
     content = envelope.email
     if not no_line_break("recipient address", recipient.address):
@@ -105,6 +128,8 @@ def build_email(envelope: pb.MessageEnvelope, *, sender: str, domain: str) -> by
         ("X-Correlation-ID", _correlation_header(envelope.correlation_id)),
         ("Importance", importance),
         ("X-Priority", x_priority),
+        ("List-Unsubscribe", f"<{no_line_break('unsubscribe URL', unsubscribe_url)}>" if unsubscribe_url else None),
+        ("List-Unsubscribe-Post", ONE_CLICK if unsubscribe_url else None),
         ("MIME-Version", "1.0"),
     ]
     head = "".join(f"{name}: {value}{CRLF}" for name, value in headers if value is not None)

@@ -7,13 +7,19 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from common.settings import bounce_domain_field, bounce_signing_key_field, dkim_key_secret_field
+from common.settings import (
+    bounce_domain_field,
+    bounce_signing_key_field,
+    dkim_key_secret_field,
+    public_base_url_field,
+)
 from delivery.return_path import ReturnPath
 from delivery.settings import WorkerSettings, worker_config
 from email_worker.relays import Relay, parse_relays
+from unsubscribe.settings import UnsubscribeKeySettings
 
 
-class EmailWorkerSettings(WorkerSettings):
+class EmailWorkerSettings(WorkerSettings, UnsubscribeKeySettings):
     """What the email worker reads from the environment."""
 
     model_config = worker_config("EMAIL_WORKER_")
@@ -39,6 +45,7 @@ class EmailWorkerSettings(WorkerSettings):
     dkim_key_secret: str = dkim_key_secret_field()
     dkim_key_ttl_seconds: float = Field(default=60.0, ge=0)
     """How long a sending domain's key (or its absence) is used before it is read again (0: every message)."""
+    public_base_url: str = public_base_url_field()
 
     @field_validator("smtp_tls", mode="before")
     @classmethod
@@ -67,7 +74,11 @@ class EmailWorkerSettings(WorkerSettings):
         return {**test_key, **self.signing_secrets()}
 
     def signing_secrets(self) -> dict[str, str]:
-        return {"BOUNCE_SIGNING_KEY": self.bounce_signing_key, "DKIM_KEY_SECRET": self.dkim_key_secret}
+        return {
+            "BOUNCE_SIGNING_KEY": self.bounce_signing_key,
+            "DKIM_KEY_SECRET": self.dkim_key_secret,
+            **self.unsubscribe_keys.named_secrets(),
+        }
 
     def cleartext_risks(self) -> list[str]:
         if self.smtp_tls == "none" and (self.smtp_username or self.smtp_password):

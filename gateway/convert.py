@@ -49,6 +49,13 @@ def preferences_body(preferences: pb.Preferences) -> dict[str, Any]:
         "push": preferences.push,
         "timezone": preferences.timezone or UTC_NAME,
         "quiet_hours": None if quiet_hours is None else {"start": quiet_hours.start, "end": quiet_hours.end},
+        "categories": {
+            key: {
+                "email": choice.email if choice.HasField("email") else True,
+                "push": choice.push if choice.HasField("push") else True,
+            }
+            for key, choice in sorted(preferences.categories.items())
+        },
     }
 
 
@@ -58,7 +65,16 @@ def preferences_patch(patch: PreferencesPatch) -> tuple[pb.Preferences, list[str
     wanted = pb.Preferences(email=patch.email is not False, push=patch.push is not False, timezone=patch.timezone or "")
     if patch.quiet_hours is not None:
         wanted.quiet_hours.start, wanted.quiet_hours.end = patch.quiet_hours.start, patch.quiet_hours.end
-    return wanted, sorted(patch.model_fields_set)
+    mask = sorted(patch.model_fields_set - {"categories"})
+    for key, choice in (patch.categories or {}).items():
+        mask.append(f"categories.{key}")
+        if choice is not None:  # a null channel goes back to on
+            wanted.categories[key].CopyFrom(
+                pb.CategoryChannels(
+                    **{channel: getattr(choice, channel) is not False for channel in choice.model_fields_set}
+                )
+            )
+    return wanted, mask
 
 
 def user_body(user: pb.User) -> dict[str, Any]:
@@ -90,6 +106,7 @@ def template_body(template: pb.Template) -> dict[str, Any]:
         "from_name": template.from_name or None,
         "from_email": template.from_email or None,
         "reply_to": template.reply_to or None,
+        "category": template.category or "transactional",
         "created_at": timestamp(template.created_at),
         "updated_at": timestamp(template.updated_at),
     }

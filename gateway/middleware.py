@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 BODY_LIMITS = {"/v1/notifications/batch": 1024 * 1024}
 """Routes that take more than :data:`MAX_BODY_BYTES` (a batch names up to 1,000 recipients)."""
+ANY_BODY_PREFIX = "/u/"
+"""The one-click unsubscribe URLs (RFC 8058): mail providers POST them with a form body (or none), so any content
+type is taken, and at most :data:`ANY_BODY_BYTES` of it (the body is never read)."""
+ANY_BODY_BYTES = 1024
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=@-]{1,128}$")
 
@@ -69,7 +73,7 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            limit = BODY_LIMITS.get(scope["path"], MAX_BODY_BYTES)
+            limit = _limit(scope["path"])
             refusal = self._refusal(scope, content_length, content_type, limit)
             if refusal is not None:
                 await refusal(scope, receive, send_with_id)
@@ -109,6 +113,8 @@ class EdgeMiddleware:
             return None
         if content_length is not None and content_length > limit:
             return problem_response(413, f"the request body is over {limit} bytes", scope["path"])
+        if scope["path"].startswith(ANY_BODY_PREFIX):
+            return None
         has_body = content_length is None or content_length > 0
         if has_body and content_type and not _is_json(content_type):
             return problem_response(415, "send the body as application/json", scope["path"])
@@ -131,6 +137,11 @@ class EdgeMiddleware:
             return message
 
         return receive_limited
+
+
+def _limit(path: str) -> int:
+    """The most body bytes the route of ``path`` takes."""
+    return ANY_BODY_BYTES if path.startswith(ANY_BODY_PREFIX) else BODY_LIMITS.get(path, MAX_BODY_BYTES)
 
 
 def _client(scope: Scope) -> Any:

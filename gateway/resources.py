@@ -50,6 +50,7 @@ from gateway.tenancy.key_cache import CredentialCache
 from gateway.tenancy.key_store import ApplicationStore
 from gateway.tenancy.purge import ApplicationPurger
 from gateway.tenancy.usage import KeyUsage
+from gateway.unsubscribing import Unsubscriber
 from gateway.user_access import UserAccess
 from gateway.webhooks.store import WebhookStore
 from templating import RenderLimits, TemplateRenderer
@@ -95,6 +96,7 @@ class Resources:
     webhooks: WebhookStore
     suppressions: SuppressionStore
     sending_domains: SendingDomainStore
+    unsubscriber: Unsubscriber
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -248,6 +250,9 @@ class Resources:
                 webhooks=WebhookStore(db),
                 suppressions=SuppressionStore(db),
                 sending_domains=SendingDomainStore(db, KeySealer.of(settings.dkim_key_secret)),
+                unsubscriber=Unsubscriber(
+                    settings.unsubscribe_keys, backends.users, profiles, db, timeout=backends.timeout
+                ),
             )
             tasks = [
                 asyncio.create_task(stamper.run(), name="published-stamper"),

@@ -47,6 +47,7 @@ from templating import (
 
 logger = logging.getLogger(__name__)
 
+CATEGORY_OPT_OUT = "category_opt_out"
 PRIORITIES = {"low": pb.PRIORITY_LOW, "normal": pb.PRIORITY_NORMAL, "high": pb.PRIORITY_HIGH}
 
 
@@ -75,10 +76,16 @@ class SendOutcome:
     reason: str | None
 
 
-def skip_reason(channel: str, profile: pb.NotificationProfile) -> str | None:
-    """Why the user cannot get this notification on ``channel`` (before suppressions), or None."""
-    if not getattr(profile.preferences, channel):
+def skip_reason(channel: str, profile: pb.NotificationProfile, rendered: pb.RenderTemplateResponse) -> str | None:
+    """Why the user cannot get this notification on ``channel`` (before suppressions), or None: the channel is
+    off, the user opted out of the template's (non-transactional) category on it, or has no device."""
+    preferences = profile.preferences
+    if not getattr(preferences, channel):
         return "channel_disabled"
+    if not rendered.transactional and rendered.category in preferences.categories:
+        choice = preferences.categories[rendered.category]
+        if choice.HasField(channel) and not getattr(choice, channel):
+            return CATEGORY_OPT_OUT
     if channel == Channel.PUSH and not profile.device_tokens:
         return "no_device"
     return None
@@ -108,6 +115,8 @@ def build_envelope(
         template=pb.TemplateRef(slug=request.template, version=rendered.version, locale=rendered.locale),
         metadata=request.metadata,
         test_mode=test_mode,
+        category=rendered.category,
+        transactional=rendered.transactional,
     )
     envelope.created_at.FromDatetime(created_at)
     if request.expires_at is not None:
@@ -160,9 +169,12 @@ class NotificationSender:
             rendered = await self._renderer.render(template.parts, render_context(variables, user))
         except TemplateError as error:
             raise ProblemError.field(error.field, error.description) from None
-        return rendered_response(
+        response = rendered_response(
             request.channel, template.locale, template.version, template.data_keys, rendered, template.sender
         )
+        response.category = template.category
+        response.transactional = template.transactional
+        return response
 
     def fate(
         self,
@@ -182,7 +194,7 @@ class NotificationSender:
         "Scheduling"), else ``queued`` with its envelope to publish."""
         notification_id, created_at = identity
         timing = due_timing(request, profile.preferences, at or datetime.now(UTC))
-        reason = skip_reason(request.channel, profile) or timing.reason
+        reason = skip_reason(request.channel, profile, rendered) or timing.reason
         if reason is not None:
             return Fate(Status.SKIPPED, reason)
         if timing.due is not None:
@@ -234,6 +246,7 @@ class NotificationSender:
             send_at=fate.send_at,
             render_input=render_input(request, test_mode=test_mode) if fate.send_at else None,
             broadcast_id=broadcast_id,
+            transactional=rendered.transactional,
         )
         return PageRow(notification, fate.message)
 

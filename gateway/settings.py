@@ -15,9 +15,10 @@ from common.settings import (
     internal_key_field,
     jwt_secret_field,
 )
+from unsubscribe.settings import UnsubscribeKeySettings
 
 
-class GatewaySettings(DatabaseServiceSettings):
+class GatewaySettings(DatabaseServiceSettings, UnsubscribeKeySettings):
     """What the gateway reads from the environment."""
 
     database_url: str = database_url_field("NOTIFICATIONS_DATABASE_URL", "notifications")
@@ -37,6 +38,7 @@ class GatewaySettings(DatabaseServiceSettings):
     purge_batch_size: int = Field(default=1000, ge=1, validation_alias="GATEWAY_PURGE_BATCH_SIZE")
     jwt_secret: str = jwt_secret_field()
     dkim_key_secret: str = dkim_key_secret_field()
+
     user_service_url: str = Field(default="127.0.0.1:50051", validation_alias="USER_SERVICE_URL")
     template_service_url: str = Field(default="127.0.0.1:50052", validation_alias="TEMPLATE_SERVICE_URL")
     user_service_internal_api_key: str = internal_key_field("USER_SERVICE_INTERNAL_API_KEY")
@@ -169,6 +171,7 @@ class GatewaySettings(DatabaseServiceSettings):
             "DKIM_KEY_SECRET": self.dkim_key_secret,
         }
         secrets.update({f"GATEWAY_API_KEYS[{index}]": key for index, key in enumerate(keys)})
+        secrets.update(self.unsubscribe_keys.named_secrets())
         return secrets
 
     def signing_secrets(self) -> dict[str, str]:
@@ -176,6 +179,7 @@ class GatewaySettings(DatabaseServiceSettings):
             "JWT_SECRET": self.jwt_secret,
             "GATEWAY_ADMIN_API_KEY": self.admin_api_key,
             "DKIM_KEY_SECRET": self.dkim_key_secret,
+            **self.unsubscribe_keys.named_secrets(),
         }
 
 

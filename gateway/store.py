@@ -18,23 +18,23 @@ from typing import Any, TypeVar
 import asyncpg
 
 from common.batching import Batcher
-from common.notification_tables import Status, blocks_transactional, may_become
+from common.notification_tables import Status, blocks, may_become
 from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
 from gateway.notification_filters import NotificationFilters
 
 T = TypeVar("T")
 
-_BLOCKS = blocks_transactional("s")
+_BLOCKS = blocks("s", "input.transactional")
 
 _INSERT_ROWS = f"""
 WITH input AS (
     SELECT * FROM unnest(
         $1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
         $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::uuid[],
-        $17::uuid[], $18::timestamptz[], $19::jsonb[], $20::uuid[]
+        $17::uuid[], $18::timestamptz[], $19::jsonb[], $20::uuid[], $21::bool[]
     ) AS t(id, channel, user_id, template_slug, template_version, template_locale, priority, status, reason,
            request_id, metadata, envelope, expires_at, created_at, address, application_id, batch_id, send_at,
-           render_input, broadcast_id)
+           render_input, broadcast_id, transactional)
 ), marked AS (
     SELECT input.*, EXISTS (
         SELECT 1 FROM email_suppressions s
@@ -224,6 +224,8 @@ class NewNotification:
     """What a ``scheduled`` row needs to be rendered when due (``gateway.scheduling.due``)."""
     broadcast_id: uuid.UUID | None = None
     """The topic send whose fan-out writes it, if one does."""
+    transactional: bool = True
+    """Whether its category is transactional: a ``complaint`` suppression does not block it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +334,7 @@ class NotificationStore:
             [n.send_at for n in batch],
             [n.render_input for n in batch],
             [n.broadcast_id for n in batch],
+            [n.transactional for n in batch],
         )
         return {row["id"]: (row["status"], row["reason"]) for row in rows}
 

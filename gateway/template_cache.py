@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.channels import Channel
+from gateway.schemas.categories import TRANSACTIONAL
 from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from templating import Sender, template_parts
@@ -24,14 +25,16 @@ from templating import Sender, template_parts
 
 @dataclass(frozen=True, slots=True)
 class TemplateVersion:
-    """What a send renders: the locale and version found, the parts by name, the push data keys and the email
-    sender."""
+    """What a send renders: the locale and version found, the parts by name, the push data keys, the email
+    sender, and the version's category with that category's transactional flag."""
 
     locale: str
     version: int
     parts: dict[str, str]
     data_keys: tuple[str, ...]
     sender: Sender
+    category: str = TRANSACTIONAL
+    transactional: bool = True
 
     @classmethod
     def of(cls, template: pb.Template) -> TemplateVersion:
@@ -39,7 +42,9 @@ class TemplateVersion:
         parts = template_parts(
             subject=template.subject, body=template.body, html_body=template.html_body, title=template.title, data=data
         )
-        return cls(template.locale, template.version, parts, tuple(data), Sender.of(template))
+        category = template.category or TRANSACTIONAL
+        sender = Sender.of(template)
+        return cls(template.locale, template.version, parts, tuple(data), sender, category, template.transactional)
 
 
 TemplateKey = tuple[str, str, str, str]

@@ -8,7 +8,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.channels import Channel
 from notification.v1 import notification_pb2 as pb
-from template_svc.repository import TemplateVersion
+from template_svc.repository import Category, TemplateVersion
+from template_svc.tables import TRANSACTIONAL
 
 
 def timestamp(moment: datetime) -> Timestamp:
@@ -44,4 +45,21 @@ def template_message(record: TemplateVersion) -> pb.Template:
         reply_to=content.reply_to,
         created_at=timestamp(record.created_at),
         updated_at=timestamp(record.version_created_at),
+        category=content.category,
+        transactional=record.transactional,
+    )
+
+
+BUILT_IN_CATEGORY = pb.Category(key=TRANSACTIONAL, name="Transactional", transactional=True)
+"""The category every application has; its times are left unset."""
+
+
+def category_message(record: Category) -> pb.Category:
+    """The ``Category`` message of a stored category."""
+    return pb.Category(
+        key=record.key,
+        name=record.name,
+        transactional=record.transactional,
+        created_at=timestamp(record.created_at),
+        updated_at=timestamp(record.updated_at),
     )

@@ -24,18 +24,29 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
+    or_,
     select,
     text,
+    true,
     tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.types import Integer, Text
+from sqlalchemy.types import Boolean, Integer, Text
 
-from template_svc.tables import template_versions, templates
+from template_svc.tables import TRANSACTIONAL, categories, template_versions, templates
 from templating import template_parts
+
+
+class CategoryMissing(Exception):
+    """The application has no category of that key."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"category {key!r} does not exist")
+        self.key = key
 
 
 class VersionMissing(Exception):
@@ -70,6 +81,7 @@ class Content:
     from_name: str = ""
     from_email: str = ""
     reply_to: str = ""
+    category: str = TRANSACTIONAL
 
     def parts(self) -> dict[str, str]:
         """The renderable parts by field name (``data.<key>`` for each data entry), unused ones left out."""
@@ -88,6 +100,19 @@ class TemplateVersion:
     content: Content
     created_at: datetime
     version_created_at: datetime
+    transactional: bool = True
+    """Whether the version's category is transactional."""
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category of an application (``transactional``: built in, never stored)."""
+
+    key: str
+    name: str
+    transactional: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 _COLUMNS = (
@@ -106,6 +131,8 @@ _COLUMNS = (
     template_versions.c.from_email,
     template_versions.c.reply_to,
     template_versions.c.created_at.label("version_created_at"),
+    template_versions.c.category,
+    or_(template_versions.c.category == TRANSACTIONAL, categories.c.transactional.is_(true())).label("transactional"),
 )
 
 
@@ -115,10 +142,19 @@ def _record(row: Any) -> TemplateVersion:
         version=row.version,
         active_version=row.active_version,
         content=Content(
-            row.subject, row.body, row.html_body, row.title, dict(row.data), row.from_name, row.from_email, row.reply_to
+            row.subject,
+            row.body,
+            row.html_body,
+            row.title,
+            dict(row.data),
+            row.from_name,
+            row.from_email,
+            row.reply_to,
+            row.category,
         ),
         created_at=row.created_at,
         version_created_at=row.version_created_at,
+        transactional=row.transactional,
     )
 
 
@@ -139,6 +175,38 @@ _CHANNEL = bindparam("p_channel", type_=Text)
 _VERSION = bindparam("p_version", type_=Integer)
 _LOCALES = bindparam("p_locales", type_=ARRAY(Text))
 _LOCALE = bindparam("p_locale", type_=Text)
+_CATEGORY_OF_VERSION = and_(
+    categories.c.application_id == templates.c.application_id, categories.c.key == template_versions.c.category
+)
+_CATEGORY_TRANSACTIONAL = select(categories.c.transactional).where(
+    categories.c.application_id == _APPLICATION_ID, categories.c.key == bindparam("p_category", type_=Text)
+)
+_CATEGORY_COLUMNS = (
+    categories.c.key,
+    categories.c.name,
+    categories.c.transactional,
+    categories.c.created_at,
+    categories.c.updated_at,
+)
+_NEW_CATEGORY = pg_insert(categories).values(
+    application_id=_APPLICATION_ID,
+    key=bindparam("p_key", type_=Text),
+    name=bindparam("p_name", type_=Text),
+    transactional=bindparam("p_transactional", type_=Boolean),
+)
+_PUT_CATEGORY = _NEW_CATEGORY.on_conflict_do_update(
+    index_elements=[categories.c.application_id, categories.c.key],
+    set_={
+        "name": _NEW_CATEGORY.excluded.name,
+        "transactional": _NEW_CATEGORY.excluded.transactional,
+        "updated_at": func.now(),
+    },
+).returning(*_CATEGORY_COLUMNS, (literal_column("xmax") == literal_column("'0'")).label("created"))
+"""Create or replace a category; ``created`` is true for an insert (PostgreSQL's ``xmax`` of a new row is 0)."""
+_CATEGORIES = (
+    select(*_CATEGORY_COLUMNS).where(categories.c.application_id == _APPLICATION_ID).order_by(categories.c.key)
+)
+_PURGE_CATEGORIES = delete(categories).where(categories.c.application_id == _APPLICATION_ID)
 _NAMED = and_(
     _OF_APPLICATION, templates.c.slug == _SLUG, templates.c.channel == _CHANNEL, templates.c.locale == _LOCALE
 )
@@ -150,7 +218,7 @@ def _with_version(active: bool) -> Select[Any]:
     joined = templates.outerjoin(
         template_versions,
         and_(template_versions.c.template_id == templates.c.id, template_versions.c.version == wanted),
-    )
+    ).outerjoin(categories, _CATEGORY_OF_VERSION)
     return select(*_COLUMNS).select_from(joined)
 
 
@@ -188,10 +256,29 @@ _PURGE = (
 )
 _VERSIONS = (
     select(*_COLUMNS)
-    .select_from(templates.join(template_versions, template_versions.c.template_id == templates.c.id))
+    .select_from(
+        templates.join(template_versions, template_versions.c.template_id == templates.c.id).outerjoin(
+            categories, _CATEGORY_OF_VERSION
+        )
+    )
     .where(_NAMED)
     .order_by(template_versions.c.version)
 )
+
+
+def _category(row: Any) -> Category:
+    return Category(row.key, row.name, row.transactional, row.created_at, row.updated_at)
+
+
+async def _category_transactional(connection: AsyncConnection, application_id: uuid.UUID, key: str) -> bool:
+    """Whether the application's category ``key`` is transactional; :class:`CategoryMissing` when it has none."""
+    if key == TRANSACTIONAL:
+        return True
+    parameters = {"p_application_id": application_id, "p_category": key}
+    found = (await connection.execute(_CATEGORY_TRANSACTIONAL, parameters)).first()
+    if found is None:
+        raise CategoryMissing(key)
+    return bool(found.transactional)
 
 
 def _found(row: Row[Any] | None, version: int) -> TemplateVersion | None:
@@ -214,6 +301,7 @@ def _version_values(template_id: int, version: int, content: Content) -> dict[st
         "from_name": content.from_name,
         "from_email": content.from_email,
         "reply_to": content.reply_to,
+        "category": content.category,
     }
 
 
@@ -232,6 +320,7 @@ class TemplateRepository:
     async def create(self, application_id: uuid.UUID, key: TemplateKey, content: Content) -> TemplateVersion | None:
         """Version 1 of a new template of the application; None when the template exists already."""
         async with self._engine.begin() as connection:
+            transactional = await _category_transactional(connection, application_id, content.category)
             inserted = pg_insert(templates).values(
                 application_id=application_id,
                 slug=key.slug,
@@ -249,7 +338,7 @@ class TemplateRepository:
             ).first()
             if template is None:
                 return None
-            return await self._add_version(connection, key, template, 1, content)
+            return await self._add_version(connection, key, template, 1, content, transactional)
 
     async def update(self, application_id: uuid.UUID, key: TemplateKey, content: Content) -> TemplateVersion | None:
         """A new version, made active; None when the template does not exist."""
@@ -257,11 +346,17 @@ class TemplateRepository:
             template = (await connection.execute(_ADD_VERSION, _key(application_id, key))).first()
             if template is None:
                 return None
-            return await self._add_version(connection, key, template, template.latest_version, content)
+            transactional = await _category_transactional(connection, application_id, content.category)
+            return await self._add_version(connection, key, template, template.latest_version, content, transactional)
 
     @staticmethod
     async def _add_version(
-        connection: AsyncConnection, key: TemplateKey, template: Row[Any], version: int, content: Content
+        connection: AsyncConnection,
+        key: TemplateKey,
+        template: Row[Any],
+        version: int,
+        content: Content,
+        transactional: bool,
     ) -> TemplateVersion:
         """Insert ``version`` of ``template`` (a row with its id and created_at); it is the active one."""
         added = await connection.execute(
@@ -269,7 +364,7 @@ class TemplateRepository:
             .values(_version_values(template.id, version, content))
             .returning(template_versions.c.created_at)
         )
-        return TemplateVersion(key, version, version, content, template.created_at, added.scalar_one())
+        return TemplateVersion(key, version, version, content, template.created_at, added.scalar_one(), transactional)
 
     async def get(self, application_id: uuid.UUID, key: TemplateKey, version: int) -> TemplateVersion | None:
         """The version asked for (0: the active one); None when the template does not exist, and
@@ -323,8 +418,32 @@ class TemplateRepository:
     async def purge(self, application_id: uuid.UUID, limit: int) -> int:
         """Delete up to ``limit`` of the application's templates with every version; how many went."""
         async with self._autocommit.connect() as connection:
-            deleted = await connection.execute(_PURGE, {"p_application_id": application_id, "p_limit": limit})
-            return len(deleted.all())
+            deleted = len(
+                (await connection.execute(_PURGE, {"p_application_id": application_id, "p_limit": limit})).all()
+            )
+            if deleted < limit:
+                await connection.execute(_PURGE_CATEGORIES, {"p_application_id": application_id})
+            return deleted
+
+    async def put_category(
+        self, application_id: uuid.UUID, key: str, name: str, transactional: bool
+    ) -> tuple[Category, bool]:
+        """Create or replace the application's category ``key``; it and whether it was created."""
+        parameters = {
+            "p_application_id": application_id,
+            "p_key": key,
+            "p_name": name,
+            "p_transactional": transactional,
+        }
+        async with self._autocommit.connect() as connection:
+            row = (await connection.execute(_PUT_CATEGORY, parameters)).one()
+        return _category(row), row.created
+
+    async def categories(self, application_id: uuid.UUID) -> list[Category]:
+        """The application's stored categories by key (``transactional``, built in, is not among them)."""
+        async with self._autocommit.connect() as connection:
+            rows = (await connection.execute(_CATEGORIES, {"p_application_id": application_id})).all()
+        return [_category(row) for row in rows]
 
     async def versions(self, application_id: uuid.UUID, key: TemplateKey) -> list[TemplateVersion] | None:
         """Every version, oldest first; None when the template does not exist."""

@@ -18,9 +18,16 @@ from notification.v1 import notification_pb2 as pb
 from notification.v1 import notification_pb2_grpc as pb_grpc
 from template_svc import validation
 from template_svc.locales import fallback_chain
-from template_svc.messages import now, template_message
+from template_svc.messages import BUILT_IN_CATEGORY, category_message, now, template_message
 from template_svc.pagination import decode_page_token, encode_page_token
-from template_svc.repository import Content, TemplateKey, TemplateRepository, TemplateVersion, VersionMissing
+from template_svc.repository import (
+    CategoryMissing,
+    Content,
+    TemplateKey,
+    TemplateRepository,
+    TemplateVersion,
+    VersionMissing,
+)
 from templating import (
     Sender,
     TemplateError,
@@ -37,6 +44,16 @@ def _not_found(key: TemplateKey) -> NotFound:
 
 def _version_not_found(key: TemplateKey, error: VersionMissing) -> NotFound:
     return NotFound(f"template {key} has no version {error.version}")
+
+
+def _key_of(category: pb.Category) -> str:
+    return category.key
+
+
+def _category_missing(error: CategoryMissing) -> InvalidArgument:
+    return InvalidArgument.field(
+        "category", f"{error.key!r} does not exist: create it with PUT /v1/categories/{error.key}"
+    )
 
 
 def _invalid(error: TemplateError) -> InvalidArgument:
@@ -87,7 +104,10 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
         application_id = validation.application_id(request)
         key = validation.template_key(request, self._default_locale)
         content = await self._compiled_content(key.channel, request)
-        created = await self._repository.create(application_id, key, content)
+        try:
+            created = await self._repository.create(application_id, key, content)
+        except CategoryMissing as error:
+            raise _category_missing(error) from None
         if created is None:
             raise AlreadyExists(f"template {key} exists already")
         await self._changed(application_id, key, created.active_version, pb.CHANGE_KIND_CREATED)
@@ -140,7 +160,10 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
         application_id = validation.application_id(request)
         key = validation.template_key(request, self._default_locale)
         content = await self._compiled_content(key.channel, request)
-        updated = await self._repository.update(application_id, key, content)
+        try:
+            updated = await self._repository.update(application_id, key, content)
+        except CategoryMissing as error:
+            raise _category_missing(error) from None
         if updated is None:
             raise _not_found(key)
         await self._changed(application_id, key, updated.active_version, pb.CHANGE_KIND_UPDATED)
@@ -210,6 +233,21 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
         deleted = await self._repository.purge(application_id, limit)
         return pb.PurgeApplicationTemplatesResponse(deleted=deleted)
 
+    async def PutCategory(self, request: pb.PutCategoryRequest, context: ServicerContext) -> pb.PutCategoryResponse:
+        application_id = validation.application_id(request)
+        key, name, transactional = validation.category(request.category)
+        category, created = await self._repository.put_category(application_id, key, name, transactional)
+        return pb.PutCategoryResponse(category=category_message(category), created=created)
+
+    async def ListCategories(
+        self, request: pb.ListCategoriesRequest, context: ServicerContext
+    ) -> pb.ListCategoriesResponse:
+        application_id = validation.application_id(request)
+        stored = await self._repository.categories(application_id)
+        listed = [BUILT_IN_CATEGORY, *(category_message(record) for record in stored)]
+        listed.sort(key=_key_of)
+        return pb.ListCategoriesResponse(categories=listed)
+
     async def _resolve(
         self, application_id: uuid.UUID, slug: str, channel: str, wanted: str, version: int
     ) -> TemplateVersion:
@@ -227,4 +265,7 @@ class TemplateServicer(pb_grpc.TemplateServiceServicer):
 def _rendered_message(found: TemplateVersion, rendered: dict[str, str]) -> pb.RenderTemplateResponse:
     content = found.content
     sender = Sender(content.from_name, content.from_email, content.reply_to)
-    return rendered_response(found.key.channel, found.key.locale, found.version, content.data, rendered, sender)
+    response = rendered_response(found.key.channel, found.key.locale, found.version, content.data, rendered, sender)
+    response.category = found.content.category
+    response.transactional = found.transactional
+    return response

@@ -1,13 +1,15 @@
 """The tables of the ``templates`` database (SQLAlchemy Core); the Alembic history creates the same.
 
 A template (application + slug + channel + locale) points at its active version; versions are immutable rows. The
-``(id, active_version)`` foreign key is deferred, so a template and its first version go in together.
+``(id, active_version)`` foreign key is deferred, so a template and its first version go in together. Each version
+names its category; ``categories`` holds an application's own ones (``transactional`` is built in, never a row).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -26,6 +28,9 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from common.channels import Channel
 from common.db import one_of
+
+TRANSACTIONAL = "transactional"
+"""The category every application has: it cannot be opted out of and carries no unsubscribe link."""
 
 metadata = MetaData()
 
@@ -70,4 +75,18 @@ template_versions = Table(
     Column("from_email", Text, nullable=False, server_default="", comment="email: on a sending domain"),
     Column("reply_to", Text, nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("category", Text, nullable=False, server_default=TRANSACTIONAL, comment="a category key"),
 )
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("application_id", UUID(as_uuid=True), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("transactional", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"key <> '{TRANSACTIONAL}'", name="ck_categories_not_builtin"),
+)
+"""An application's categories other than the built-in ``transactional``."""

@@ -14,8 +14,11 @@ from common.grpc.errors import FieldViolation, InvalidArgument
 from notification.v1 import notification_pb2 as pb
 from template_svc.locales import normalize_locale
 from template_svc.repository import Content, TemplateKey
+from template_svc.tables import TRANSACTIONAL
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+CATEGORY_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MAX_CATEGORY_NAME = 200
 MAX_PART_CHARS = 64 * 1024
 """The longest source a part may have."""
 MAX_DATA_ENTRIES = 64
@@ -165,6 +168,7 @@ def content(channel_name: str, request: pb.CreateTemplateRequest | pb.UpdateTemp
         request.from_name,
         request.from_email,
         request.reply_to,
+        category_key(request.category or TRANSACTIONAL),
     )
     values = {"subject": given.subject, "body": given.body, "html_body": given.html_body, "title": given.title}
     rules = _PARTS_OF_CHANNEL[channel_name]
@@ -193,3 +197,24 @@ def content(channel_name: str, request: pb.CreateTemplateRequest | pb.UpdateTemp
     if violations:
         raise InvalidArgument("; ".join(f"{v.field}: {v.description}" for v in violations), violations)
     return given
+
+
+def category_key(value: str, field: str = "category") -> str:
+    """A category key: 1-64 characters of ``a-z``, ``0-9``, ``.``, ``_`` and ``-``, starting with a letter or
+    digit."""
+    if not CATEGORY_KEY.match(value):
+        raise InvalidArgument.field(
+            field, "must be 1-64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"
+        )
+    return value
+
+
+def category(message: pb.Category) -> tuple[str, str, bool]:
+    """The key, name and transactional flag of a category to store; ``transactional`` itself is built in."""
+    key = category_key(message.key, "key")
+    if key == TRANSACTIONAL:
+        raise InvalidArgument.field("key", "transactional is built in and cannot be changed")
+    name = message.name.strip()
+    if not name or len(name) > MAX_CATEGORY_NAME or not name.isprintable():
+        raise InvalidArgument.field("name", f"must be 1-{MAX_CATEGORY_NAME} printable characters")
+    return key, name, message.transactional

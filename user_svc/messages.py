@@ -39,6 +39,8 @@ def device(record: repository.Device) -> pb.Device:
 def preferences(record: repository.Preferences) -> pb.Preferences:
     """The message of a user's preferences: an empty timezone for UTC, no ``quiet_hours`` for none."""
     message = pb.Preferences(email=record.email, push=record.push, timezone=record.timezone or "")
+    for key, channels in record.categories.items():
+        message.categories[key].CopyFrom(pb.CategoryChannels(**channels))
     if record.quiet_hours is not None:
         message.quiet_hours.start = clock_text(record.quiet_hours.start)
         message.quiet_hours.end = clock_text(record.quiet_hours.end)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, exists, func, insert, literal, literal_column, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Row, bindparam, case, delete, exists, func, insert, literal, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -59,6 +59,8 @@ class Preferences:
     push: bool
     timezone: str | None = None
     quiet_hours: QuietHours | None = None
+    categories: dict[str, dict[str, bool]] = field(default_factory=dict)
+    """By category key, the channels set for it (``email``/``push``: a channel left out is accepted)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ _PREFERENCES = (
     preferences.c.timezone,
     preferences.c.quiet_start,
     preferences.c.quiet_end,
+    preferences.c.categories,
 )
 """The preferences as :func:`_preferences_of` reads them from a row."""
 
@@ -201,6 +204,23 @@ def _touched() -> Any:
     return touch.returning(users.c.id).cte("touched")
 
 
+def _merged_categories() -> Any:
+    """The stored category choices with the ``new_categories`` patch merged in, in the statement (so two
+    concurrent patches of different categories both stay): each key of the patch merges its channels into
+    the stored ones, a JSON null forgets the key or the channel."""
+    patch = func.jsonb_each(bindparam("new_categories", type_=JSONB)).table_valued("key", "value").alias("e")
+    stored = preferences.c.categories
+    merged_entry = case(
+        (func.jsonb_typeof(patch.c.value) == "null", patch.c.value),
+        else_=func.coalesce(stored.op("->")(patch.c.key), text("'{}'::jsonb")).op("||")(patch.c.value),
+    )
+    entries = select(func.coalesce(func.jsonb_object_agg(patch.c.key, merged_entry), text("'{}'::jsonb")))
+    return func.jsonb_strip_nulls(stored.op("||")(entries.select_from(patch).scalar_subquery()))
+
+
+_MERGED_CATEGORIES = _merged_categories()
+
+
 @cache
 def _set_preferences_statement(columns: frozenset[str]) -> Any:
     """The update of ``columns`` (each bound to ``new_<column>``), built once per set of columns."""
@@ -208,7 +228,13 @@ def _set_preferences_statement(columns: frozenset[str]) -> Any:
     return (
         update(preferences)
         .where(preferences.c.user_id == touched.c.id)
-        .values({**{column: bindparam(f"new_{column}") for column in columns}, "updated_at": func.now()})
+        .values(
+            {
+                **{column: bindparam(f"new_{column}") for column in columns},
+                **({"categories": _MERGED_CATEGORIES} if "categories" in columns else {}),
+                "updated_at": func.now(),
+            }
+        )
         .returning(*_PREFERENCES)
         .add_cte(touched)
     )
@@ -217,7 +243,7 @@ def _set_preferences_statement(columns: frozenset[str]) -> Any:
 def _preferences_of(row: Any) -> Preferences:
     """The preferences of a row with the columns of :data:`_PREFERENCES`."""
     quiet_hours = None if row.quiet_start is None else QuietHours(row.quiet_start, row.quiet_end)
-    return Preferences(row.email_enabled, row.push_enabled, row.timezone, quiet_hours)
+    return Preferences(row.email_enabled, row.push_enabled, row.timezone, quiet_hours, row.categories)
 
 
 def _add_device_statement() -> Any:

@@ -21,9 +21,10 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     func,
+    text,
     true,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 PLATFORMS = ("android", "ios", "web")
 """The platforms a device may run on, as stored."""
@@ -63,13 +64,20 @@ preferences = Table(
     Column("timezone", Text, nullable=True, comment="IANA name; NULL is UTC"),
     Column("quiet_start", Time, nullable=True, comment="local time"),
     Column("quiet_end", Time, nullable=True, comment="local time"),
+    Column(
+        "categories",
+        JSONB,
+        nullable=False,
+        server_default=text("'{}'::jsonb"),
+        comment='{"<category key>": {"email": bool, "push": bool}}',
+    ),
     CheckConstraint(
         "(quiet_start IS NULL AND quiet_end IS NULL)"
         " OR (quiet_start IS NOT NULL AND quiet_end IS NOT NULL AND quiet_start <> quiet_end)",
         name="ck_preferences_quiet_hours_whole",
     ),
 )
-"""A user's channels, timezone and quiet hours (both ends or neither, never equal)."""
+"""A user's channels, timezone, quiet hours (both ends or neither, never equal) and choices per category."""
 
 devices = Table(
     "devices",

@@ -130,9 +130,12 @@ class Checks:
             raise InvalidArgument(message, self._violations)
 
 
-PREFERENCE_PATHS = ("email", "push", "timezone", "quiet_hours")
+PREFERENCE_PATHS = ("email", "push", "timezone", "quiet_hours", "categories.<key>")
 """The fields of ``Preferences`` an ``update_mask`` may name."""
 CHANNEL_PATHS = ("email", "push")
+CATEGORY_PATH_PREFIX = "categories."
+TRANSACTIONAL = "transactional"
+"""The built-in category, which no user can opt out of (docs/api.md "Categories")."""
 """What an ``UpdatePreferences`` without a mask sets (the REST ``PUT``)."""
 
 
@@ -144,7 +147,12 @@ def preference_changes(checks: Checks, request: pb.UpdatePreferencesRequest) -> 
         checks.fail("preferences", "is required")
     wanted = request.preferences
     changes: dict[str, Any] = {}
+    categories: dict[str, dict[str, bool] | None] = {}
     for path in paths or CHANNEL_PATHS:
+        if path.startswith(CATEGORY_PATH_PREFIX):
+            key = path.removeprefix(CATEGORY_PATH_PREFIX)
+            categories[key] = _category_choice(checks, key, wanted)
+            continue
         if path in CHANNEL_PATHS:
             changes[path] = getattr(wanted, path)
         elif path == "timezone":
@@ -153,7 +161,22 @@ def preference_changes(checks: Checks, request: pb.UpdatePreferencesRequest) -> 
             changes["quiet_start"], changes["quiet_end"] = _quiet_hours(checks, wanted)
         else:
             checks.fail("update_mask", f"unknown path {path!r}; known: {', '.join(PREFERENCE_PATHS)}")
+    if categories:
+        changes["categories"] = categories
     return changes
+
+
+def _category_choice(checks: Checks, key: str, wanted: pb.Preferences) -> dict[str, bool] | None:
+    """The channels set for category ``key`` (a patch), or None to forget the category's choices."""
+    field = f"preferences.categories.{key}"
+    if not _TOPIC_KEY.match(key):
+        checks.fail(field, "a category key is 1-64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit")
+    elif key == TRANSACTIONAL:
+        checks.fail(field, "transactional notifications cannot be opted out of")
+    if key not in wanted.categories:
+        return None
+    choice = wanted.categories[key]
+    return {channel: getattr(choice, channel) for channel in CHANNEL_PATHS if choice.HasField(channel)}
 
 
 def _quiet_hours(checks: Checks, wanted: pb.Preferences) -> tuple[time | None, time | None]:

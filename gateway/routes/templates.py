@@ -72,6 +72,7 @@ async def _content(resources: Resources, caller: Caller, body: TemplateContent) 
         "from_name": body.from_name or "",
         "from_email": body.from_email or "",
         "reply_to": body.reply_to or "",
+        "category": body.category,
     }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common.notification_tables import Status, blocks_transactional, transition_allowed
+from common.notification_tables import Status, blocks, transition_allowed
 from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
 
 MAX_BATCH = 500
@@ -40,13 +40,14 @@ SECONDS_UNTIL = "SELECT EXTRACT(EPOCH FROM $1::timestamptz - clock_timestamp()):
 _STORED_STATUS = "CASE WHEN m.suppressed THEN 'skipped' ELSE m.status END"
 _MAY_BECOME_STORED = transition_allowed("s.status", _STORED_STATUS)
 
-_BLOCKS = blocks_transactional("e")
+_BLOCKS = blocks("e", "input.transactional")
 
 RESOLVE = f"""
 WITH input AS (
     SELECT * FROM unnest(
-        $1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::int[], $6::text[], $7::timestamptz[], $8::text[]
-    ) AS t(id, status, reason, envelope, template_version, template_locale, send_at, address)
+        $1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::int[], $6::text[], $7::timestamptz[], $8::text[],
+        $9::bool[]
+    ) AS t(id, status, reason, envelope, template_version, template_locale, send_at, address, transactional)
 ), marked AS (
     SELECT input.*, input.status = 'queued' AND EXISTS (
         SELECT 1 FROM email_suppressions AS e JOIN notification_statuses AS n ON n.application_id = e.application_id
@@ -94,6 +95,8 @@ class Resolution:
     """The later time a row that stays ``scheduled`` is due."""
     address: str | None = None
     """The email address a queued email goes to, checked against the suppressions."""
+    transactional: bool = True
+    """Whether its category is transactional: a ``complaint`` suppression does not block it."""
 
 
 async def resolve(connection: Any, resolutions: Sequence[Resolution]) -> dict[uuid.UUID, str]:
@@ -108,5 +111,6 @@ async def resolve(connection: Any, resolutions: Sequence[Resolution]) -> dict[uu
         [r.template_locale for r in resolutions],
         [r.send_at for r in resolutions],
         [r.address.lower() if r.address else None for r in resolutions],
+        [r.transactional for r in resolutions],
     )
     return {row["id"]: row["status"] for row in rows}

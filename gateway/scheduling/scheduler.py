@@ -159,6 +159,7 @@ class Scheduler:
             template_locale=rendered.locale,
             send_at=fate.send_at,
             address=profile.email if Channel(request.channel) == Channel.EMAIL else None,
+            transactional=rendered.transactional,
         )
         return resolution, fate.message
 

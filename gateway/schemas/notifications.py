@@ -21,7 +21,7 @@ Priority = Literal["low", "normal", "high"]
 StatusName = Literal[
     "queued", "sending", "retrying", "delivered", "failed", "skipped", "scheduled", "cancelled", "bounced"
 ]
-SkipReason = Literal["channel_disabled", "no_device", "suppressed", "quiet_hours_expired"]
+SkipReason = Literal["channel_disabled", "category_opt_out", "no_device", "suppressed", "quiet_hours_expired"]
 
 
 def _text_only(value: Any) -> Any:

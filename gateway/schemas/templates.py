@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from common.email_address import MAX_EMAIL_LENGTH, checked_email
+from gateway.schemas.categories import CATEGORY_KEY_PATTERN
 from gateway.schemas.notifications import LOCALE_PATTERN, SLUG_PATTERN, ChannelName
 from gateway.schemas.text import storable_map
 from gateway.schemas.users import EMAIL_FORMAT
@@ -26,6 +27,7 @@ TEMPLATE_EXAMPLE: dict[str, Any] = {
     "from_name": "Example Support",
     "from_email": "support@mail.example.com",
     "reply_to": "help@example.com",
+    "category": "transactional",
     "created_at": "2026-11-27T09:00:00Z",
     "updated_at": "2026-11-27T10:00:00Z",
 }
@@ -58,6 +60,12 @@ class TemplateContent(BaseModel):
         max_length=MAX_EMAIL_LENGTH,
         description="Email: the `Reply-To` address.",
         json_schema_extra=EMAIL_FORMAT,
+    )
+    category: str = Field(
+        default="transactional",
+        max_length=64,
+        pattern=CATEGORY_KEY_PATTERN,
+        description="The key of the application's category (`GET /v1/categories`); an unknown one is 422.",
     )
 
     @field_validator("data")
@@ -138,6 +146,7 @@ class Template(BaseModel):
     from_name: str | None = Field(description="Email: the sender's name; null: the deployment's sender.")
     from_email: str | None = Field(description="Email: the sender's address; null: the deployment's sender.")
     reply_to: str | None
+    category: str = Field(description="The category key of this version.")
     created_at: datetime | None
     updated_at: datetime | None
 

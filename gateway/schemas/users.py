@@ -6,9 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from common.local_time import CLOCK_PATTERN, UTC_NAME, clock_time, timezone_name
+from gateway.schemas.categories import CATEGORY_KEY_PATTERN, TRANSACTIONAL
 from gateway.schemas.notifications import LOCALE_PATTERN
 
 Platform = Literal["android", "ios", "web"]
@@ -24,7 +34,7 @@ USER_EXAMPLE: dict[str, Any] = {
     "name": "Ada Lovelace",
     "email": "ada@example.com",
     "locale": "en",
-    "preferences": {"email": True, "push": True, "timezone": "Europe/Lisbon", "quiet_hours": None},
+    "preferences": {"email": True, "push": True, "timezone": "Europe/Lisbon", "quiet_hours": None, "categories": {}},
     "devices": [{"token": "fcm-token-1", "platform": "android", "created_at": "2026-11-27T10:00:00Z"}],
     "created_at": "2026-11-27T09:00:00Z",
     "updated_at": "2026-11-27T10:00:00Z",
@@ -71,8 +81,27 @@ class QuietHours(BaseModel):
         return end
 
 
+class CategoryChannels(BaseModel):
+    """Which channels the user accepts for one category."""
+
+    email: bool
+    push: bool
+
+
+class CategoryChannelsPatch(BaseModel):
+    """A merge patch of one category's channels: a channel left out stays, a null one goes back to on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: StrictBool | None = None
+    push: StrictBool | None = None
+
+
+CategoryKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CATEGORY_KEY_PATTERN)]
+
+
 class Preferences(BaseModel):
-    """The user's channels, timezone and quiet hours."""
+    """The user's channels, timezone, quiet hours and choices per category."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -82,6 +111,7 @@ class Preferences(BaseModel):
                     "push": False,
                     "timezone": "Europe/Lisbon",
                     "quiet_hours": {"start": "22:00", "end": "07:00"},
+                    "categories": {"newsletter": {"email": False, "push": True}},
                 }
             ]
         }
@@ -91,12 +121,17 @@ class Preferences(BaseModel):
     push: bool
     timezone: str = Field(description=f"The user's IANA timezone; `{UTC_NAME}` when they have not set one.")
     quiet_hours: QuietHours | None = Field(description="Null when the user has none.")
+    categories: dict[str, CategoryChannels] = Field(
+        description="The categories the user made a choice for, by key; a category not here is accepted on every "
+        "channel that `email` and `push` allow. `transactional` is never here: it cannot be opted out of."
+    )
 
 
 class PreferencesPatch(BaseModel):
     """A JSON merge patch (RFC 7396) of the preferences: members left out stay as they are, a member set to null
     goes back to its default (`email` and `push` on, `timezone` UTC, no `quiet_hours`). `quiet_hours` is
-    replaced whole: give both `start` and `end`."""
+    replaced whole: give both `start` and `end`. `categories` is merged key by key: a category set to null forgets
+    the user's choices for it, a channel left out of a category stays as it is."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -104,6 +139,7 @@ class PreferencesPatch(BaseModel):
             "examples": [
                 {"timezone": "Europe/Lisbon", "quiet_hours": {"start": "22:00", "end": "07:00"}},
                 {"push": False, "quiet_hours": None},
+                {"categories": {"newsletter": {"email": False}}},
             ]
         },
     )
@@ -112,6 +148,20 @@ class PreferencesPatch(BaseModel):
     push: StrictBool | None = None
     timezone: Timezone | None = None
     quiet_hours: QuietHours | None = None
+    categories: dict[CategoryKey, CategoryChannelsPatch | None] | None = Field(
+        default=None, max_length=100, description="Not null: set a category to null to forget its choices."
+    )
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(
+        cls, categories: dict[str, CategoryChannelsPatch | None] | None
+    ) -> dict[str, CategoryChannelsPatch | None] | None:
+        if categories is None:
+            raise ValueError("may not be null; set a category to null to forget the choices made for it")
+        if TRANSACTIONAL in categories:
+            raise ValueError("transactional notifications cannot be opted out of")
+        return categories
 
 
 class Device(BaseModel):

@@ -103,6 +103,7 @@ async def test_a_complaint_is_reported_and_transactional_mail_still_flows(
     }
     events = await api.events(notification_id)
     assert events[-1]["detail"] == {"complaint": "abuse"}
-    # A complaint blocks only non-transactional mail, and all mail is transactional until categories exist.
+    # A complaint blocks only non-transactional mail, and this template is transactional (test_unsubscribe.py
+    # shows a non-transactional send skipped).
     later = await api.send_queued(user_id=user["id"], channel="email", template=slug)
     assert (await api.wait_for_status(later))["status"] == "delivered"

@@ -63,16 +63,33 @@ class QuietHours(_message.Message):
     def __init__(self, start: _Optional[str] = ..., end: _Optional[str] = ...) -> None: ...
 
 class Preferences(_message.Message):
-    __slots__ = ("email", "push", "timezone", "quiet_hours")
+    __slots__ = ("email", "push", "timezone", "quiet_hours", "categories")
+    class CategoriesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: CategoryChannels
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[CategoryChannels, _Mapping]] = ...) -> None: ...
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     PUSH_FIELD_NUMBER: _ClassVar[int]
     TIMEZONE_FIELD_NUMBER: _ClassVar[int]
     QUIET_HOURS_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     email: bool
     push: bool
     timezone: str
     quiet_hours: QuietHours
-    def __init__(self, email: _Optional[bool] = ..., push: _Optional[bool] = ..., timezone: _Optional[str] = ..., quiet_hours: _Optional[_Union[QuietHours, _Mapping]] = ...) -> None: ...
+    categories: _containers.MessageMap[str, CategoryChannels]
+    def __init__(self, email: _Optional[bool] = ..., push: _Optional[bool] = ..., timezone: _Optional[str] = ..., quiet_hours: _Optional[_Union[QuietHours, _Mapping]] = ..., categories: _Optional[_Mapping[str, CategoryChannels]] = ...) -> None: ...
+
+class CategoryChannels(_message.Message):
+    __slots__ = ("email", "push")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PUSH_FIELD_NUMBER: _ClassVar[int]
+    email: bool
+    push: bool
+    def __init__(self, email: _Optional[bool] = ..., push: _Optional[bool] = ...) -> None: ...
 
 class Device(_message.Message):
     __slots__ = ("token", "platform", "created_at")
@@ -485,7 +502,7 @@ class ListSubscriberProfilesResponse(_message.Message):
     def __init__(self, profiles: _Optional[_Iterable[_Union[NotificationProfile, _Mapping]]] = ...) -> None: ...
 
 class Template(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "version", "active_version", "subject", "body", "html_body", "title", "data", "created_at", "updated_at", "from_name", "from_email", "reply_to")
+    __slots__ = ("slug", "channel", "locale", "version", "active_version", "subject", "body", "html_body", "title", "data", "created_at", "updated_at", "from_name", "from_email", "reply_to", "category", "transactional")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -508,6 +525,8 @@ class Template(_message.Message):
     FROM_NAME_FIELD_NUMBER: _ClassVar[int]
     FROM_EMAIL_FIELD_NUMBER: _ClassVar[int]
     REPLY_TO_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTIONAL_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
@@ -523,10 +542,12 @@ class Template(_message.Message):
     from_name: str
     from_email: str
     reply_to: str
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., active_version: _Optional[int] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
+    category: str
+    transactional: bool
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., active_version: _Optional[int] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ..., category: _Optional[str] = ..., transactional: _Optional[bool] = ...) -> None: ...
 
 class CreateTemplateRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id", "from_name", "from_email", "reply_to")
+    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id", "from_name", "from_email", "reply_to", "category")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -546,6 +567,7 @@ class CreateTemplateRequest(_message.Message):
     FROM_NAME_FIELD_NUMBER: _ClassVar[int]
     FROM_EMAIL_FIELD_NUMBER: _ClassVar[int]
     REPLY_TO_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
@@ -558,7 +580,8 @@ class CreateTemplateRequest(_message.Message):
     from_name: str
     from_email: str
     reply_to: str
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
+    category: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ..., category: _Optional[str] = ...) -> None: ...
 
 class CreateTemplateResponse(_message.Message):
     __slots__ = ("template",)
@@ -609,7 +632,7 @@ class ListTemplatesResponse(_message.Message):
     def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateTemplateRequest(_message.Message):
-    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id", "from_name", "from_email", "reply_to")
+    __slots__ = ("slug", "channel", "locale", "subject", "body", "html_body", "title", "data", "application_id", "from_name", "from_email", "reply_to", "category")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -629,6 +652,7 @@ class UpdateTemplateRequest(_message.Message):
     FROM_NAME_FIELD_NUMBER: _ClassVar[int]
     FROM_EMAIL_FIELD_NUMBER: _ClassVar[int]
     REPLY_TO_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
     slug: str
     channel: Channel
     locale: str
@@ -641,7 +665,8 @@ class UpdateTemplateRequest(_message.Message):
     from_name: str
     from_email: str
     reply_to: str
-    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
+    category: str
+    def __init__(self, slug: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., locale: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., html_body: _Optional[str] = ..., title: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., application_id: _Optional[str] = ..., from_name: _Optional[str] = ..., from_email: _Optional[str] = ..., reply_to: _Optional[str] = ..., category: _Optional[str] = ...) -> None: ...
 
 class UpdateTemplateResponse(_message.Message):
     __slots__ = ("template",)
@@ -765,16 +790,20 @@ class PushContent(_message.Message):
     def __init__(self, title: _Optional[str] = ..., body: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RenderTemplateResponse(_message.Message):
-    __slots__ = ("email", "push", "locale", "version")
+    __slots__ = ("email", "push", "locale", "version", "category", "transactional")
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     PUSH_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTIONAL_FIELD_NUMBER: _ClassVar[int]
     email: EmailContent
     push: PushContent
     locale: str
     version: int
-    def __init__(self, email: _Optional[_Union[EmailContent, _Mapping]] = ..., push: _Optional[_Union[PushContent, _Mapping]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+    category: str
+    transactional: bool
+    def __init__(self, email: _Optional[_Union[EmailContent, _Mapping]] = ..., push: _Optional[_Union[PushContent, _Mapping]] = ..., locale: _Optional[str] = ..., version: _Optional[int] = ..., category: _Optional[str] = ..., transactional: _Optional[bool] = ...) -> None: ...
 
 class EmailRecipient(_message.Message):
     __slots__ = ("address", "name")
@@ -800,6 +829,48 @@ class TemplateRef(_message.Message):
     locale: str
     def __init__(self, slug: _Optional[str] = ..., version: _Optional[int] = ..., locale: _Optional[str] = ...) -> None: ...
 
+class Category(_message.Message):
+    __slots__ = ("key", "name", "transactional", "created_at", "updated_at")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTIONAL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    name: str
+    transactional: bool
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, key: _Optional[str] = ..., name: _Optional[str] = ..., transactional: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PutCategoryRequest(_message.Message):
+    __slots__ = ("application_id", "category")
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    application_id: str
+    category: Category
+    def __init__(self, application_id: _Optional[str] = ..., category: _Optional[_Union[Category, _Mapping]] = ...) -> None: ...
+
+class PutCategoryResponse(_message.Message):
+    __slots__ = ("category", "created")
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    category: Category
+    created: bool
+    def __init__(self, category: _Optional[_Union[Category, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class ListCategoriesRequest(_message.Message):
+    __slots__ = ("application_id",)
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    application_id: str
+    def __init__(self, application_id: _Optional[str] = ...) -> None: ...
+
+class ListCategoriesResponse(_message.Message):
+    __slots__ = ("categories",)
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    categories: _containers.RepeatedCompositeFieldContainer[Category]
+    def __init__(self, categories: _Optional[_Iterable[_Union[Category, _Mapping]]] = ...) -> None: ...
+
 class PurgeApplicationTemplatesRequest(_message.Message):
     __slots__ = ("application_id", "limit")
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -815,7 +886,7 @@ class PurgeApplicationTemplatesResponse(_message.Message):
     def __init__(self, deleted: _Optional[int] = ...) -> None: ...
 
 class MessageEnvelope(_message.Message):
-    __slots__ = ("notification_id", "correlation_id", "channel", "priority", "user_id", "email_recipient", "push_recipient", "email", "push", "template", "metadata", "created_at", "expires_at", "attempt", "application_id", "test_mode")
+    __slots__ = ("notification_id", "correlation_id", "channel", "priority", "user_id", "email_recipient", "push_recipient", "email", "push", "template", "metadata", "created_at", "expires_at", "attempt", "application_id", "test_mode", "category", "transactional")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -839,6 +910,8 @@ class MessageEnvelope(_message.Message):
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     TEST_MODE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTIONAL_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     correlation_id: str
     channel: Channel
@@ -855,7 +928,9 @@ class MessageEnvelope(_message.Message):
     attempt: int
     application_id: str
     test_mode: bool
-    def __init__(self, notification_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., user_id: _Optional[str] = ..., email_recipient: _Optional[_Union[EmailRecipient, _Mapping]] = ..., push_recipient: _Optional[_Union[PushRecipient, _Mapping]] = ..., email: _Optional[_Union[EmailContent, _Mapping]] = ..., push: _Optional[_Union[PushContent, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., application_id: _Optional[str] = ..., test_mode: _Optional[bool] = ...) -> None: ...
+    category: str
+    transactional: bool
+    def __init__(self, notification_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., user_id: _Optional[str] = ..., email_recipient: _Optional[_Union[EmailRecipient, _Mapping]] = ..., push_recipient: _Optional[_Union[PushRecipient, _Mapping]] = ..., email: _Optional[_Union[EmailContent, _Mapping]] = ..., push: _Optional[_Union[PushContent, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., application_id: _Optional[str] = ..., test_mode: _Optional[bool] = ..., category: _Optional[str] = ..., transactional: _Optional[bool] = ...) -> None: ...
 
 class UserChanged(_message.Message):
     __slots__ = ("user_id", "kind", "changed_at", "application_id")

@@ -1029,6 +1029,16 @@ class TemplateServiceStub:
                 request_serializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesRequest.SerializeToString,
                 response_deserializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesResponse.FromString,
                 _registered_method=True)
+        self.PutCategory = channel.unary_unary(
+                '/notification.v1.TemplateService/PutCategory',
+                request_serializer=notification_dot_v1_dot_notification__pb2.PutCategoryRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.PutCategoryResponse.FromString,
+                _registered_method=True)
+        self.ListCategories = channel.unary_unary(
+                '/notification.v1.TemplateService/ListCategories',
+                request_serializer=notification_dot_v1_dot_notification__pb2.ListCategoriesRequest.SerializeToString,
+                response_deserializer=notification_dot_v1_dot_notification__pb2.ListCategoriesResponse.FromString,
+                _registered_method=True)
 
 
 class TemplateServiceServicer:
@@ -1109,6 +1119,21 @@ class TemplateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutCategory(self, request, context):
+        """Creates or replaces a category of the application. INVALID_ARGUMENT for a bad key or name, or for
+        `transactional` (built in: it exists in every application and cannot be changed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCategories(self, request, context):
+        """Lists the application's categories by key, `transactional` among them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TemplateServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1156,6 +1181,16 @@ def add_TemplateServiceServicer_to_server(servicer, server):
                     servicer.PurgeApplicationTemplates,
                     request_deserializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesRequest.FromString,
                     response_serializer=notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesResponse.SerializeToString,
+            ),
+            'PutCategory': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutCategory,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.PutCategoryRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.PutCategoryResponse.SerializeToString,
+            ),
+            'ListCategories': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCategories,
+                    request_deserializer=notification_dot_v1_dot_notification__pb2.ListCategoriesRequest.FromString,
+                    response_serializer=notification_dot_v1_dot_notification__pb2.ListCategoriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1408,6 +1443,60 @@ class TemplateService:
             '/notification.v1.TemplateService/PurgeApplicationTemplates',
             notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesRequest.SerializeToString,
             notification_dot_v1_dot_notification__pb2.PurgeApplicationTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutCategory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.TemplateService/PutCategory',
+            notification_dot_v1_dot_notification__pb2.PutCategoryRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.PutCategoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCategories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/notification.v1.TemplateService/ListCategories',
+            notification_dot_v1_dot_notification__pb2.ListCategoriesRequest.SerializeToString,
+            notification_dot_v1_dot_notification__pb2.ListCategoriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

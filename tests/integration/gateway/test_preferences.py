@@ -14,7 +14,7 @@ from tests.integration.gateway.test_users import PASSWORD, login
 
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 NIGHT = {"start": "22:00", "end": "07:00"}
-DEFAULTS = {"email": True, "push": True, "timezone": "UTC", "quiet_hours": None}
+DEFAULTS = {"email": True, "push": True, "timezone": "UTC", "quiet_hours": None, "categories": {}}
 
 
 async def patch(gateway: Gateway, user_id: str, body: dict[str, Any], **headers: str) -> dict[str, Any]:
@@ -72,7 +72,13 @@ async def test_put_sets_the_channels_only_and_answers_with_everything(gateway: G
         f"/v1/users/{user['id']}/preferences", json={"email": False, "push": True, "timezone": "UTC"}
     )
 
-    assert put.json() == {"email": False, "push": True, "timezone": "Asia/Tokyo", "quiet_hours": NIGHT}
+    assert put.json() == {
+        "email": False,
+        "push": True,
+        "timezone": "Asia/Tokyo",
+        "quiet_hours": NIGHT,
+        "categories": {},
+    }
     assert assert_problem(with_timezone, 422)["errors"][0]["field"] == "timezone"
 
 
@@ -136,3 +142,40 @@ async def test_another_applications_user_is_404_and_keeps_its_preferences(
     assert_problem(response, 404)
     kept = await users.GetUser(pb.GetUserRequest(user_id=theirs.user.id, application_id=in_other))
     assert kept.user.preferences == pb.Preferences(email=True, push=True)
+
+
+async def test_category_choices_merge_key_by_key_and_show_on_get(gateway: Gateway) -> None:
+    user = await create_user(gateway.client)
+
+    first = await patch(gateway, user["id"], {"categories": {"news": {"email": False}, "tips": {"push": False}}})
+    second = await patch(gateway, user["id"], {"categories": {"news": {"push": False}, "tips": None}})
+    back_on = await patch(gateway, user["id"], {"categories": {"news": {"email": None}}})
+    got = await gateway.client.get(f"/v1/users/{user['id']}")
+
+    assert first["categories"] == {"news": {"email": False, "push": True}, "tips": {"email": True, "push": False}}
+    assert second["categories"] == {"news": {"email": False, "push": False}}
+    assert back_on["categories"] == {"news": {"email": True, "push": False}}
+    assert got.json()["preferences"]["categories"] == back_on["categories"]
+    assert (back_on["email"], back_on["push"]) == (True, True)  # the channels themselves are untouched
+
+
+@pytest.mark.parametrize(
+    ("categories", "field"),
+    [
+        ({"transactional": {"email": False}}, "categories"),
+        ({"Bad Key": {"email": False}}, "categories"),
+        ({"news": {"email": "no"}}, "categories.news.email"),
+        ({"news": {"sms": False}}, "categories.news.sms"),
+        (None, "categories"),
+    ],
+)
+async def test_bad_category_choices_are_422(gateway: Gateway, categories: Any, field: str) -> None:
+    user = await create_user(gateway.client)
+
+    response = await gateway.client.patch(
+        f"/v1/users/{user['id']}/preferences",
+        json={"categories": categories},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+
+    assert any(error["field"].startswith(field) for error in assert_problem(response, 422)["errors"])

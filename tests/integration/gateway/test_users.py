@@ -24,7 +24,13 @@ async def login(gateway: Gateway, email: str, password: str = PASSWORD) -> dict[
 
 async def test_create_get_update_and_delete_a_user(gateway: Gateway) -> None:
     user = await create_user(gateway.client, locale="pt-BR", preferences={"email": True, "push": False})
-    assert user["preferences"] == {"email": True, "push": False, "timezone": "UTC", "quiet_hours": None}
+    assert user["preferences"] == {
+        "email": True,
+        "push": False,
+        "timezone": "UTC",
+        "quiet_hours": None,
+        "categories": {},
+    }
     assert user["locale"] == "pt-BR"
     assert "password" not in user
     assert "password_hash" not in user
@@ -75,7 +81,7 @@ async def test_preferences_and_devices(gateway: Gateway) -> None:
     user = await create_user(gateway.client)
     prefs = await gateway.client.put(f"/v1/users/{user['id']}/preferences", json={"email": False, "push": True})
     assert prefs.status_code == 200
-    assert prefs.json() == {"email": False, "push": True, "timezone": "UTC", "quiet_hours": None}
+    assert prefs.json() == {"email": False, "push": True, "timezone": "UTC", "quiet_hours": None, "categories": {}}
     assert_problem(await gateway.client.put(f"/v1/users/{user['id']}/preferences", json={"email": False}), 422)
     for loose in (0, 1, "false", "yes", None):  # only JSON booleans: a 0 must not quietly mean "off"
         refused = await gateway.client.put(f"/v1/users/{user['id']}/preferences", json={"email": True, "push": loose})
@@ -98,7 +104,13 @@ async def test_preferences_and_devices(gateway: Gateway) -> None:
 
     fetched = (await gateway.client.get(f"/v1/users/{user['id']}")).json()
     assert [d["token"] for d in fetched["devices"]] == ["fcm:token-1"]
-    assert fetched["preferences"] == {"email": False, "push": True, "timezone": "UTC", "quiet_hours": None}
+    assert fetched["preferences"] == {
+        "email": False,
+        "push": True,
+        "timezone": "UTC",
+        "quiet_hours": None,
+        "categories": {},
+    }
 
     removed = await gateway.client.delete(f"/v1/users/{user['id']}/devices/fcm:token-1")
     assert removed.status_code == 204

@@ -28,6 +28,7 @@ def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("USER_SERVICE_INTERNAL_API_KEY", REAL_KEY)
     monkeypatch.setenv("BOUNCE_SIGNING_KEY", "a-real-bounce-signing-key-of-32-bytes")
     monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
+    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", "k1:a-real-unsubscribe-signing-key-32-bytes")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(account))
     return tmp_path
 

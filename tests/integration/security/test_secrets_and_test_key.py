@@ -37,6 +37,7 @@ def test_production_refuses_a_jwt_secret_under_32_bytes(
     monkeypatch.setenv("GATEWAY_API_KEYS", "a-real-api-key")
     monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
     monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
+    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", "k1:" + "u" * 32)
     monkeypatch.setenv("JWT_SECRET", "x" * 31)
     with pytest.raises(SettingsError, match="JWT_SECRET must be at least 32 bytes"):
         load_settings(settings_class)
@@ -122,6 +123,7 @@ def test_production_refuses_the_dev_test_key(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("BOUNCE_SIGNING_KEY", "a-real-bounce-signing-key-of-32-bytes")
     monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
+    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", "k1:" + "u" * 32)
     monkeypatch.setenv("EMAIL_WORKER_TEST_KEY", "dev-email-test-key")
     with pytest.raises(SettingsError, match="EMAIL_WORKER_TEST_KEY"):
         load_settings(EmailWorkerSettings)

@@ -45,6 +45,7 @@ class Owned:
 
 Case = Callable[[pb_grpc.TemplateServiceStub, Owned, str], Awaitable[None]]
 
+OWNED_CATEGORY = "news"
 CONTENT = {"subject": "Hello {{ name }}", "body": "Hi {{ name }}"}
 
 
@@ -101,7 +102,20 @@ async def create_the_same_template(templates: pb_grpc.TemplateServiceStub, owned
     assert (created.template.version, created.template.subject) == (1, "Theirs")
 
 
+async def list_categories(templates: pb_grpc.TemplateServiceStub, owned: Owned, application_id: str) -> None:
+    listed = await templates.ListCategories(pb.ListCategoriesRequest(application_id=application_id))
+    assert [category.key for category in listed.categories] == ["transactional"]
+
+
+async def put_the_same_category(templates: pb_grpc.TemplateServiceStub, owned: Owned, application_id: str) -> None:
+    category = pb.Category(key=OWNED_CATEGORY, name="Theirs", transactional=True)
+    put = await templates.PutCategory(pb.PutCategoryRequest(application_id=application_id, category=category))
+    assert (put.created, put.category.name) == (True, "Theirs")
+
+
 IN_ANOTHER_APPLICATION: dict[str, Case] = {
+    "ListCategories": list_categories,
+    "PutCategory": put_the_same_category,
     "GetTemplate": get_template,
     "ListTemplates": list_templates,
     "UpdateTemplate": update_template,
@@ -124,8 +138,12 @@ async def new_owned(templates: pb_grpc.TemplateServiceStub) -> Owned:
     application_id = str(uuid.uuid4())
     first = await create_email(templates, application_id=application_id)
     owned = Owned(application_id, first)
+    category = pb.Category(key=OWNED_CATEGORY, name="Ours", transactional=False)
+    await templates.PutCategory(pb.PutCategoryRequest(application_id=application_id, category=category))
     updated = await templates.UpdateTemplate(
-        pb.UpdateTemplateRequest(**owned.named(application_id), subject="v2 {{ name }}", body="v2 {{ name }}")
+        pb.UpdateTemplateRequest(
+            **owned.named(application_id), subject="v2 {{ name }}", body="v2 {{ name }}", category=OWNED_CATEGORY
+        )
     )
     return Owned(application_id, updated.template)
 
@@ -146,6 +164,12 @@ async def test_each_rpc_in_another_application_finds_nothing_and_changes_nothing
     versions = await templates.ListTemplateVersions(pb.ListTemplateVersionsRequest(**in_a))
     assert [(version.version, version.active_version) for version in versions.versions] == [(1, 2), (2, 2)]
     assert (await templates.GetTemplate(pb.GetTemplateRequest(**in_a))).template == owned.template
+    assert (owned.template.category, owned.template.transactional) == (OWNED_CATEGORY, False)
+    ours = await templates.ListCategories(pb.ListCategoriesRequest(application_id=owned.application_id))
+    assert [(c.key, c.name, c.transactional) for c in ours.categories] == [
+        (OWNED_CATEGORY, "Ours", False),
+        ("transactional", "Transactional", True),
+    ]
 
 
 async def test_the_same_calls_succeed_in_the_templates_application(templates: pb_grpc.TemplateServiceStub) -> None:

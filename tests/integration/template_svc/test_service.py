@@ -70,6 +70,8 @@ async def test_grpcurl_renders_a_template(
         "push": {"title": "Olá Ada", "body": "You have 3 new messages", "data": {"n": "3"}},
         "locale": "pt-BR",
         "version": 1,
+        "category": "transactional",
+        "transactional": True,
     }
 
 

@@ -2,7 +2,15 @@
 
 import pytest
 
-from common.settings import DEV_DKIM_KEY_SECRET, DEV_GATEWAY_ADMIN_API_KEY, DEV_JWT_SECRET, SettingsError, load_settings
+from common.settings import (
+    DEV_DKIM_KEY_SECRET,
+    DEV_GATEWAY_ADMIN_API_KEY,
+    DEV_JWT_SECRET,
+    DEV_UNSUBSCRIBE_SIGNING_KEY,
+    SettingsError,
+    load_settings,
+)
+from email_worker.settings import EmailWorkerSettings
 from gateway.settings import GatewaySettings
 from template_svc.settings import TemplateServiceSettings
 from user_svc.settings import UserServiceSettings
@@ -67,7 +75,7 @@ def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,key-two")
     monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
-    monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
+    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", REAL_RING)
     assert load_settings(GatewaySettings).api_keys == "key-one,key-two"
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,dev-api-key")
     with pytest.raises(SettingsError, match=r"GATEWAY_API_KEYS\[1\]"):
@@ -83,12 +91,58 @@ def test_production_refuses_an_operator_key_that_is_dev_empty_or_short(
     monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one")
     monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
+    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", REAL_RING)
     if admin_key is None:
         monkeypatch.delenv("GATEWAY_ADMIN_API_KEY", raising=False)
     else:
         monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", admin_key)
     with pytest.raises(SettingsError, match="GATEWAY_ADMIN_API_KEY"):
         load_settings(GatewaySettings)
+
+
+REAL_RING = "k2:a-real-unsubscribe-key-of-32-bytes-or-more,k1:the-retired-unsubscribe-key-32-bytes"
+
+
+@pytest.mark.parametrize("settings_class", [GatewaySettings, EmailWorkerSettings])
+@pytest.mark.parametrize(
+    ("ring", "refused"),
+    [
+        (None, r"UNSUBSCRIBE_SIGNING_KEYS\[dev\] must be set to a real secret"),
+        (f"k1:{'x' * 32},k0:{DEV_UNSUBSCRIBE_SIGNING_KEY}", r"UNSUBSCRIBE_SIGNING_KEYS\[k0\] must be set"),
+        (f"k1:{'x' * 32},k0:short", r"UNSUBSCRIBE_SIGNING_KEYS\[k0\] must be at least 32 bytes"),
+        ("k1", "UNSUBSCRIBE_SIGNING_KEYS"),
+    ],
+)
+def test_production_refuses_a_dev_short_or_malformed_unsubscribe_ring(
+    monkeypatch: pytest.MonkeyPatch,
+    settings_class: type[GatewaySettings | EmailWorkerSettings],
+    ring: str | None,
+    refused: str,
+) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
+    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
+    monkeypatch.setenv("GATEWAY_API_KEYS", "key-one")
+    monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
+    monkeypatch.setenv("BOUNCE_SIGNING_KEY", "a-real-bounce-signing-key-of-32-bytes")
+    monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
+    if ring is None:
+        monkeypatch.delenv("UNSUBSCRIBE_SIGNING_KEYS", raising=False)
+    else:
+        monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", ring)
+    with pytest.raises(SettingsError, match=refused):
+        load_settings(settings_class)
+    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", REAL_RING)
+    assert load_settings(settings_class).unsubscribe_keys.sign
+
+
+def test_a_generic_port_variable_does_not_move_a_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """honcho (and many platforms) export PORT; only the service's own variable counts."""
+    monkeypatch.setenv("PORT", "5000")
+    monkeypatch.delenv("USER_SVC_PORT", raising=False)
+    assert load_settings(UserServiceSettings).port == 50051
+    monkeypatch.setenv("USER_SVC_PORT", "50151")
+    assert load_settings(UserServiceSettings).port == 50151
 
 
 @pytest.mark.parametrize("dkim_secret", [None, DEV_DKIM_KEY_SECRET, "short-dkim-secret"])
@@ -100,18 +154,10 @@ def test_production_refuses_a_dkim_key_secret_that_is_dev_or_short(
     monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one")
     monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
+    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", REAL_RING)
     if dkim_secret is None:
         monkeypatch.delenv("DKIM_KEY_SECRET", raising=False)
     else:
         monkeypatch.setenv("DKIM_KEY_SECRET", dkim_secret)
     with pytest.raises(SettingsError, match="DKIM_KEY_SECRET"):
         load_settings(GatewaySettings)
-
-
-def test_a_generic_port_variable_does_not_move_a_service(monkeypatch: pytest.MonkeyPatch) -> None:
-    """honcho (and many platforms) export PORT; only the service's own variable counts."""
-    monkeypatch.setenv("PORT", "5000")
-    monkeypatch.delenv("USER_SVC_PORT", raising=False)
-    assert load_settings(UserServiceSettings).port == 50051
-    monkeypatch.setenv("USER_SVC_PORT", "50151")
-    assert load_settings(UserServiceSettings).port == 50151

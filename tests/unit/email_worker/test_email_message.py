@@ -1,11 +1,13 @@
 """The email a notification becomes: parsed back with the standard library, as a mail client would."""
 
+import uuid
 from email import message_from_bytes, policy
 
 import pytest
 
-from email_worker.message import build_email, from_header, message_id, sender_address
+from email_worker.message import UnsubscribeLinks, build_email, from_header, message_id, sender_address
 from notification.v1 import notification_pb2 as pb
+from unsubscribe.tokens import KeyRing
 
 NOTIFICATION_ID = "01900000-0000-7000-8000-000000000001"
 
@@ -110,3 +112,35 @@ def test_without_a_template_sender_the_default_is_used_and_no_reply_to() -> None
 def test_a_line_break_in_the_reply_to_is_refused() -> None:
     with pytest.raises(ValueError, match="line break"):
         build_email(envelope(reply_to="a@example.com\r\nBcc: x@example.com"), sender="n@example.com", domain="x")
+
+
+LINKS = UnsubscribeLinks(KeyRing.parse("k1:a-secret"), "https://n.example.com")
+
+
+def test_a_non_transactional_email_carries_the_one_click_headers_naming_who_and_what() -> None:
+    news = envelope()
+    news.application_id, news.user_id = str(uuid.uuid4()), str(uuid.uuid4())
+    news.category, news.transactional = "newsletter", False
+
+    url = LINKS.of(news)
+    mail = parse(build_email(news, sender="n@example.com", domain="example.com", unsubscribe_url=url))
+
+    assert mail["List-Unsubscribe"] == f"<{url}>"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert url is not None
+    named = KeyRing.parse("k1:a-secret").verify(url.removeprefix("https://n.example.com/u/"))
+    assert (str(named.application_id), str(named.user_id), named.category) == (
+        news.application_id,
+        news.user_id,
+        "newsletter",
+    )
+
+
+@pytest.mark.parametrize(("category", "transactional"), [("", False), ("transactional", True), ("billing", True)])
+def test_a_transactional_email_has_no_unsubscribe_link(category: str, transactional: bool) -> None:
+    receipt = envelope()
+    receipt.category, receipt.transactional = category, transactional
+    assert LINKS.of(receipt) is None
+    mail = parse(build_email(receipt, sender="n@example.com", domain="example.com", unsubscribe_url=None))
+    assert mail["List-Unsubscribe"] is None
+    assert mail["List-Unsubscribe-Post"] is None

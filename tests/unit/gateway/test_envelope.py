@@ -24,12 +24,29 @@ def profile(**changes: object) -> pb.NotificationProfile:
     return pb.NotificationProfile(**values)  # type: ignore[arg-type]
 
 
+TRANSACTIONAL = pb.RenderTemplateResponse(category="transactional", transactional=True)
+NEWS = pb.RenderTemplateResponse(category="news", transactional=False)
+
+
 def test_skip_reasons() -> None:
-    assert skip_reason("email", profile()) is None
-    assert skip_reason("push", profile()) is None
-    assert skip_reason("email", profile(preferences=pb.Preferences(email=False, push=True))) == "channel_disabled"
-    assert skip_reason("push", profile(preferences=pb.Preferences(email=True, push=False))) == "channel_disabled"
-    assert skip_reason("push", profile(device_tokens=[])) == "no_device"
+    assert skip_reason("email", profile(), TRANSACTIONAL) is None
+    assert skip_reason("push", profile(), TRANSACTIONAL) is None
+    off = pb.Preferences(email=False, push=True)
+    assert skip_reason("email", profile(preferences=off), TRANSACTIONAL) == "channel_disabled"
+    assert skip_reason("push", profile(preferences=pb.Preferences(email=True, push=False)), NEWS) == "channel_disabled"
+    assert skip_reason("push", profile(device_tokens=[]), TRANSACTIONAL) == "no_device"
+
+
+def test_an_opted_out_category_skips_its_channel_only_and_never_transactional() -> None:
+    no_news_email = pb.Preferences(email=True, push=True, categories={"news": pb.CategoryChannels(email=False)})
+    assert skip_reason("email", profile(preferences=no_news_email), NEWS) == "category_opt_out"
+    assert skip_reason("push", profile(preferences=no_news_email), NEWS) is None
+    assert skip_reason("email", profile(preferences=no_news_email), TRANSACTIONAL) is None
+    flagged = pb.Preferences(email=True, push=True, categories={"news": pb.CategoryChannels(email=False)})
+    transactional_news = pb.RenderTemplateResponse(category="news", transactional=True)
+    assert skip_reason("email", profile(preferences=flagged), transactional_news) is None
+    opted_in = pb.Preferences(email=True, push=True, categories={"news": pb.CategoryChannels(email=True)})
+    assert skip_reason("email", profile(preferences=opted_in), NEWS) is None
 
 
 def test_an_email_envelope_carries_everything_a_worker_needs() -> None:

@@ -16,6 +16,8 @@ PUBLIC = {
     ("GET", "/metrics"),
     ("GET", "/problems/{name}"),
     ("POST", "/v1/auth/login"),
+    ("GET", "/u/{token}"),
+    ("POST", "/u/{token}"),
 }
 """Routes that need no credentials."""
 WITHOUT_SCOPE = {
@@ -52,6 +54,8 @@ EXPECTED = {
     ("GET", "/v1/templates/{slug}/versions"): Scope.TEMPLATES_READ,
     ("POST", "/v1/templates/{slug}/versions/{version}/activate"): Scope.TEMPLATES_WRITE,
     ("POST", "/v1/templates/{slug}/render"): Scope.TEMPLATES_READ,
+    ("PUT", "/v1/categories/{key}"): Scope.TEMPLATES_WRITE,
+    ("GET", "/v1/categories"): Scope.TEMPLATES_READ,
     ("GET", "/v1/suppressions"): Scope.SUPPRESSIONS_MANAGE,
     ("POST", "/v1/suppressions"): Scope.SUPPRESSIONS_MANAGE,
     ("DELETE", "/v1/suppressions/{address}"): Scope.SUPPRESSIONS_MANAGE,

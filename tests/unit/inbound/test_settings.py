@@ -30,6 +30,7 @@ def test_production_refuses_the_dev_or_a_short_signing_key(
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
     monkeypatch.setenv("DKIM_KEY_SECRET", REAL_KEY)  # the email worker's other signing secret
+    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", "k1:a-real-unsubscribe-signing-key-of-32-bytes")
     monkeypatch.delenv("BOUNCE_SIGNING_KEY", raising=False)
     with pytest.raises(SettingsError, match="BOUNCE_SIGNING_KEY must be set to a real secret"):
         load_settings(settings_class)
