@@ -102,7 +102,7 @@ test: install gen-check buf-lint lint deploy-check audit test-env  ## everything
 chaos: install  ## only the fault suite (private Postgres, Redis and RabbitMQ; the shared ones are untouched)
 	$(VENV)/bin/pytest tests/chaos
 
-dlq: install  ## list what failed.queue holds (replay: python -m delivery.replay --all | --id ID)
+dlq: install  ## list the dead letters (replay: python -m delivery.replay --all | --id ID, or /v1/dead-letters)
 	$(PY) -m delivery.replay --dry-run --all
 
 up: install infra  ## run the whole stack in the foreground (Ctrl-C stops it)

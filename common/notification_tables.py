@@ -239,6 +239,7 @@ notification_events = Table(
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     one_of("status", Status, name="ck_status_known"),
     Index("ix_notification_events_notification_id_id", "notification_id", "id"),
+    Index("ix_notification_events_at", "at"),
 )
 
 email_suppressions = Table(
@@ -262,6 +263,25 @@ sending_domains = Table(
     Column("dns_record", Text, nullable=False, comment="the TXT record value: v=DKIM1; k=rsa; p=…"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, comment="UUIDv7: when it was moved out of failed.queue"),
+    Column("message_key", Text, nullable=False, unique=True, comment="x-dead-letter-id, or a digest: one row a copy"),
+    Column("application_id", UUID(as_uuid=True), comment="NULL for poison: only the operator sees it"),
+    Column("notification_id", UUID(as_uuid=True), comment="NULL for poison (a body that is not an envelope)"),
+    Column("channel", Text, comment="the work queue it came from and goes back to"),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Column("body", LargeBinary, nullable=False, comment="the message body as dead-lettered: the envelope"),
+    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("message_id", Text, comment="the AMQP message_id property"),
+    Index("ix_dead_letters_application_id_id", "application_id", "id"),
+    Index("ix_dead_letters_notification_id", "notification_id"),
 )
 
 applications = Table(

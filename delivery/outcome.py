@@ -4,10 +4,12 @@ retry, the dead letter and the status row from that alone."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from common.channels import Channel
+from delivery.breaker import CircuitBreaker
 from notification.v1 import notification_pb2 as pb
 
 
@@ -59,6 +61,13 @@ class PermanentError(DeliveryError):
         super().__init__(message, detail=detail)
         self.reason = reason
         self.suppress_address = suppress_address
+
+
+@runtime_checkable
+class HasBreakers(Protocol):
+    """A deliverer with circuit breakers of its own (one per relay), which ``GET /v1/stats`` shows."""
+
+    def breakers(self) -> Sequence[CircuitBreaker]: ...
 
 
 class Deliverer(Protocol):

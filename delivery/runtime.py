@@ -43,14 +43,16 @@ from common.amqp.connection import close_after_acks, connect
 from common.amqp.publisher import Publisher, protobuf_message
 from common.amqp.topology import retry_routing_key, work_queue
 from common.channels import Channel
+from common.dead_letters import DEAD_LETTER_ID_HEADER
 from common.envelope import EnvelopeError, decode_envelope, is_transactional
-from common.ids import parse_uuid
+from common.ids import new_notification_id, parse_uuid
 from common.log import request_id_var
 from common.notification_tables import Status
 from common.redis_client import RedisClient, redis_client
 from delivery.breaker import CircuitBreaker
+from delivery.breaker_publisher import BreakerPublisher
 from delivery.metrics import ChannelMetrics
-from delivery.outcome import Deliverer, DeliveryError, PermanentError, TransientError
+from delivery.outcome import Deliverer, DeliveryError, HasBreakers, PermanentError, TransientError
 from delivery.rate_limit import RateLimiter
 from delivery.retry import RetryPolicy, RetrySchedule
 from delivery.settings import WorkerSettings
@@ -101,6 +103,12 @@ class WorkerRuntime:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._breaker_publisher = BreakerPublisher(settings.redis_url, self._name, self.breakers)
+
+    def breakers(self) -> list[CircuitBreaker]:
+        """The channel's breaker, then the deliverer's own (an email worker's relays), for ``GET /v1/stats``."""
+        own = self.deliverer.breakers() if isinstance(self.deliverer, HasBreakers) else []
+        return [self.breaker, *own]
 
     # --- life cycle -------------------------------------------------------------------------------------
 
@@ -120,6 +128,7 @@ class WorkerRuntime:
         await channel.set_qos(prefetch_count=settings.prefetch)
         self._queue = await channel.declare_queue(work_queue(self.channel), passive=True)
         self._consumer_tag = await self._queue.consume(self._on_message)
+        self._breaker_publisher.start()
         logger.info(
             "consuming %s (prefetch %d, concurrency %d, max %s/s)",
             work_queue(self.channel),
@@ -132,6 +141,7 @@ class WorkerRuntime:
         """Stop consuming, finish in-flight messages (requeue what is left after the grace period), let the
         broker apply the acks, close."""
         self._stopping = True
+        await self._breaker_publisher.stop()
         if self._queue is not None and self._consumer_tag is not None:
             with contextlib.suppress(Exception):
                 await self._queue.cancel(self._consumer_tag)
@@ -455,6 +465,7 @@ class WorkerRuntime:
                 "x-failure-detail": detail[:1000],
                 "x-attempts": attempts,
                 "x-original-routing-key": routing_key,
+                DEAD_LETTER_ID_HEADER: str(new_notification_id()),  # a UUIDv7: when it was given up
             },
             content_type=message.content_type,
             type=message.type,

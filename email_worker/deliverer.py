@@ -89,6 +89,10 @@ class EmailDeliverer:
         self._domain = settings.message_id_domain
         self._unsubscribe_links = UnsubscribeLinks(settings.unsubscribe_keys, settings.public_base_url)
 
+    def breakers(self) -> list[CircuitBreaker]:
+        """Each relay's breaker."""
+        return [link.breaker for link in self.route.links]
+
     async def deliver(self, envelope: pb.MessageEnvelope, attempt: int = 1) -> Delivered:
         """Send ``envelope``'s email through the relay for ``attempt``; raise :class:`TransientError` or
         :class:`PermanentError` when it did not go."""

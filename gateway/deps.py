@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
@@ -79,3 +80,11 @@ async def admin_caller(caller: Annotated[Caller, Depends(application_caller)]) -
 CallerDep = Annotated[Caller, Depends(any_caller)]
 ApplicationDep = Annotated[Caller, Depends(application_caller)]
 AdminDep = Annotated[Caller, Depends(admin_caller)]
+
+
+def confined_to(caller: Caller, request: Request) -> uuid.UUID | None:
+    """The application whose operations data (dead letters, stats) the caller reaches; None (all of them) for the
+    operator's key without ``X-Application-Id``, which elsewhere means the default application."""
+    if caller.admin and APPLICATION_HEADER not in request.headers:
+        return None
+    return caller.application_id

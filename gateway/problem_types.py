@@ -26,6 +26,7 @@ class ProblemType(StrEnum):
     RATE_LIMITED = "rate-limited"
     WEBHOOK_LIMIT_REACHED = "webhook-limit-reached"
     NOT_CANCELLABLE = "not-cancellable"
+    NOT_REPLAYABLE = "not-replayable"
     CANCEL_BUSY = "cancel-busy"
     BUSY = "busy"
     UNAVAILABLE = "unavailable"
@@ -74,6 +75,11 @@ KINDS: dict[ProblemType, ProblemKind] = {
         409,
         "The notification can no longer be cancelled: a worker claimed it, or it is final. `notification` is the "
         "notification as it is now.",
+    ),
+    ProblemType.NOT_REPLAYABLE: ProblemKind(
+        409,
+        "The dead letter cannot be replayed now: poison (not an envelope), its notification has no row, or "
+        "another copy of the notification is under way. `detail` says which; discard it or wait.",
     ),
     ProblemType.CANCEL_BUSY: ProblemKind(
         409, "The cancel could not be decided within 2 s (the notification was being changed); nothing changed, retry."

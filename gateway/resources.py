@@ -19,6 +19,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.amqp.connection import connect
 from common.amqp.publisher import Publisher
+from common.dead_letter_mover import DeadLetterMover
+from common.dead_letter_replay import DeadLetterReplayer
+from common.dead_letter_store import DeadLetterStore
 from common.dkim_keys import KeySealer
 from common.redis_client import RedisClient, redis_client
 from gateway.accepting import SendService
@@ -42,6 +45,7 @@ from gateway.scheduling.scheduler import Scheduler
 from gateway.send import NotificationSender
 from gateway.sending_domains import SendingDomainStore
 from gateway.settings import GatewaySettings
+from gateway.stats import Stats
 from gateway.store import NotificationStore
 from gateway.suppressions import SuppressionStore
 from gateway.template_cache import TemplateCache
@@ -97,6 +101,9 @@ class Resources:
     suppressions: SuppressionStore
     sending_domains: SendingDomainStore
     unsubscriber: Unsubscriber
+    dead_letters: DeadLetterStore
+    replayer: DeadLetterReplayer
+    stats: Stats
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -253,6 +260,9 @@ class Resources:
                 unsubscriber=Unsubscriber(
                     settings.unsubscribe_keys, backends.users, profiles, db, timeout=backends.timeout
                 ),
+                dead_letters=DeadLetterStore(db),
+                replayer=DeadLetterReplayer(db, amqp_publisher),
+                stats=Stats(db, redis, amqp, DeadLetterStore(db), settings.stats_cache_seconds),
             )
             tasks = [
                 asyncio.create_task(stamper.run(), name="published-stamper"),
@@ -269,6 +279,10 @@ class Resources:
             if settings.content_erase_interval_seconds > 0:
                 tasks.append(asyncio.create_task(resources.content_eraser.run(), name="content-eraser"))
             stack.push_async_callback(_stop, tasks)
+            if settings.dead_letter_mover_enabled:
+                mover = DeadLetterMover(amqp, resources.dead_letters)
+                await mover.start()
+                stack.push_async_callback(mover.stop)
             # Registered last, so closed first: late confirms still stamp their rows in the stamper's last flush.
             stack.push_async_callback(publisher.close)
             yield resources

@@ -105,6 +105,11 @@ class GatewaySettings(DatabaseServiceSettings, UnsubscribeKeySettings):
     )
     """How often the reconciler looks for unpublished rows (0 = not in this process)."""
     reconciler_batch_size: int = Field(default=500, ge=1, validation_alias="GATEWAY_RECONCILER_BATCH_SIZE")
+    dead_letter_mover_enabled: bool = Field(default=True, validation_alias="GATEWAY_DEAD_LETTER_MOVER_ENABLED")
+    """Whether this process moves ``failed.queue`` into the ``dead_letters`` table (every replica may: a
+    redelivered copy is stored once)."""
+    stats_cache_seconds: float = Field(default=5.0, ge=0, le=60, validation_alias="GATEWAY_STATS_CACHE_SECONDS")
+    """How long ``GET /v1/stats`` answers from Redis before counting again (0 = every request counts)."""
     scheduler_enabled: bool = Field(default=True, validation_alias="GATEWAY_SCHEDULER_ENABLED")
     """Whether this process publishes scheduled notifications when due (every replica may: they never share a
     row)."""

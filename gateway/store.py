@@ -182,6 +182,10 @@ _GET = (
     f"SELECT {_STATUS_COLUMNS} FROM notification_statuses "  # noqa: S608 - constant columns
     "WHERE id = $2 AND application_id = $1"
 )
+_MANY = (
+    f"SELECT {_STATUS_COLUMNS} FROM notification_statuses "  # noqa: S608 - constant columns
+    "WHERE id = ANY($2::uuid[]) AND ($1::uuid IS NULL OR application_id = $1)"
+)
 _PAGE = "SELECT {columns}, request_id FROM notification_statuses WHERE {where} ORDER BY id DESC LIMIT {limit}"
 _FEED = (
     "SELECT id, channel, template_slug, status, envelope, created_at, updated_at FROM notification_statuses "
@@ -395,6 +399,15 @@ class NotificationStore:
         """The status body of one notification of ``application_id``, or None."""
         row = await self.pool.fetchrow(_GET, application_id, notification_id)
         return status_body(row) if row else None
+
+    async def get_many(
+        self, application_id: uuid.UUID | None, notification_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, Any]]:
+        """The status bodies of those of ``notification_ids`` that exist (in ``application_id``; None: any)."""
+        if not notification_ids:
+            return {}
+        rows = await self.pool.fetch(_MANY, application_id, list(notification_ids))
+        return {row["id"]: status_body(row) for row in rows}
 
     async def page(
         self,

@@ -1,5 +1,5 @@
-"""Looking into ``failed.queue`` (aio-pika on the stack's vhost) and running the replay command as an operator
-would."""
+"""Dead letters as an operator finds them (``/v1/dead-letters`` with the operator's key, which sees every
+application's and poison) and the replay command as an operator runs it."""
 
 from __future__ import annotations
 
@@ -9,49 +9,39 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aio_pika
+import httpx
 
-from common.amqp.topology import FAILED_QUEUE
+from common.settings import DEV_GATEWAY_ADMIN_API_KEY
 from devstack.stack import ROOT
 
-
-@dataclass(frozen=True)
-class DeadMessage:
-    """What a DLQ message carries."""
-
-    message_id: str | None
-    headers: dict[str, Any]
-    body: bytes
+ADMIN = {"X-API-Key": DEV_GATEWAY_ADMIN_API_KEY}
 
 
-async def dlq_messages(rabbitmq_url: str) -> list[DeadMessage]:
-    """Every message in the DLQ now, left in place (taken unacknowledged, returned when the channel closes)."""
-    connection = await aio_pika.connect(rabbitmq_url)
-    try:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(FAILED_QUEUE, passive=True)
-        found = []
-        for _ in range(queue.declaration_result.message_count or 0):
-            message = await queue.get(no_ack=False, fail=False)
-            if message is None:
-                break
-            found.append(DeadMessage(message.message_id, dict(message.headers), message.body))
-        await channel.close()
-        return found
-    finally:
-        await connection.close()
+async def dead_letters(http: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
+    """Every dead letter now (newest first), each with its detail (headers, envelope, message id)."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await http.get("/v1/dead-letters", params={"limit": 100, **params, "cursor": cursor}, headers=ADMIN)
+        page.raise_for_status()
+        for item in page.json()["items"]:
+            found.append((await http.get(f"/v1/dead-letters/{item['id']}", headers=ADMIN)).json())
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            return found
 
 
-async def wait_for_dead_letter(rabbitmq_url: str, notification_id: str, timeout: float = 10.0) -> DeadMessage:
-    """The DLQ message of ``notification_id``, once it is there."""
+async def wait_for_dead_letter(http: httpx.AsyncClient, message_id: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The dead letter of the message ``message_id`` (a notification's id, or a poison message's), once the
+    gateway has moved it out of ``failed.queue``."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        for message in await dlq_messages(rabbitmq_url):
-            if message.message_id == notification_id:
-                return message
+        for letter in await dead_letters(http):
+            if message_id in (letter["message_id"], letter["notification_id"]):
+                return letter
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no message for {notification_id} reached {FAILED_QUEUE} within {timeout}s")
-        await asyncio.sleep(0.1)
+            raise AssertionError(f"no dead letter of {message_id} within {timeout}s")
+        await asyncio.sleep(0.2)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""Failures through the whole stack: a refused address ends ``failed`` with the reason and a message in
-``failed.queue``; a temporary refusal is retried until it goes through; and after a fix, the replay command
-brings a dead letter back and it is delivered."""
+"""Failures through the whole stack: a refused address ends ``failed`` with the reason and a dead letter
+(moved by the gateway from ``failed.queue`` into ``/v1/dead-letters``); a temporary refusal is retried until it
+goes through; and after a fix, the replay command (or the API) brings a dead letter back and it is
+delivered."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from devstack.stack import Stack
 from tests.e2e.api import Api, Mailbox, unique
-from tests.e2e.dlq import dlq_messages, run_replay, wait_for_dead_letter
+from tests.e2e.dlq import ADMIN, dead_letters, run_replay, wait_for_dead_letter
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +36,10 @@ async def test_a_refused_recipient_ends_failed_with_the_reason_and_a_dead_letter
     events = await api.events(notification_id)
     assert [event["status"] for event in events] == ["queued", "sending", "failed"]
     assert events[-1]["detail"]["smtp_code"] == 550
-    dead = await wait_for_dead_letter(stack.environment["RABBITMQ_URL"], notification_id)
-    assert dead.headers["x-failure-reason"] == "smtp_550"
-    assert dead.headers["x-original-routing-key"] == "email"
-    assert dead.headers["x-attempts"] == 1
+    dead = await wait_for_dead_letter(api.http, notification_id)
+    assert (dead["reason"], dead["channel"], dead["attempts"]) == ("smtp_550", "email", 1)
+    assert dead["headers"]["x-original-routing-key"] == "email"
+    assert dead["envelope"]["notification_id"] == notification_id
     again = await api.send(user_id=user["id"], channel="email", template=slug, variables={"what": "!"})
     assert (again.json()["status"], again.json()["reason"]) == ("skipped", "suppressed")
 
@@ -81,11 +82,11 @@ async def test_a_dead_letter_is_replayed_after_the_fix_and_delivered(
     await mailbox.fail(user["email"], 554)
     notification_id = await api.send_queued(user_id=user["id"], channel="email", template=slug, variables={"what": "x"})
     await api.wait_for_status(notification_id, "failed")
-    await wait_for_dead_letter(stack.environment["RABBITMQ_URL"], notification_id)
+    dead = await wait_for_dead_letter(api.http, notification_id)
 
     listing = await run_replay(stack.environment, "--dry-run", "--id", notification_id)
     assert listing.code == 0, listing.output
-    assert f"listed   {notification_id}" in listing.output
+    assert f"listed   {dead['id']}  {notification_id}" in listing.output
     assert "smtp_554 after 1 attempt(s)" in listing.output
     assert (await api.status(notification_id))["status"] == "failed"
 
@@ -105,16 +106,33 @@ async def test_a_dead_letter_is_replayed_after_the_fix_and_delivered(
     assert events[3]["detail"] == {
         "replayed": True,
         "from": "failed.queue",
+        "dead_letter_id": dead["id"],
         "previous_reason": "smtp_554",
         "previous_attempts": 1,
     }
-    assert notification_id not in {m.message_id for m in await dlq_messages(stack.environment["RABBITMQ_URL"])}
+    assert notification_id not in {letter["notification_id"] for letter in await dead_letters(api.http)}
 
 
-async def test_replaying_an_id_that_is_not_in_the_dlq_says_so(stack: Stack) -> None:
+async def test_the_api_replays_a_dead_letter_after_the_fix(api: Api, mailbox: Mailbox, stack: Stack, slug: str) -> None:
+    user = await api.create_user()
+    await mailbox.fail(user["email"], 554, times=1)
+    notification_id = await api.send_queued(user_id=user["id"], channel="email", template=slug, variables={"what": "y"})
+    await api.wait_for_status(notification_id, "failed")
+    dead = await wait_for_dead_letter(api.http, notification_id)
+    await unsuppress(stack, user["email"])
+
+    replayed = await api.http.post(f"/v1/dead-letters/{dead['id']}/replay")
+
+    assert replayed.status_code == 202, replayed.text
+    assert (await api.wait_for_status(notification_id, "delivered"))["attempts"] == 1
+    assert len(await mailbox.wait_for(user["email"])) == 1
+    assert (await api.http.get(f"/v1/dead-letters/{dead['id']}", headers=ADMIN)).status_code == 404
+
+
+async def test_replaying_an_id_that_is_no_dead_letter_says_so(stack: Stack) -> None:
     missing = "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01"
 
     result = await run_replay(stack.environment, "--id", missing)
 
     assert result.code == 1
-    assert f"not in failed.queue: {missing}" in result.output
+    assert f"no dead letter: {missing}" in result.output

@@ -8,9 +8,10 @@ import uuid
 
 import aio_pika
 
+from common.dead_letter_replay import Action
 from common.envelope import encode_envelope
 from common.settings import load_settings
-from delivery.replay import Action, ReplaySettings, replay
+from delivery.replay import ReplaySettings, replay
 from devstack.infra import AmqpSession
 from tests.integration.delivery.support import Gateway, email_envelope, eventually, running_worker, worker_settings
 from tests.support.smtp_sink import RunningSmtpSink
@@ -40,7 +41,7 @@ async def test_replayed_copies_taken_at_once_are_all_delivered(
 ) -> None:
     ids = [await dead_letter(gateway, amqp) for _ in range(LETTERS)]
     async with running_worker(worker_settings(sink)):
-        results = await replay(load_settings(ReplaySettings), set(ids), dry_run=False)
+        results = await replay(load_settings(ReplaySettings), {uuid.UUID(each) for each in ids}, dry_run=False)
         assert [result.action for result in results] == [Action.REPLAYED] * LETTERS, [r.line() for r in results]
 
         async def statuses() -> list[str]:

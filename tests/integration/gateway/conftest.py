@@ -1,14 +1,19 @@
-"""Fixtures of the gateway's integration tests: a real user_svc and template_svc, and a gateway in front."""
+"""Fixtures of the gateway's integration tests: a real user_svc and template_svc, and a gateway in front; for
+the dead letter and stats tests, the email worker on an SMTP sink and the gateway's mover of failed.queue."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from devstack.infra import Infra
+from common.dead_letter_mover import DeadLetterMover
+from devstack.infra import AmqpSession, Infra
+from tests.integration.delivery.support import running_worker, worker_settings
 from tests.integration.gateway.harness import Gateway, gateway_settings, running_gateway, upsert_templates
+from tests.support.smtp_sink import RunningSmtpSink, running_smtp_sink
 from tests.support.template_service import RunningTemplateService, running_template_service, template_service_settings
 from tests.support.user_service import RunningUserService, running_user_service, user_service_settings
 
@@ -64,3 +69,24 @@ async def other_application(gateway: Gateway) -> uuid.UUID:
         "INSERT INTO applications (id, name) VALUES ($1, $2)", application_id, f"other-{application_id.hex[:8]}"
     )
     return application_id
+
+
+@pytest.fixture
+async def mover(gateway: Gateway, amqp: AmqpSession) -> AsyncIterator[DeadLetterMover]:
+    """The gateway's mover of failed.queue into the table, on queues purged by ``amqp``."""
+    running = DeadLetterMover(gateway.resources.amqp, gateway.resources.dead_letters)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def sink(tmp_path: Path) -> AsyncIterator[RunningSmtpSink]:
+    async with running_smtp_sink(tmp_path / "mail") as running:
+        yield running
+
+
+@pytest.fixture
+async def worker(sink: RunningSmtpSink, mover: DeadLetterMover) -> AsyncIterator[None]:
+    async with running_worker(worker_settings(sink, max_attempts=2)):
+        yield

@@ -68,6 +68,7 @@ def gateway_settings(
         "template_service_url": templates.target if templates else UNREACHABLE,
         "template_service_internal_api_key": templates.settings.internal_api_key if templates else USER_SVC_KEY,
         "reconciler_interval_seconds": 0,
+        "dead_letter_mover_enabled": False,  # failed.queue stays where worker tests look; tests start a mover
         "broadcast_interval_seconds": 0,  # a test fans out with resources.fan_out.drain()
         "profile_cache_seconds": 0,
         "published_flush_seconds": 0.02,

@@ -13,8 +13,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from common.dead_letter_replay import RESET_SQL, UNDO_SQL
 from common.notification_tables import Status
-from delivery.replay import RESET_SQL, UNDO_SQL
 from delivery.status_store import Outcome, RowState, StatusStore
 from devstack.infra import Infra
 from gateway.store import NotificationStore

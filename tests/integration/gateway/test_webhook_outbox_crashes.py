@@ -14,8 +14,8 @@ import asyncpg
 import orjson
 import pytest
 
+from common.dead_letter_replay import RESET_SQL
 from common.notification_tables import Status
-from delivery.replay import RESET_SQL
 from delivery.status_store import Outcome, RowState, StatusStore
 from devstack.infra import Infra
 from gateway.store import NotificationStore

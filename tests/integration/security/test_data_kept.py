@@ -14,10 +14,11 @@ import aio_pika
 import pytest
 from prometheus_client import REGISTRY
 
+from common.dead_letter_replay import Action
 from common.envelope import encode_envelope
 from common.ids import first_id_at
 from common.settings import load_settings
-from delivery.replay import Action, ReplaySettings, replay
+from delivery.replay import ReplaySettings, replay
 from devstack.infra import AmqpSession
 from tests.integration.delivery.fixtures import sink
 from tests.integration.delivery.support import email_envelope, eventually, running_worker, worker_settings
@@ -182,7 +183,7 @@ async def test_the_replay_removes_a_deleted_users_dead_letter_instead_of_sending
     assert (await gateway.client.delete(f"/v1/users/{user['id']}")).status_code == 204
 
     settings = load_settings(ReplaySettings)
-    [result] = await replay(settings, {envelope.notification_id}, dry_run=False)
+    [result] = await replay(settings, {uuid.UUID(envelope.notification_id)}, dry_run=False)
 
     assert (result.action, result.note) == (Action.REMOVED, "its user was deleted")
     assert (

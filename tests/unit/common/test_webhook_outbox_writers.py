@@ -39,7 +39,7 @@ def test_every_status_writer_writes_its_webhook_event() -> None:
     assert {
         ("gateway.store", "_CREATE"),
         ("delivery.status_store", "CLAIM_SQL"),
-        ("delivery.replay", "RESET_SQL"),
+        ("common.dead_letter_replay", "RESET_SQL"),
         ("inbound.records", "BOUNCE"),
     } <= set(found)
     missing = [

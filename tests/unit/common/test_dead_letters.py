@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from delivery.dead_letters import read_dead_letter
+from common.dead_letters import read_dead_letter
 from notification.v1 import notification_pb2 as pb
 
 NOTIFICATION_ID = "0192f5d4-9c2a-7f10-8b3e-5a6c7d8e9f01"
