@@ -26,6 +26,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     Table,
     Text,
     false,
@@ -190,6 +191,7 @@ notification_statuses = Table(
         "id",
         postgresql_where=text("broadcast_id IS NOT NULL"),
     ),
+    postgresql_partition_by="RANGE (id)",
 )
 
 
@@ -226,7 +228,7 @@ broadcasts = Table(
 notification_events = Table(
     "notification_events",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("id", BigInteger, autoincrement=True),
     Column(
         "notification_id",
         UUID(as_uuid=True),
@@ -238,8 +240,9 @@ notification_events = Table(
     Column("attempt", Integer, nullable=False, server_default="0"),
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     one_of("status", Status, name="ck_status_known"),
-    Index("ix_notification_events_notification_id_id", "notification_id", "id"),
+    PrimaryKeyConstraint("notification_id", "id", name="notification_events_pkey"),
     Index("ix_notification_events_at", "at"),
+    postgresql_partition_by="RANGE (notification_id)",
 )
 
 email_suppressions = Table(

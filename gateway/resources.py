@@ -38,6 +38,7 @@ from gateway.events import subscribe_to_changes
 from gateway.limits import SendGate, UserTokenLimit
 from gateway.login_limits import LoginSlots, LoginThrottle
 from gateway.pages import PageWriter
+from gateway.partition_maintenance import PartitionMaintenance
 from gateway.profiles import ProfileCache
 from gateway.publishing import EnvelopePublisher, PublishedStamper
 from gateway.reconciler import Reconciler
@@ -72,6 +73,8 @@ class Resources:
     redis: RedisClient
     db: Any
     """The asyncpg pool of the notifications database."""
+    read_db: Any
+    """The asyncpg pool of its read replica (``NOTIFICATIONS_READ_DATABASE_URL``), or None."""
     amqp: AbstractRobustConnection
     backends: Backends
     store: NotificationStore
@@ -97,6 +100,7 @@ class Resources:
     reconciler: Reconciler
     scheduler: Scheduler
     content_eraser: ContentEraser
+    partition_maintenance: PartitionMaintenance
     webhooks: WebhookStore
     suppressions: SuppressionStore
     sending_domains: SendingDomainStore
@@ -121,6 +125,10 @@ class Resources:
             stack.callback(renderer.close)
             db = await create_pool(settings.database_url, settings.db_pool_size)
             stack.push_async_callback(db.close)
+            read_db = None
+            if settings.read_database_url:
+                read_db = await create_pool(settings.read_database_url, settings.db_pool_size)
+                stack.push_async_callback(read_db.close)
             redis = redis_client(settings.redis_url, socket_connect_timeout=2, socket_timeout=5, retry=REDIS_RETRY)
             stack.push_async_callback(redis.aclose)
             backends = Backends.open(settings)
@@ -129,7 +137,7 @@ class Resources:
             stack.push_async_callback(amqp.close)
             amqp_publisher = await Publisher.create(amqp, settings.rabbitmq_queue_type)
             publisher = EnvelopePublisher(amqp_publisher, settings.publish_timeout_seconds)
-            store = NotificationStore(db)
+            store = NotificationStore(db, read_pool=read_db)
             applications = ApplicationStore(db)
             credentials = CredentialCache(
                 applications, ttl_seconds=settings.key_cache_seconds, size=settings.key_cache_size
@@ -171,6 +179,7 @@ class Resources:
                 settings=settings,
                 redis=redis,
                 db=db,
+                read_db=read_db,
                 amqp=amqp,
                 backends=backends,
                 store=store,
@@ -254,6 +263,9 @@ class Resources:
                     interval_seconds=settings.content_erase_interval_seconds,
                     batch_size=settings.content_erase_batch_size,
                 ),
+                partition_maintenance=PartitionMaintenance(
+                    db, retention_days=settings.retention_days, interval_seconds=settings.partition_interval_seconds
+                ),
                 webhooks=WebhookStore(db),
                 suppressions=SuppressionStore(db),
                 sending_domains=SendingDomainStore(db, KeySealer.of(settings.dkim_key_secret)),
@@ -278,6 +290,8 @@ class Resources:
                 tasks.append(asyncio.create_task(resources.fan_out.run(), name="broadcast-fan-out"))
             if settings.content_erase_interval_seconds > 0:
                 tasks.append(asyncio.create_task(resources.content_eraser.run(), name="content-eraser"))
+            if settings.partition_interval_seconds > 0:
+                tasks.append(asyncio.create_task(resources.partition_maintenance.run(), name="partition-maintenance"))
             stack.push_async_callback(_stop, tasks)
             if settings.dead_letter_mover_enabled:
                 mover = DeadLetterMover(amqp, resources.dead_letters)

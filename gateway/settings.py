@@ -141,6 +141,18 @@ class GatewaySettings(DatabaseServiceSettings, UnsubscribeKeySettings):
     """How often the content past ``NOTIFICATIONS_CONTENT_DAYS`` is erased (0 = not in this process)."""
     content_erase_batch_size: int = Field(default=1000, ge=1, validation_alias="GATEWAY_CONTENT_ERASE_BATCH_SIZE")
 
+    read_database_url: str | None = Field(default=None, validation_alias="NOTIFICATIONS_READ_DATABASE_URL")
+    """A streaming replica of the notifications database: reads by id of a notification older than
+    ``gateway.store.REPLICA_AGE_SECONDS`` go there (unset: every read goes to the primary)."""
+    retention_days: int = Field(default=365, ge=120, validation_alias="NOTIFICATIONS_RETENTION_DAYS")
+    """How many days of notifications are kept: a month whose ids are all older, and whose rows are all final,
+    is dropped (``gateway.partition_maintenance``)."""
+    partition_interval_seconds: float = Field(
+        default=3600.0, ge=0, validation_alias="GATEWAY_PARTITION_INTERVAL_SECONDS"
+    )
+    """How often the monthly partitions are created ahead and the expired ones dropped (0 = not in this
+    process; a pass also runs at start-up)."""
+
     broadcast_page_size: int = Field(default=500, ge=1, le=1000, validation_alias="GATEWAY_BROADCAST_PAGE_SIZE")
     """Subscribers a fan-out writes per statement and checkpoint."""
     broadcast_lease_seconds: float = Field(default=30.0, gt=0, validation_alias="GATEWAY_BROADCAST_LEASE_SECONDS")

@@ -21,6 +21,7 @@ from common.batching import Batcher
 from common.notification_tables import Status, blocks, may_become
 from common.webhook_outbox import CHANGED_COLUMNS, LOGGED_COLUMNS, NOTIFICATION_OUTBOX
 from gateway.notification_filters import NotificationFilters
+from gateway.read_routing import read_by_id
 
 T = TypeVar("T")
 
@@ -281,8 +282,10 @@ def status_body(row: Mapping[str, Any]) -> dict[str, Any]:
 class NotificationStore:
     """Status rows and their history, over an asyncpg pool."""
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, *, read_pool: Any = None) -> None:
         self.pool = pool
+        self.read_pool = read_pool
+        """The read replica's pool, or None: reads by id go there by the rule of ``gateway.read_routing``."""
         self._creates: Batcher[NewNotification, tuple[str, str | None] | Exception] = Batcher(self._create_batch)
 
     async def create(self, notification: NewNotification) -> tuple[str, str | None]:
@@ -396,9 +399,14 @@ class NotificationStore:
             await self.pool.execute(_CANCEL, ids[start : start + CANCEL_CHUNK], application_id, BROADCAST_CANCELLED)
 
     async def get(self, application_id: uuid.UUID, notification_id: uuid.UUID) -> dict[str, Any] | None:
-        """The status body of one notification of ``application_id``, or None."""
-        row = await self.pool.fetchrow(_GET, application_id, notification_id)
-        return status_body(row) if row else None
+        """The status body of one notification of ``application_id``, or None. From the read replica when the
+        id is old enough (``gateway.read_routing``)."""
+
+        async def read(pool: Any) -> dict[str, Any] | None:
+            row = await pool.fetchrow(_GET, application_id, notification_id)
+            return status_body(row) if row else None
+
+        return await read_by_id(self.pool, self.read_pool, notification_id, read)
 
     async def get_many(
         self, application_id: uuid.UUID | None, notification_ids: Sequence[uuid.UUID]
@@ -435,12 +443,16 @@ class NotificationStore:
 
     async def events(self, application_id: uuid.UUID, notification_id: uuid.UUID) -> list[dict[str, Any]] | None:
         """The history of one notification of ``application_id``, oldest first; None when the application has
-        no such notification."""
-        async with self.pool.acquire() as connection:
-            rows = await connection.fetch(_EVENTS, application_id, notification_id)
-            if not rows and await connection.fetchval(_EXISTS, application_id, notification_id) is None:
-                return None
-        return [dict(row) for row in rows]
+        no such notification. From the read replica when the id is old enough (``gateway.read_routing``)."""
+
+        async def read(pool: Any) -> list[dict[str, Any]] | None:
+            async with pool.acquire() as connection:
+                rows = await connection.fetch(_EVENTS, application_id, notification_id)
+                if not rows and await connection.fetchval(_EXISTS, application_id, notification_id) is None:
+                    return None
+            return [dict(row) for row in rows]
+
+        return await read_by_id(self.pool, self.read_pool, notification_id, read)
 
     async def ping(self) -> None:
         """Raises unless the database answers."""

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from common.metrics import exposition
 from gateway.deps import ResourcesDep
 from gateway.errors import problem_response
+from gateway.partition_maintenance import partitions_ready
 from gateway.routes.docs import problems
 
 router = APIRouter(tags=["operations"])
@@ -48,6 +49,7 @@ async def _check(probe: Awaitable[Any]) -> bool:
                             "redis": "ok",
                             "rabbitmq": "ok",
                             "postgres": "ok",
+                            "partitions": "ok",
                             "user_svc": "ok",
                             "template_svc": "ok",
                         },
@@ -59,15 +61,20 @@ async def _check(probe: Awaitable[Any]) -> bool:
     },
 )
 async def ready(resources: ResourcesDep) -> Response:
-    """200 when Redis, RabbitMQ, Postgres, user_svc and template_svc answer, else 503 naming what is down."""
+    """200 when Redis, RabbitMQ, Postgres, user_svc and template_svc answer and the notification tables have their
+    partitions for the months ahead, else 503 naming what is down."""
 
     async def rabbitmq() -> bool:
         return not resources.amqp.is_closed and resources.amqp.connected.is_set()  # not while reconnecting
 
-    redis_ok, rabbit_ok, postgres_ok, serving = await asyncio.gather(
-        _check(resources.redis.ping()), _check(rabbitmq()), _check(resources.store.ping()), resources.backends.serving()
+    redis_ok, rabbit_ok, postgres_ok, partitions_ok, serving = await asyncio.gather(
+        _check(resources.redis.ping()),
+        _check(rabbitmq()),
+        _check(resources.store.ping()),
+        _check(partitions_ready(resources.db)),
+        resources.backends.serving(),
     )
-    checks = {"redis": redis_ok, "rabbitmq": rabbit_ok, "postgres": postgres_ok, **serving}
+    checks = {"redis": redis_ok, "rabbitmq": rabbit_ok, "postgres": postgres_ok, "partitions": partitions_ok, **serving}
     named = {name: "ok" if ok else "down" for name, ok in checks.items()}
     down = [name for name, ok in checks.items() if not ok]
     if down:
