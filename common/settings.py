@@ -103,6 +103,10 @@ def public_base_url_field() -> Any:
     return Field(default=DEV_PUBLIC_BASE_URL, validation_alias="PUBLIC_BASE_URL", pattern=r"^https?://[^\s/]+")
 
 
+def _split_urls(value: str) -> tuple[str, ...]:
+    return tuple(url.strip() for url in value.split(",") if url.strip())
+
+
 def check_postgres_url(value: str) -> str:
     """Accept only a plain ``postgresql://`` URL (each service adds its driver itself)."""
     if not value.startswith(("postgresql://", "postgres://")):
@@ -121,6 +125,7 @@ class ServiceSettings(BaseSettings):
     bind_host: str = Field(default="127.0.0.1", validation_alias="BIND_HOST")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     rabbitmq_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/", validation_alias="RABBITMQ_URL")
+    rabbitmq_urls: str = Field(default="", validation_alias="RABBITMQ_URLS")
     rabbitmq_queue_type: Literal["quorum", "classic"] = Field(default="quorum", validation_alias="RABBITMQ_QUEUE_TYPE")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
     redis_cluster: bool = Field(default=False, validation_alias="REDIS_CLUSTER")
@@ -157,6 +162,20 @@ class ServiceSettings(BaseSettings):
         if not value.startswith(("amqp://", "amqps://")):
             raise ValueError("must be an amqp://user:pass@host:port/vhost URL")
         return value
+
+    @field_validator("rabbitmq_urls")
+    @classmethod
+    def _amqp_urls(cls, value: str) -> str:
+        for url in _split_urls(value):
+            if not url.startswith(("amqp://", "amqps://")):
+                raise ValueError("must be a comma-separated list of amqp://user:pass@host:port/vhost URLs")
+        return value
+
+    @property
+    def rabbitmq_nodes(self) -> tuple[str, ...]:
+        """The broker's nodes in the order a client tries them: ``RABBITMQ_URLS`` when set (a cluster), else the
+        one node of ``RABBITMQ_URL``."""
+        return _split_urls(self.rabbitmq_urls) or (self.rabbitmq_url,)
 
     @field_validator("redis_url")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -16,8 +16,10 @@ FIRST_DELAY_SECONDS = 0.5
 MAX_DELAY_SECONDS = 10.0
 
 
-def where(url: str) -> str:
-    """``host:port`` of a URL, for a log line (never the credentials)."""
+def where(url: str | Sequence[str]) -> str:
+    """``host:port`` of a URL (or of each of a list, comma-separated), for a log line (never the credentials)."""
+    if not isinstance(url, str):
+        return ", ".join(where(one) for one in url)
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 

@@ -9,7 +9,7 @@ time), then replays rows of the table with the same code as ``POST /v1/dead-lett
 (``common.dead_letter_replay``: what is replayed, kept or removed, and in which order the row and the broker
 change). Every application's dead letters are in reach.
 
-Reads ``RABBITMQ_URL``, ``RABBITMQ_QUEUE_TYPE`` and ``NOTIFICATIONS_DATABASE_URL`` (then ``DATABASE_URL``), like
+Reads ``RABBITMQ_URL`` (or ``RABBITMQ_URLS``), ``RABBITMQ_QUEUE_TYPE`` and ``NOTIFICATIONS_DATABASE_URL`` (then ``DATABASE_URL``), like
 the workers.
 """
 
@@ -55,7 +55,7 @@ async def _chosen(store: DeadLetterStore, ids: set[uuid.UUID] | None) -> list[St
 
 async def replay(settings: ReplaySettings, chosen: set[uuid.UUID] | None, *, dry_run: bool) -> list[Result]:
     """Drain ``failed.queue`` into the table, then replay (or with ``dry_run`` list) the chosen rows."""
-    connection = await connect(settings.rabbitmq_url, name="dlq-replay")
+    connection = await connect(settings.rabbitmq_nodes, name="dlq-replay")
     try:
         publisher = await Publisher.create(connection, settings.rabbitmq_queue_type)
         db = await asyncpg.connect(plain_url(settings.database_url))

@@ -181,7 +181,7 @@ class WorkerRuntime:
         delay = 0.5
         while True:
             try:
-                return await connect(self.settings.rabbitmq_url, name=self._name)
+                return await connect(self.settings.rabbitmq_nodes, name=self._name)
             except Exception as error:
                 logger.warning("broker not reachable (%s); trying again in %.1fs", error, delay)
                 await asyncio.sleep(delay)

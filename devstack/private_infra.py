@@ -248,6 +248,12 @@ class PrivateRabbitMQ:
     port: int
     dist_port: int
     node: str
+    cookie: str | None = None
+    """The Erlang cookie (the nodes of a cluster share one); None lets the node make its own."""
+    erl_args: str = ""
+    """``RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS`` (a cluster's nodes run with ``+S 1:1`` to share two cores)."""
+    extra_conf: str = ""
+    """More ``rabbitmq.conf`` lines."""
 
     @property
     def url(self) -> str:
@@ -277,6 +283,7 @@ class PrivateRabbitMQ:
             "ERL_FLAGS": "-kernel inet_dist_use_interface {127,0,0,1}",
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
+            **({"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self.erl_args} if self.erl_args else {}),
         }
 
     def create(self) -> None:
@@ -286,8 +293,12 @@ class PrivateRabbitMQ:
             f"listeners.tcp.default = {HOST}:{self.port}\n"
             "loopback_users = none\n"
             "disk_free_limit.absolute = 50MB\n"
-            "log.console = false\n"
+            "log.console = false\n" + self.extra_conf
         )
+        if self.cookie is not None:
+            cookie = self.folder / "home" / ".erlang.cookie"
+            cookie.write_text(self.cookie)
+            cookie.chmod(0o400)
         (self.folder / "rabbitmq-env.conf").write_text("")
         (self.folder / "enabled_plugins").write_text("[].\n")
         (self.folder / "advanced.config").write_text("[].\n")

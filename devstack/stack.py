@@ -75,7 +75,7 @@ FAST_SETTINGS = {
 }
 """Test timings: the retry ladder at 1/100 (the 5 s step waits ~50 ms), a short drain, a cheap password hash."""
 
-LEAKY_VARIABLES = ("PORT", "DATABASE_URL", "APP_ENV", "INTERNAL_API_KEY", "BIND_HOST")
+LEAKY_VARIABLES = ("PORT", "DATABASE_URL", "APP_ENV", "INTERNAL_API_KEY", "BIND_HOST", "RABBITMQ_URLS")
 """Variables of the calling shell that must not reach the stack's processes."""
 
 START_TIMEOUT_SECONDS = 60.0

@@ -21,6 +21,11 @@ MAX_PENDING_STAMPS = 100_000
 LATE_CONFIRM_SECONDS = 60.0
 """How long a publish whose confirm did not come in time goes on waiting for it in the background."""
 
+RECONNECT_SHARE = 0.8
+"""The share of the publish timeout during which a publish that lost its connection (a cluster node stopped) is
+tried again on the next node: after it the connection error comes out in time for a 503, so a 202 always
+follows a publish the broker took (confirmed, or sent and awaiting its confirm), never one that never left."""
+
 
 class ConfirmPending(Exception):
     """No confirm came within the timeout: the broker may already hold the message. The publish goes on in the
@@ -53,13 +58,20 @@ class EnvelopePublisher:
     ) -> None:
         """Publish with routing key ``channel`` and wait for the broker's confirm.
 
-        Raises what the publisher raises when the broker refused the message or the connection is down (it is
-        certainly not queued), and :class:`ConfirmPending` when no answer came in time (it may be queued): the
-        confirm is then awaited in the background, and ``on_late_confirm`` is called if it comes,
-        ``on_late_failure`` if it does not.
+        A publish whose connection is lost is tried again on the next node for most of the timeout
+        (:data:`RECONNECT_SHARE`). Raises what the publisher raises when the broker refused the message or the
+        connection stays down (then it is not queued, or its copy finds no row and is dropped), and
+        :class:`ConfirmPending` when no answer came in time (it may be queued): the confirm is then awaited in
+        the background, and ``on_late_confirm`` is called if it comes, ``on_late_failure`` if it does not.
         """
         publishing = asyncio.ensure_future(
-            self._publisher.publish(self._publisher.topology.direct, message, channel, timeout=LATE_CONFIRM_SECONDS)
+            self._publisher.publish(
+                self._publisher.topology.direct,
+                message,
+                channel,
+                timeout=LATE_CONFIRM_SECONDS,
+                reconnect_seconds=self._timeout * RECONNECT_SHARE,
+            )
         )
         try:
             await asyncio.wait_for(asyncio.shield(publishing), self._timeout)

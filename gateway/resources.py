@@ -133,7 +133,7 @@ class Resources:
             stack.push_async_callback(redis.aclose)
             backends = Backends.open(settings)
             stack.push_async_callback(backends.close)
-            amqp = await connect(settings.rabbitmq_url, name="gateway")
+            amqp = await connect(settings.rabbitmq_nodes, name="gateway")
             stack.push_async_callback(amqp.close)
             amqp_publisher = await Publisher.create(amqp, settings.rabbitmq_queue_type)
             publisher = EnvelopePublisher(amqp_publisher, settings.publish_timeout_seconds)

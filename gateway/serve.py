@@ -6,10 +6,10 @@ import asyncio
 import functools
 from typing import Any
 
-import aio_pika
 import asyncpg
 import uvicorn
 
+from common.amqp.connection import connect
 from common.db import plain_url
 from common.metrics import metrics_shared_by_child_processes
 from common.waiting import wait_for, where
@@ -23,8 +23,8 @@ async def _postgres_answers(url: str) -> None:
     await connection.close()
 
 
-async def _rabbitmq_answers(url: str) -> None:
-    connection = await aio_pika.connect(url, timeout=5)
+async def _rabbitmq_answers(nodes: tuple[str, ...]) -> None:
+    connection = await connect(nodes, name="gateway-wait")
     await connection.close()
 
 
@@ -33,7 +33,7 @@ async def wait_for_dependencies(settings: GatewaySettings) -> None:
     waits for (a gateway restarted during an outage waits instead of exiting). Redis and the gRPC backends are
     connected lazily: while they are down, requests that need them answer 503."""
     await wait_for(f"PostgreSQL at {where(settings.database_url)}", lambda: _postgres_answers(settings.database_url))
-    await wait_for(f"RabbitMQ at {where(settings.rabbitmq_url)}", lambda: _rabbitmq_answers(settings.rabbitmq_url))
+    await wait_for(f"RabbitMQ at {where(settings.rabbitmq_nodes)}", lambda: _rabbitmq_answers(settings.rabbitmq_nodes))
 
 
 def uvicorn_options(settings: GatewaySettings) -> dict[str, Any]:

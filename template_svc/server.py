@@ -66,7 +66,8 @@ async def build_template_service(settings: TemplateServiceSettings) -> TemplateS
         engine = create_engine(settings.database_url, pre_ping=False)
         resources.push_async_callback(engine.dispose)
         connection = await wait_for(
-            f"RabbitMQ at {where(settings.rabbitmq_url)}", lambda: connect(settings.rabbitmq_url, name="template_svc")
+            f"RabbitMQ at {where(settings.rabbitmq_nodes)}",
+            lambda: connect(settings.rabbitmq_nodes, name="template_svc"),
         )
         resources.push_async_callback(connection.close)
         publisher = await Publisher.create(connection, settings.rabbitmq_queue_type)

@@ -28,7 +28,7 @@ TEST_ENVIRONMENT = {
 
 for _name, _default in TEST_ENVIRONMENT.items():
     os.environ[_name] = os.environ.get(f"TEST_{_name}", _default)
-for _name in ("DATABASE_URL", "APP_ENV", "INTERNAL_API_KEY", "RABBITMQ_QUEUE_TYPE"):
+for _name in ("DATABASE_URL", "APP_ENV", "INTERNAL_API_KEY", "RABBITMQ_QUEUE_TYPE", "RABBITMQ_URLS"):
     os.environ.pop(_name, None)
 
 

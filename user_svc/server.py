@@ -62,7 +62,7 @@ async def build_user_service(settings: UserServiceSettings) -> UserService:
         )
         resources.push_async_callback(redis.aclose)
         connection = await wait_for(
-            f"RabbitMQ at {where(settings.rabbitmq_url)}", lambda: connect(settings.rabbitmq_url, name="user_svc")
+            f"RabbitMQ at {where(settings.rabbitmq_nodes)}", lambda: connect(settings.rabbitmq_nodes, name="user_svc")
         )
         resources.push_async_callback(connection.close)
         publisher = await Publisher.create(connection, settings.rabbitmq_queue_type)

@@ -3,13 +3,20 @@ in a queue, and raises otherwise (docs/design.md §3)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection, HeadersType
+from aiormq.exceptions import AMQPConnectionError, ChannelInvalidStateError
 from google.protobuf.message import Message as ProtoMessage
 
 from common.amqp.topology import ENVELOPE_CONTENT_TYPE, QueueType, Topology, declare_topology
+
+CONNECTION_LOST = (AMQPConnectionError, ChannelInvalidStateError, ConnectionError)
+"""What a publish raises when its connection went away before the confirm (a cluster node stopped): the channel
+comes back on another node, so the publish is tried again there."""
+REPUBLISH_PAUSE_SECONDS = 0.2
 
 
 def protobuf_message(
@@ -60,15 +67,32 @@ class Publisher:
         routing_key: str,
         *,
         mandatory: bool = True,
-        timeout: float | None = 10.0,
+        timeout: float = 10.0,
+        reconnect_seconds: float | None = None,
     ) -> None:
         """Publish and wait for the broker's confirm.
 
+        A publish whose connection is lost before its confirm came is published again once the robust
+        connection is back (on the next node of a cluster), for up to ``reconnect_seconds`` (default: all of
+        ``timeout``): the broker may then hold two copies, which the workers' claim settles (docs/design.md §7).
         Raises ``aio_pika.exceptions.PublishError`` when no queue took the message, ``DeliveryError`` when the
-        broker refused it, and ``asyncio.TimeoutError`` when no confirm came within ``timeout`` seconds.
-        ``mandatory=False`` is only for events, which may have no subscriber.
+        broker refused it, ``asyncio.TimeoutError`` when no confirm came within ``timeout`` seconds, and the
+        last connection error when the connection was not back in time. ``mandatory=False`` is only for events,
+        which may have no subscriber.
         """
-        await exchange.publish(message, routing_key=routing_key, mandatory=mandatory, timeout=timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        reconnect_deadline = min(deadline, loop.time() + (timeout if reconnect_seconds is None else reconnect_seconds))
+        while True:
+            try:
+                await exchange.publish(
+                    message, routing_key=routing_key, mandatory=mandatory, timeout=deadline - loop.time()
+                )
+                return
+            except CONNECTION_LOST:
+                if loop.time() + REPUBLISH_PAUSE_SECONDS >= reconnect_deadline:
+                    raise
+                await asyncio.sleep(REPUBLISH_PAUSE_SECONDS)
 
     async def close(self) -> None:
         """Close the channel."""

@@ -22,6 +22,21 @@ def test_a_malformed_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPa
         load_settings(UserServiceSettings)
 
 
+def test_rabbitmq_urls_lists_the_nodes_and_rabbitmq_url_is_the_one_node_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RABBITMQ_URL", "amqp://u:p@solo:5672/v")
+    monkeypatch.delenv("RABBITMQ_URLS", raising=False)
+    assert load_settings(UserServiceSettings).rabbitmq_nodes == ("amqp://u:p@solo:5672/v",)
+    monkeypatch.setenv("RABBITMQ_URLS", "amqp://u:p@a:5672/v, amqp://u:p@b:5672/v,amqp://u:p@c:5672/v")
+    nodes = load_settings(UserServiceSettings).rabbitmq_nodes
+    assert nodes == ("amqp://u:p@a:5672/v", "amqp://u:p@b:5672/v", "amqp://u:p@c:5672/v")
+
+
+def test_a_malformed_node_in_rabbitmq_urls_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RABBITMQ_URLS", "amqp://u:p@a:5672/v,http://b:5672/v")
+    with pytest.raises(SettingsError, match="RABBITMQ_URLS"):
+        load_settings(UserServiceSettings)
+
+
 def test_a_non_numeric_port_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USER_SVC_PORT", "fifty")
     with pytest.raises(SettingsError, match="USER_SVC_PORT"):

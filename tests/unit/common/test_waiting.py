@@ -34,3 +34,4 @@ async def test_tries_again_until_the_dependency_answers_and_says_what_it_waits_f
 def test_where_names_host_and_port_without_credentials() -> None:
     assert where("amqp://guest:secret@broker:5672/vhost") == "broker:5672"
     assert where("postgresql://postgres:pw@db/notifications") == "db"
+    assert where(("amqp://u:pw@rmq-a:5672/v", "amqp://u:pw@rmq-b:5673/v")) == "rmq-a:5672, rmq-b:5673"
