@@ -9,8 +9,8 @@ time), then replays rows of the table with the same code as ``POST /v1/dead-lett
 (``common.dead_letter_replay``: what is replayed, kept or removed, and in which order the row and the broker
 change). Every application's dead letters are in reach.
 
-Reads ``RABBITMQ_URL`` (or ``RABBITMQ_URLS``), ``RABBITMQ_QUEUE_TYPE`` and ``NOTIFICATIONS_DATABASE_URL`` (then ``DATABASE_URL``), like
-the workers.
+Reads ``RABBITMQ_URL`` (or ``RABBITMQ_URLS``), ``RABBITMQ_QUEUE_TYPE`` and ``NOTIFICATIONS_DATABASE_URL`` (then
+``DATABASE_URL``), like the workers.
 """
 
 from __future__ import annotations
