@@ -9,11 +9,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.constants import REF_TEMPLATE
+from starlette.responses import RedirectResponse
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from common.heap import freeze_startup_heap
 from common.log import configure_logging
 from common.settings import load_settings
+from gateway.console.app import create_console
 from gateway.errors import install_error_handlers
 from gateway.middleware import EdgeMiddleware
 from gateway.resources import Resources
@@ -109,6 +111,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         problems,
     ):
         app.include_router(module.router)
+    app.mount("/console", create_console(app, settings))
+    app.add_route("/console", lambda _: RedirectResponse("/console/"), include_in_schema=False)
     app.add_middleware(EdgeMiddleware)
     if settings.trusted_proxy_list():  # outermost, so the access log and the login limits see the real client
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list())

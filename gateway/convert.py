@@ -14,6 +14,7 @@ from gateway.errors import ProblemError
 from gateway.schemas.text import is_unicode
 from gateway.schemas.users import PreferencesPatch
 from notification.v1 import notification_pb2 as pb
+from templating import variables_from_json
 
 PLATFORM_OF = {"android": pb.PLATFORM_ANDROID, "ios": pb.PLATFORM_IOS, "web": pb.PLATFORM_WEB}
 PLATFORM_NAME = {value: name for name, value in PLATFORM_OF.items()}
@@ -156,6 +157,18 @@ def check_variables(variables: dict[str, Any]) -> None:
     problem = _variable_problem(variables, "variables", 0)
     if problem is not None:
         raise problem
+
+
+def renderable_variables(variables: dict[str, Any]) -> dict[str, Any]:
+    """The template variables as the in-process renderer takes them (numbers as a ``Struct`` would carry them);
+    422 naming the variable that cannot be rendered (:func:`check_variables`, or a number with no double)."""
+    check_variables(variables)
+    try:
+        return variables_from_json(variables)
+    except OverflowError:
+        raise ProblemError.field("variables", "holds a number too large for a double") from None
+    except ValueError:
+        raise ProblemError.field("variables", "holds NaN or an infinity, which JSON numbers cannot be") from None
 
 
 def variables_struct(variables: dict[str, Any]) -> struct_pb2.Struct:

@@ -26,6 +26,8 @@ ANY_BODY_PREFIX = "/u/"
 """The one-click unsubscribe URLs (RFC 8058): mail providers POST them with a form body (or none), so any content
 type is taken, and at most :data:`ANY_BODY_BYTES` of it (the body is never read)."""
 ANY_BODY_BYTES = 1024
+FORM_PREFIX = "/console/"
+"""The console's pages take HTML form bodies (up to :data:`MAX_BODY_BYTES`) instead of JSON."""
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=@-]{1,128}$")
 
@@ -33,6 +35,13 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=@-]{1,128}$")
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _accepted_media(path: str, content_type: str) -> bool:
+    """JSON everywhere; an urlencoded form on the console's pages."""
+    if path.startswith(FORM_PREFIX):
+        return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
+    return _is_json(content_type)
 
 
 class EdgeMiddleware:
@@ -116,7 +125,7 @@ class EdgeMiddleware:
         if scope["path"].startswith(ANY_BODY_PREFIX):
             return None
         has_body = content_length is None or content_length > 0
-        if has_body and content_type and not _is_json(content_type):
+        if has_body and content_type and not _accepted_media(scope["path"], content_type):
             return problem_response(415, "send the body as application/json", scope["path"])
         if has_body and not content_type and content_length is not None:
             return problem_response(415, "send the body as application/json", scope["path"])

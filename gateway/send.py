@@ -20,7 +20,7 @@ import aio_pika
 from common.channels import Channel
 from common.ids import new_notification_id
 from common.notification_tables import Status
-from gateway.convert import check_variables
+from gateway.convert import renderable_variables
 from gateway.errors import ProblemError
 from gateway.metrics import (
     LATE_CONFIRMS,
@@ -42,7 +42,6 @@ from templating import (
     TemplateRenderer,
     render_context,
     rendered_response,
-    variables_from_json,
 )
 
 logger = logging.getLogger(__name__)
@@ -157,13 +156,7 @@ class NotificationSender:
         for a missing variable or anything else the template cannot render."""
         locale = request.locale or profile.locale
         template = await self._templates.get(application_id, request.template, request.channel, locale)
-        check_variables(request.variables)
-        try:
-            variables = variables_from_json(request.variables)
-        except OverflowError:
-            raise ProblemError.field("variables", "holds a number too large for a double") from None
-        except ValueError:
-            raise ProblemError.field("variables", "holds NaN or an infinity, which JSON numbers cannot be") from None
+        variables = renderable_variables(request.variables)
         user = {"name": profile.name, "email": profile.email, "locale": profile.locale}
         try:
             rendered = await self._renderer.render(template.parts, render_context(variables, user))

@@ -13,6 +13,7 @@ from common.channels import Channel
 from gateway.auth import Caller
 from gateway.convert import rendered_body, template_body, variables_struct
 from gateway.deps import ResourcesDep, requires
+from gateway.drafts import render_draft
 from gateway.errors import ProblemError
 from gateway.resources import Resources
 from gateway.routes.docs import AUTHENTICATED, WITH_BODY, problems
@@ -255,7 +256,11 @@ async def activate_version(
 async def render_template(
     slug: Slug, body: RenderRequest, caller: Annotated[Caller, requires(Scope.TEMPLATES_READ)], resources: ResourcesDep
 ) -> dict[str, Any]:
-    """Render with variables for a preview; the locale falls back `pt-BR` → `pt` → `en`."""
+    """Render with variables for a preview; the locale falls back `pt-BR` → `pt` → `en`. With `draft`, the
+    draft's parts are rendered instead of a stored version."""
+    if body.draft is not None:
+        locale = body.locale or "en"
+        return await render_draft(resources.renderer, body.channel, locale, body.draft, body.variables, body.user)
     variables = variables_struct(body.variables)
     user = body.user
     reply = await resources.backends.templates.RenderTemplate(

@@ -174,6 +174,23 @@ class RenderUser(BaseModel):
     locale: str = Field(default="", max_length=35)
 
 
+class TemplateDraft(BaseModel):
+    """Parts not saved yet, rendered instead of a stored version (an editor's preview as the author types)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str | None = Field(default=None, max_length=2000)
+    body: str = Field(max_length=60000)
+    html_body: str | None = Field(default=None, max_length=60000)
+    title: str | None = Field(default=None, max_length=2000)
+    data: dict[str, str] | None = None
+
+    @field_validator("data")
+    @classmethod
+    def _storable(cls, data: dict[str, str] | None) -> dict[str, str] | None:
+        return None if data is None else storable_map(data)
+
+
 class RenderRequest(BaseModel):
     """A preview: render a template with variables."""
 
@@ -191,6 +208,17 @@ class RenderRequest(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     version: int | None = Field(default=None, ge=1, le=2_147_483_647)
     user: RenderUser | None = None
+    draft: TemplateDraft | None = Field(
+        default=None,
+        description="Render these unsaved parts instead of a stored version (answered as version 0); the template"
+        " need not exist. Not with `version`.",
+    )
+
+    @model_validator(mode="after")
+    def _draft_or_version(self) -> RenderRequest:
+        if self.draft is not None and self.version is not None:
+            raise ValueError("give a draft or a version, not both")
+        return self
 
 
 class RenderedEmail(BaseModel):
