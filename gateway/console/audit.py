@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
+from common.redis_client import RedisClient
 
 STREAM = "console:audit"
 MAX_ENTRIES = 100_000
@@ -28,7 +28,7 @@ class AuditEntry:
 class AuditLog:
     """Appends and lists the console's writes."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def record(self, *, who: str, application_id: str, action: str, target: str, outcome: str) -> None:

@@ -15,7 +15,8 @@ import orjson
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from redis.asyncio import Redis
+
+from common.redis_client import RedisClient
 
 IDLE_SECONDS = 30 * 60
 """A session unused this long is gone (every request it makes restarts the clock)."""
@@ -73,7 +74,7 @@ class Session:
 class SessionStore:
     """Creates, finds (restarting the idle clock) and ends sessions."""
 
-    def __init__(self, redis: Redis, cipher: Fernet, idle_seconds: int = IDLE_SECONDS) -> None:
+    def __init__(self, redis: RedisClient, cipher: Fernet, idle_seconds: int = IDLE_SECONDS) -> None:
         self._redis = redis
         self._cipher = cipher
         self._idle = idle_seconds
