@@ -198,6 +198,7 @@ _EVENTS = (
     "WHERE e.notification_id = $2 ORDER BY e.id"
 )
 _EXISTS = "SELECT 1 FROM notification_statuses WHERE id = $2 AND application_id = $1"
+_CONTENT = "SELECT channel, envelope FROM notification_statuses WHERE id = $2 AND application_id = $1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +408,12 @@ class NotificationStore:
             return status_body(row) if row else None
 
         return await read_by_id(self.pool, self.read_pool, notification_id, read)
+
+    async def content(self, application_id: uuid.UUID, notification_id: uuid.UUID) -> tuple[str, bytes | None] | None:
+        """The channel and stored envelope (None once erased) of one notification of ``application_id``, or None;
+        always from the primary, since a replica may lag behind the erasure."""
+        row = await self.pool.fetchrow(_CONTENT, application_id, notification_id)
+        return (row["channel"], row["envelope"]) if row else None
 
     async def get_many(
         self, application_id: uuid.UUID | None, notification_ids: Sequence[uuid.UUID]

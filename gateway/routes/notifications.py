@@ -14,6 +14,7 @@ from common.page_tokens import InvalidPageToken, PageTokens
 from gateway.auth import Caller
 from gateway.deps import ResourcesDep, requires
 from gateway.errors import ProblemError
+from gateway.feed import rendered_content
 from gateway.notification_filters import MAX_METADATA_FILTERS, METADATA_PREFIX, NotificationFilters
 from gateway.problem_types import ProblemType
 from gateway.resources import Resources
@@ -29,6 +30,7 @@ from gateway.schemas.notifications import (
     NotificationEvents,
     NotificationPage,
     NotificationStatus,
+    RenderedContent,
     SendResponse,
     StatusName,
     TopicSendRequest,
@@ -299,6 +301,25 @@ async def get_notification_events(
     if events is None:
         raise ProblemError(404, f"notification {notification_id} does not exist")
     return {"items": events}
+
+
+@router.get(
+    "/{notification_id}/content",
+    response_model=RenderedContent,
+    summary="Get a notification's rendered content",
+    responses=problems(*AUTHENTICATED, 404),
+)
+async def get_notification_content(
+    notification_id: uuid.UUID, caller: Annotated[Caller, requires(Scope.NOTIFICATIONS_READ)], resources: ResourcesDep
+) -> dict[str, Any]:
+    """The subject or title and bodies the recipient was sent, while the content is kept (the console's detail
+    page shows them); nulls once erased."""
+    found = await resources.store.content(caller.application_id, notification_id)
+    if found is None:
+        raise ProblemError(404, f"notification {notification_id} does not exist")
+    channel, envelope = found
+    content = rendered_content(envelope)
+    return {"notification_id": notification_id, "channel": channel, "kept": envelope is not None, **content}
 
 
 @router.post(

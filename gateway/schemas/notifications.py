@@ -360,3 +360,32 @@ class NotificationEvents(BaseModel):
     """A notification's history, oldest first."""
 
     items: list[NotificationEvent]
+
+
+class RenderedContent(BaseModel):
+    """What a notification said, as rendered when it was sent, while its content is kept
+    (`NOTIFICATIONS_CONTENT_DAYS` after a final status); every part null once erased or never rendered."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "notification_id": "0192f5d4-1c2b-7e3a-9f10-2b3c4d5e6f70",
+                    "channel": "email",
+                    "kept": True,
+                    "subject": "Welcome, Ada",
+                    "title": None,
+                    "body": "Hello Ada, start here: https://example.com/start",
+                    "html_body": '<p>Hello Ada, <a href="https://example.com/start">start here</a></p>',
+                }
+            ]
+        }
+    )
+
+    notification_id: uuid.UUID
+    channel: ChannelName
+    kept: bool = Field(description="False once the content was erased (or for a notification never rendered).")
+    subject: str | None = Field(description="Email: the subject.")
+    title: str | None = Field(description="Push: the title.")
+    body: str | None = Field(description="The text body (email) or the push body.")
+    html_body: str | None = Field(description="Email: the HTML body, when the template has one.")

@@ -81,6 +81,8 @@ async def test_a_send_is_followed_until_delivered_with_its_history(client: Async
     events = await client.notifications.events(accepted.notification_id)
     assert [event.status for event in events] == ["queued", "sending", "delivered"]
     assert events[-1].detail["smtp_code"] == 250
+    content = await client.notifications.content(accepted.notification_id)
+    assert (content.kept, content.subject, content.body) == (True, "For Ada Lovelace", "Hello Ada Lovelace, hi")
     listed = await client.notifications.list(user_id=user.id)
     assert [item.notification_id for item in listed.items] == [accepted.notification_id]
     assert listed.items[0].request_id == "c-1"

@@ -55,6 +55,7 @@ async def detail(request: Request, notification_id: str, session: SessionDep, ap
     if not found.ok:
         return failure(request, session, found, "Notification")
     events = await api.get(f"/v1/notifications/{segment(notification_id)}/events")
+    content = await api.get(f"/v1/notifications/{segment(notification_id)}/content")
     notification = found.body
     return page(
         request,
@@ -63,6 +64,7 @@ async def detail(request: Request, notification_id: str, session: SessionDep, ap
         active="notifications",
         n=notification,
         events=events.body.get("items", []) if events.ok else [],
+        content=content.body if content.ok else None,
         cancellable=notification["status"] in CANCELLABLE and session.can("notifications:send"),
     )
 

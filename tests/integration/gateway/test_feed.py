@@ -110,3 +110,41 @@ async def test_login_names_its_application_and_defaults_to_the_default_one(gatew
         headers={"X-API-Key": ""},
     )
     assert assert_problem(malformed, 422)["errors"][0]["field"] == "application_id"
+
+
+async def test_an_operator_reads_a_notifications_rendered_content_while_it_is_kept(gateway: Gateway) -> None:
+    user = await create_user(gateway.client, name="Ada", locale="en", preferences={"email": True, "push": False})
+    kept = await sent(gateway, user, variables={"name": "Grace", "link": "https://example.com/x"})
+    skipped = await sent(gateway, user, channel="push")
+    erased = await sent(gateway, user)
+    await gateway.resources.db.execute(
+        "UPDATE notification_statuses SET envelope = NULL WHERE id = $1", uuid.UUID(erased)
+    )
+
+    found = await gateway.client.get(f"/v1/notifications/{kept}/content")
+    assert found.status_code == 200, found.text
+    assert found.json() == {
+        "notification_id": kept,
+        "channel": "email",
+        "kept": True,
+        "subject": "Welcome, Ada",
+        "title": None,
+        "body": "Hello Grace, start at https://example.com/x (en)",
+        "html_body": found.json()["html_body"],
+    }
+    for nothing in (skipped, erased):
+        body = (await gateway.client.get(f"/v1/notifications/{nothing}/content")).json()
+        assert (body["kept"], body["subject"], body["title"], body["body"], body["html_body"]) == (
+            False,
+            None,
+            None,
+            None,
+            None,
+        )
+    assert_problem(await gateway.client.get(f"/v1/notifications/{uuid.uuid4()}/content"), 404)
+    other_application = uuid.uuid4()
+    await gateway.resources.db.execute(
+        "INSERT INTO applications (id, name) VALUES ($1, 'content-other')", other_application
+    )
+    theirs, _ = await insert_queued(gateway.resources.store, application_id=other_application)
+    assert_problem(await gateway.client.get(f"/v1/notifications/{theirs}/content"), 404)  # another application's

@@ -33,6 +33,7 @@ EXPECTED = {
     ("GET", "/v1/notifications/{notification_id}"): Scope.NOTIFICATIONS_READ,
     ("GET", "/v1/notifications/{notification_id}/status"): Scope.NOTIFICATIONS_READ,
     ("GET", "/v1/notifications/{notification_id}/events"): Scope.NOTIFICATIONS_READ,
+    ("GET", "/v1/notifications/{notification_id}/content"): Scope.NOTIFICATIONS_READ,
     ("POST", "/v1/notifications/{notification_id}/cancel"): Scope.NOTIFICATIONS_SEND,
     ("GET", "/v1/broadcasts"): Scope.NOTIFICATIONS_READ,
     ("GET", "/v1/broadcasts/{broadcast_id}"): Scope.NOTIFICATIONS_READ,

@@ -92,6 +92,18 @@ class NotificationEvent(Model):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class RenderedContent(Model):
+    """What a notification said (``GET /v1/notifications/{id}/content``); ``kept`` is false once erased."""
+
+    notification_id: str
+    channel: str
+    kept: bool
+    subject: str | None = None
+    title: str | None = None
+    body: str | None = None
+    html_body: str | None = None
+
+
 class FeedItem(Model):
     """A notification in a user's own feed (``GET /v1/me/notifications``), with its rendered content."""
 

@@ -33,6 +33,7 @@ from notify_client.models import (
     Page,
     Preferences,
     Removed,
+    RenderedContent,
     RenderedTemplate,
     Replayed,
     SecretRotated,
@@ -157,6 +158,11 @@ class Notifications(Resource[ModeT]):
             f"/v1/notifications/{_segment(notification_id)}/events",
             lambda response: ItemList[NotificationEvent].model_validate(response.json()).items,
         )
+
+    @endpoint
+    def content(self, notification_id: str) -> Call[RenderedContent]:
+        """What the recipient was sent, while the content is kept."""
+        return Call("GET", f"/v1/notifications/{_segment(notification_id)}/content", model(RenderedContent))
 
     @endpoint
     def cancel(self, notification_id: str) -> Call[Notification]:
