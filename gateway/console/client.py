@@ -29,11 +29,6 @@ class ApiReply:
         return 200 <= self.status < 300
 
     @property
-    def missing(self) -> bool:
-        """The route does not exist here (or the thing it names does not): 404."""
-        return self.status == 404
-
-    @property
     def problem(self) -> str:
         """The problem's detail (or title) for an error page or flash message."""
         if isinstance(self.body, dict):

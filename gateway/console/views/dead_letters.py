@@ -25,7 +25,6 @@ async def dead_letter_list(request: Request, session: SessionDep, api: ApiDep) -
         active="dead-letters",
         query=query,
         reply=reply,
-        unavailable=reply.missing,
         items=reply.body.get("items", []) if reply.ok else [],
         manage=session.can("dead_letters:manage"),
     )

@@ -1,5 +1,5 @@
 """The overview: the last hour per minute as charts, queue depths, breaker states and dead letters waiting,
-from ``GET /v1/stats``; a clear panel says so while the gateway has no stats route (404)."""
+from ``GET /v1/stats``."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ async def test_signing_in_sets_a_strict_http_only_cookie_and_keeps_the_key_encry
     assert 1790 <= await gateway.resources.redis.ttl(name) <= 1800
     page = await browser.get("/console/templates")
     assert page.status_code == 200
-    assert "welcome" in page.text
+    assert "<h1>Templates</h1>" in page.text  # the list itself depends on what earlier tests left
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
 
 
@@ -172,19 +172,6 @@ async def test_a_narrow_key_is_offered_only_what_it_may_do(browser: httpx.AsyncC
     assert "Save as a new version" not in (await browser.get("/console/templates/welcome?channel=email")).text
     assert (await browser.get("/console/applications")).status_code == 403
     assert (await browser.get("/console/notifications")).status_code == 403
-
-
-async def test_pages_whose_routes_the_gateway_lacks_say_so(browser: httpx.AsyncClient, gateway: Gateway) -> None:
-    await sign_in(browser, API_KEY)
-    for path, api_path, what in (
-        ("/console/", "/v1/stats", "Statistics not available"),
-        ("/console/dead-letters", "/v1/dead-letters", "Dead letters not available"),
-    ):
-        if (await gateway.client.get(api_path)).status_code != 404:
-            continue  # the route exists now: the page shows it instead
-        page = await browser.get(path)
-        assert page.status_code == 200, page.text
-        assert what in page.text
 
 
 async def test_a_form_body_over_64_kib_is_413(browser: httpx.AsyncClient) -> None:
