@@ -1,9 +1,6 @@
 """The ``notify`` CLI (clients/python) as an operator runs it, as a subprocess with ``NOTIFY_BASE_URL`` and
 ``NOTIFY_API_KEY``: send and watch it deliver, status and history as JSON and tables, keys created and revoked,
-and the dead letters listed and replayed until delivered.
-
-The dead-letter routes (``/v1/dead-letters``, CONTRACT.md "Operators") come with the dead-letter issue: until
-the gateway serves them, the tests that need them are skipped (the route answers 404)."""
+and the dead letters listed and replayed until delivered (docs/api.md section 15)."""
 
 from __future__ import annotations
 
@@ -111,20 +108,9 @@ def test_keys_are_created_and_revoked_with_the_operators_key(notify: Any, stack:
         assert time.monotonic() < deadline, "the revoked key still works after 5 s"
 
 
-def dead_letters_served(client: Client) -> bool:
-    """Whether the gateway serves the dead-letter routes yet (they come with the dead-letter issue)."""
-    try:
-        client.dead_letters.list(limit=1)
-    except NotFound:
-        return False
-    return True
-
-
 async def test_a_dead_letter_is_listed_and_replayed_until_delivered(
     notify: Any, client: Client, mailbox: Mailbox, slug: str
 ) -> None:
-    if not dead_letters_served(client):
-        pytest.skip("GET /v1/dead-letters answers 404: the dead-letter routes are not in this gateway yet")
     user = client.users.create("Dead Letter", f"{unique('dlq')}@example.com", "correct-horse")
     await mailbox.fail(user.email, 554)
     sent = notify("send", "--user", user.id, "--channel", "email", "--template", slug, "--var", "what=x", "--wait")
@@ -152,8 +138,6 @@ async def test_a_dead_letter_is_listed_and_replayed_until_delivered(
 
 
 async def test_dead_letters_are_read_and_discarded_with_the_client(client: Client, mailbox: Mailbox, slug: str) -> None:
-    if not dead_letters_served(client):
-        pytest.skip("GET /v1/dead-letters answers 404: the dead-letter routes are not in this gateway yet")
     user = client.users.create("Discarded", f"{unique('discard')}@example.com", "correct-horse")
     await mailbox.fail(user.email, 554)
     sent = client.notifications.send(user.id, "email", slug, variables={"what": "x"})

@@ -377,7 +377,7 @@ class Templates(Resource[ModeT]):
 
 
 class Categories(Resource[ModeT]):
-    """Notification categories users opt out of (CONTRACT.md "Preferences, categories")."""
+    """Notification categories users opt out of (docs/api.md section 14)."""
 
     @endpoint
     def put(self, key: str, name: str, *, transactional: bool = False) -> Call[Category]:
@@ -611,7 +611,7 @@ class Applications(Resource[ModeT]):
 
 
 class DeadLetters(Resource[ModeT]):
-    """What the workers gave up on, listed, inspected, replayed or discarded (CONTRACT.md "Operators")."""
+    """What the workers gave up on, listed, inspected, replayed or discarded (docs/api.md section 15)."""
 
     @endpoint
     def get(self, dead_letter_id: str) -> Call[DeadLetter]:
