@@ -84,39 +84,49 @@ def test_production_refuses_an_empty_secret(monkeypatch: pytest.MonkeyPatch) -> 
         load_settings(TemplateServiceSettings)
 
 
-def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+REAL_RING = "k2:a-real-unsubscribe-key-of-32-bytes-or-more,k1:the-retired-unsubscribe-key-32-bytes"
+REAL_SECRETS = {
+    "INTERNAL_API_KEY": "a-real-internal-key",
+    "JWT_SECRET": "a-real-jwt-secret-of-at-least-32-bytes",
+    "GATEWAY_API_KEYS": "key-one,key-two",
+    "GATEWAY_ADMIN_API_KEY": "a-real-operator-key-of-at-least-32-bytes",
+    "BOUNCE_SIGNING_KEY": "a-real-bounce-signing-key-of-32-bytes",
+    "DKIM_KEY_SECRET": "a-real-dkim-key-secret-of-at-least-32-bytes",
+    "UNSUBSCRIBE_SIGNING_KEYS": REAL_RING,
+}
+
+
+def in_production(monkeypatch: pytest.MonkeyPatch, **secrets: str | None) -> None:
+    """Production with a real value for every secret, but those given (None: unset)."""
     monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
-    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
-    monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,key-two")
-    monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
-    monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
-    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", REAL_RING)
+    for name, value in {**REAL_SECRETS, **secrets}.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
+def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    in_production(monkeypatch)
     assert load_settings(GatewaySettings).api_keys == "key-one,key-two"
     monkeypatch.setenv("GATEWAY_API_KEYS", "key-one,dev-api-key")
     with pytest.raises(SettingsError, match=r"GATEWAY_API_KEYS\[1\]"):
         load_settings(GatewaySettings)
 
 
-@pytest.mark.parametrize("admin_key", [None, "", DEV_GATEWAY_ADMIN_API_KEY, "short-operator-key"])
-def test_production_refuses_an_operator_key_that_is_dev_empty_or_short(
-    monkeypatch: pytest.MonkeyPatch, admin_key: str | None
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        *[("GATEWAY_ADMIN_API_KEY", bad) for bad in (None, "", DEV_GATEWAY_ADMIN_API_KEY, "short-operator-key")],
+        *[("DKIM_KEY_SECRET", bad) for bad in (None, DEV_DKIM_KEY_SECRET, "short-dkim-secret")],
+    ],
+)
+def test_production_refuses_a_gateway_secret_that_is_dev_empty_or_short(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str | None
 ) -> None:
-    monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
-    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
-    monkeypatch.setenv("GATEWAY_API_KEYS", "key-one")
-    monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
-    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", REAL_RING)
-    if admin_key is None:
-        monkeypatch.delenv("GATEWAY_ADMIN_API_KEY", raising=False)
-    else:
-        monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", admin_key)
-    with pytest.raises(SettingsError, match="GATEWAY_ADMIN_API_KEY"):
+    in_production(monkeypatch, **{name: value})
+    with pytest.raises(SettingsError, match=name):
         load_settings(GatewaySettings)
-
-
-REAL_RING = "k2:a-real-unsubscribe-key-of-32-bytes-or-more,k1:the-retired-unsubscribe-key-32-bytes"
 
 
 @pytest.mark.parametrize("settings_class", [GatewaySettings, EmailWorkerSettings])
@@ -135,17 +145,7 @@ def test_production_refuses_a_dev_short_or_malformed_unsubscribe_ring(
     ring: str | None,
     refused: str,
 ) -> None:
-    monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
-    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
-    monkeypatch.setenv("GATEWAY_API_KEYS", "key-one")
-    monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
-    monkeypatch.setenv("BOUNCE_SIGNING_KEY", "a-real-bounce-signing-key-of-32-bytes")
-    monkeypatch.setenv("DKIM_KEY_SECRET", "a-real-dkim-key-secret-of-at-least-32-bytes")
-    if ring is None:
-        monkeypatch.delenv("UNSUBSCRIBE_SIGNING_KEYS", raising=False)
-    else:
-        monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", ring)
+    in_production(monkeypatch, UNSUBSCRIBE_SIGNING_KEYS=ring)
     with pytest.raises(SettingsError, match=refused):
         load_settings(settings_class)
     monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", REAL_RING)
@@ -159,21 +159,3 @@ def test_a_generic_port_variable_does_not_move_a_service(monkeypatch: pytest.Mon
     assert load_settings(UserServiceSettings).port == 50051
     monkeypatch.setenv("USER_SVC_PORT", "50151")
     assert load_settings(UserServiceSettings).port == 50151
-
-
-@pytest.mark.parametrize("dkim_secret", [None, DEV_DKIM_KEY_SECRET, "short-dkim-secret"])
-def test_production_refuses_a_dkim_key_secret_that_is_dev_or_short(
-    monkeypatch: pytest.MonkeyPatch, dkim_secret: str | None
-) -> None:
-    monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("INTERNAL_API_KEY", "a-real-internal-key")
-    monkeypatch.setenv("JWT_SECRET", "a-real-jwt-secret-of-at-least-32-bytes")
-    monkeypatch.setenv("GATEWAY_API_KEYS", "key-one")
-    monkeypatch.setenv("GATEWAY_ADMIN_API_KEY", "a-real-operator-key-of-at-least-32-bytes")
-    monkeypatch.setenv("UNSUBSCRIBE_SIGNING_KEYS", REAL_RING)
-    if dkim_secret is None:
-        monkeypatch.delenv("DKIM_KEY_SECRET", raising=False)
-    else:
-        monkeypatch.setenv("DKIM_KEY_SECRET", dkim_secret)
-    with pytest.raises(SettingsError, match="DKIM_KEY_SECRET"):
-        load_settings(GatewaySettings)
