@@ -44,6 +44,12 @@ async def delivery_window(connection: asyncpg.Pool, channel: str, since: Any) ->
     return dict(row)
 
 
+async def commits(connection: asyncpg.Pool) -> int:
+    """Transactions committed in the notifications database so far (each backend reports its own at most once
+    a second, so read it over a phase of many seconds)."""
+    return int(await connection.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+
+
 async def now(connection: asyncpg.Pool) -> Any:
     return await connection.fetchval("SELECT clock_timestamp()")
 
@@ -52,6 +58,19 @@ async def delivered_count(connection: asyncpg.Pool, ids: list[uuid.UUID]) -> int
     return int(
         await connection.fetchval(
             "SELECT count(*) FROM notification_statuses WHERE id = ANY($1::uuid[]) AND status = 'delivered'", ids
+        )
+    )
+
+
+async def delivered_by(connection: asyncpg.Pool, ids: list[uuid.UUID], since: Any, seconds: float) -> int:
+    """How many of ``ids`` were delivered within ``seconds`` of ``since``."""
+    return int(
+        await connection.fetchval(
+            "SELECT count(*) FROM notification_statuses WHERE id = ANY($1::uuid[]) AND status = 'delivered' "
+            "AND delivered_at <= $2 + make_interval(secs => $3)",
+            ids,
+            since,
+            seconds,
         )
     )
 

@@ -30,13 +30,14 @@ import httpx
 import orjson
 import uvloop
 
-from bench import audiences, checkout, database, keys, profiling, sinks, webhooks
+from bench import audiences, checkout, database, durability, keys, profiling, sinks, webhooks
 from bench import compare as ab
 from bench.broker import publish_baseline
 from bench.environment import (
     API_KEY,
     LIMITS_OFF,
     SERVICES,
+    VHOST,
     WORKERS,
     bench_stack,
     create_templates,
@@ -62,6 +63,8 @@ PHASES = (
     "running",
     "rates",
     "mixed",
+    "sustained",
+    "ceiling",
     "profile",
     "webhooks",
     "batches",
@@ -74,7 +77,9 @@ COMPARE = "compare"
 ROOT = Path(__file__).resolve().parents[1]
 MIXED_HOOK = "/hooks/bench-mixed"
 RATE_HOOKS = "/hooks/bench-rate"
-"""Receiver paths of the mixed phase's endpoint and of the rate phase's (``-<n>`` each)."""
+STEADY_HOOKS = "/hooks/bench-steady"
+"""Receiver paths of the mixed phase's endpoint, of the rate phase's (``-<n>`` each) and of the other steady
+phases' (``-<phase>``)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,11 @@ class Options:
     mixed_rate: int = 300
     mixed_seconds: float = 60
     mixed_push_share: float = 0.2
+    sustained_rate: int = 500
+    sustained_seconds: float = 60
+    email_cost_seconds: float = 30
+    ceiling_rates: tuple[int, ...] = (300, 400, 500, 600, 700, 800)
+    ceiling_seconds: float = 60
     profile_seconds: float = 15
     profile: bool = True
     webhook_deliveries: int = 30_000
@@ -119,6 +129,9 @@ class Options:
             push_drain_messages=1_000,
             rate_seconds=5,
             mixed_seconds=15,
+            sustained_seconds=15,
+            email_cost_seconds=10,
+            ceiling_seconds=15,
             profile_seconds=6,
             webhook_deliveries=6_000,
             batches=3,
@@ -332,6 +345,7 @@ class Bench:
             "log_level": self.stack.environment.get("LOG_LEVEL"),
             "queue_type": self.stack.environment.get("RABBITMQ_QUEUE_TYPE"),
         }
+        self.results["durability"] = await durability.settings(self.db, self.stack, VHOST)
 
     async def seed(self) -> None:
         assert self.stack is not None
@@ -439,6 +453,7 @@ class Bench:
         self.phase(f"drain-{channel}")
         since = await database.now(self.db)
         before = self.monitor.usage_now()
+        commits = await database.commits(self.db)
         started = time.monotonic()
         instance = f"{channel}_worker"
         await self.stack.start_service(instance)
@@ -452,6 +467,8 @@ class Bench:
         wall = time.monotonic() - started
         after = self.monitor.usage_now()
         window = await database.delivery_window(self.db, channel, since)
+        await asyncio.sleep(1)  # the backends' statistics of the last second
+        commits = await database.commits(self.db) - commits
         span = (window["last"] - window["first"]).total_seconds() if window["n"] > 1 else 0.0
         result = {
             "backlog": backlog,
@@ -461,6 +478,7 @@ class Bench:
             "wall_seconds_from_start": wall,
             "worker_ready_seconds": ready,
             "cpu_us_per_delivery": cpu_per_item(before, after, window["n"]),
+            "commits_per_delivery": commits / window["n"] if window["n"] else None,
             "load": load_average(),
         }
         self.results[f"drain_{channel}"] = result
@@ -490,65 +508,120 @@ class Bench:
         self.results[name] = found
 
     async def mixed(self) -> None:
+        """Issue 16's phase: ``mixed_rate`` sends/s (a share of them push) with a webhook endpoint subscribed."""
+        self.results["mixed"] = await self.steady_load(
+            "mixed", self.options.mixed_rate, self.options.mixed_seconds, self.options.mixed_push_share
+        )
+
+    async def sustained(self) -> None:
+        """Issue 21's whole pipeline: ``sustained_rate`` sends/s (80 % email) with the webhook endpoint, then the
+        same rate of email alone for the CPU one delivered email costs in every process."""
+        options = self.options
+        self.results["sustained"] = await self.steady_load(
+            "sustained", options.sustained_rate, options.sustained_seconds, options.mixed_push_share
+        )
+        self.results["email_cost"] = await self.steady_load(
+            "email_cost", options.sustained_rate, options.email_cost_seconds, 0.0
+        )
+
+    async def ceiling(self) -> None:
+        """Saturation with everything running: the offered rates of ``ceiling_rates`` in turn, each for
+        ``ceiling_seconds``, until one fails (a non-202, something not delivered within the phase + 5 s, or an
+        end-to-end p99 over 1 s); the highest that passed."""
+        steps = []
+        for rate in self.options.ceiling_rates:
+            found = await self.steady_load(
+                f"ceiling-{rate}", rate, self.options.ceiling_seconds, self.options.mixed_push_share, settle=5
+            )
+            passed = (
+                found["accepted"] == found["gateway"]["sent"]
+                and found["delivered_in_time"] == found["accepted"]
+                and found["e2e_p99_ms"] <= 1000
+            )
+            steps.append({"rate": rate, "passed": passed, **{k: v for k, v in found.items() if k != "samples"}})
+            log(f"ceiling {rate}/s: {'passed' if passed else 'failed'}")
+            if not passed:
+                break
+        passing = [step["rate"] for step in steps if step["passed"]]
+        self.results["ceiling"] = {"steps": steps, "highest": max(passing, default=None)}
+
+    async def steady_load(
+        self, name: str, rate: int, seconds: float, push_share: float, *, settle: float | None = None
+    ) -> dict[str, Any]:
+        """``rate`` sends/s for ``seconds`` with the workers running and one webhook endpoint subscribed to
+        ``notification.delivered`` and ``notification.failed``: gateway latency, end-to-end latency, backlog, CPU
+        per send of every process (from the start until everything was delivered), the events told.
+        ``settle``: how long after the phase a notification may be delivered and still count as in time."""
         assert self.stack is not None
         assert self.monitor is not None
         await self.queues_empty(120)
+        path = MIXED_HOOK if name == "mixed" else f"{STEADY_HOOKS}-{name}"
         async with gateway_client(self.stack) as http:
-            endpoint = await webhooks.register(http, self.stack, MIXED_HOOK, webhooks.MIXED_EVENTS)
-        self.phase("mixed")
+            endpoint = await webhooks.register(http, self.stack, path, webhooks.MIXED_EVENTS)
+        self.phase(name)
         before = self.monitor.usage_now()
-        options = self.options
+        commits = await database.commits(self.db)
         host, port = "127.0.0.1", int(self.stack.environment["GATEWAY_PORT"])
         load = load_average()
-        build = SendRequests(self.users, f"mixed-{uuid.uuid4().hex[:6]}", push_share=options.mixed_push_share)
-        samples = await open_loop_in_process(host, port, options.mixed_rate, options.mixed_seconds, build)
+        started = await database.now(self.db)
+        build = SendRequests(self.users, f"{name}-{uuid.uuid4().hex[:6]}", push_share=push_share)
+        samples = await open_loop_in_process(host, port, rate, seconds, build)
         ids = accepted_ids(samples)
-        self.phase("mixed-settle")
+        self.phase(f"{name}-settle")
 
         async def all_delivered() -> bool:
             return await database.delivered_count(self.db, ids) >= len(ids)
 
         await bounded_wait(all_delivered, 120)
-        seconds = await database.end_to_end(self.db, ids)
+        e2e = await database.end_to_end(self.db, ids)
         after = self.monitor.usage_now()
-        told = await self.mixed_webhooks(endpoint, len(seconds))
+        await asyncio.sleep(1)  # the backends' statistics of the last second
+        commits = await database.commits(self.db) - commits
+        in_time = (
+            await database.delivered_by(self.db, ids, started, seconds + settle) if settle is not None else len(e2e)
+        )
+        told = await self.mixed_webhooks(endpoint, path, len(e2e))
         depths = [
             sample["queues"].get("email", 0) + sample["queues"].get("push", 0)
-            for sample in self.monitor.of_phase("mixed")
+            for sample in self.monitor.of_phase(name)
             if sample["queues"]
         ]
-        self.results["mixed"] = {
-            "offered_per_second": options.mixed_rate,
-            "seconds": options.mixed_seconds,
+        found = {
+            "offered_per_second": rate,
+            "seconds": seconds,
+            "push_share": push_share,
             "gateway": latency_summary(samples),
             "accepted": len(ids),
-            "delivered": len(seconds),
-            "e2e_p50_ms": percentile(seconds, 0.5) * 1000,
-            "e2e_p99_ms": percentile(seconds, 0.99) * 1000,
-            "e2e_max_ms": max(seconds, default=0.0) * 1000,
+            "delivered": len(e2e),
+            "delivered_in_time": in_time,
+            "e2e_p50_ms": percentile(e2e, 0.5) * 1000,
+            "e2e_p99_ms": percentile(e2e, 0.99) * 1000,
+            "e2e_max_ms": max(e2e, default=0.0) * 1000,
             "queue_depth_max": max(depths, default=0),
             "queue_depth_last_10s_max": max(depths[-10:], default=0),
             "queue_depth_series": depths,
             "load": [load, load_average()],
             "cpu_us_per_send": cpu_per_item(before, after, len(ids)),
+            "commits_per_send": commits / len(ids) if ids else None,
             "webhook": told,
         }
-        log(f"mixed: e2e p99 {self.results['mixed']['e2e_p99_ms']:.0f} ms, depth max {max(depths, default=0)}")
+        log(f"{name}: e2e p99 {found['e2e_p99_ms']:.0f} ms, gateway p99 {found['gateway']['p99_ms']:.0f} ms")
+        return found
 
-    async def mixed_webhooks(self, endpoint_id: str, delivered: int) -> dict[str, Any]:
-        """What the mixed phase's endpoint (delivered and failed events) was told, once every delivered
-        notification's event arrived (at most 60 s more); then the endpoint is deleted."""
+    async def mixed_webhooks(self, endpoint_id: str, path: str, delivered: int) -> dict[str, Any]:
+        """What a steady phase's endpoint at ``path`` (delivered and failed events) was told, once every
+        delivered notification's event arrived (at most 60 s more); then the endpoint is deleted."""
         assert self.stack is not None
         stack = self.stack
 
         async def all_told() -> bool:
-            return int((await webhooks.received(self.http, stack, MIXED_HOOK))["distinct_succeeded"]) >= delivered
+            return int((await webhooks.received(self.http, stack, path))["distinct_succeeded"]) >= delivered
 
         await bounded_wait(all_told, 60)
-        found = await webhooks.received(self.http, stack, MIXED_HOOK)
+        found = await webhooks.received(self.http, stack, path)
         async with gateway_client(stack) as http:
             await webhooks.remove(http, stack, endpoint_id)
-        log(f"mixed: {found['distinct_succeeded']}/{delivered} events told, lag p99 {found['lag_seconds']['p99']} s")
+        log(f"{path}: {found['distinct_succeeded']}/{delivered} events told, lag p99 {found['lag_seconds']['p99']} s")
         return {"expected": delivered, **found}
 
     async def webhook_rate(self) -> None:
@@ -770,6 +843,7 @@ class Bench:
 
         await bounded_wait(settled, 60)
         counts = await database.statuses(self.db)
+        self.results["durability"]["late_confirms"] = await durability.late_confirms(self.http, self.stack)
         mail = sinks.mail_ids(Path(self.stack.environment["SMTP_SINK_DIR"]))
         pushes = await sinks.push_stats(self.http, self.stack)
         email_delivered = counts.get("email", {}).get("delivered", 0)
@@ -865,6 +939,10 @@ class Bench:
             await self.fixed_rates("latency_workers_running", workers_running=True)
         if "mixed" in phases:
             await self.mixed()
+        if "sustained" in phases:
+            await self.sustained()
+        if "ceiling" in phases:
+            await self.ceiling()
         if "profile" in phases and self.options.profile:
             await self.profile()
         if "webhooks" in phases:

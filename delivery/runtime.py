@@ -117,7 +117,10 @@ class WorkerRuntime:
         topology and start consuming."""
         settings = self.settings
         self._store = await StatusStore.open(
-            settings.database_url, lease_seconds=settings.lease_seconds, pool_size=settings.db_pool_size
+            settings.database_url,
+            lease_seconds=settings.lease_seconds,
+            pool_size=settings.db_pool_size,
+            linger_seconds=settings.db_batch_linger_ms / 1000,
         )
         if settings.max_per_second > 0:
             self._redis = redis_client(settings.redis_url)

@@ -53,6 +53,9 @@ class WorkerSettings(DatabaseServiceSettings):
     max_per_second: float = Field(default=0.0, ge=0)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     db_pool_size: int = Field(default=4, ge=1)
+    db_batch_linger_ms: float = Field(default=5.0, ge=0, le=100)
+    """How long a claim or outcome batch waits for more while deliveries are steady (0: never): fewer, fuller
+    statements for PostgreSQL at the price of these milliseconds (docs/operations.md "Tuning")."""
 
     @property
     def lease_seconds(self) -> float:

@@ -250,19 +250,22 @@ class StatusStore:
     ``lease_seconds`` is how long a claim holds its row: twice the provider timeout, so a worker that is alive
     always writes its outcome within it."""
 
-    def __init__(self, pool: asyncpg.Pool, *, lease_seconds: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, lease_seconds: float, linger_seconds: float = 0.0) -> None:
         self._pool = pool
         self._lease_seconds = lease_seconds
-        self._claims: Batcher[_ClaimRequest, Claim] = Batcher(self._claim_batch)
-        self._writes: Batcher[Outcome, RowState] = Batcher(self._write_batch)
+        self._claims: Batcher[_ClaimRequest, Claim] = Batcher(self._claim_batch, linger_seconds=linger_seconds)
+        self._writes: Batcher[Outcome, RowState] = Batcher(self._write_batch, linger_seconds=linger_seconds)
 
     @classmethod
-    async def open(cls, database_url: str, *, lease_seconds: float, pool_size: int = 4) -> StatusStore:
-        """A store on ``database_url``; connections open lazily, so this works while the database is down."""
+    async def open(
+        cls, database_url: str, *, lease_seconds: float, pool_size: int = 4, linger_seconds: float = 0.0
+    ) -> StatusStore:
+        """A store on ``database_url``; connections open lazily, so this works while the database is down.
+        ``linger_seconds``: how long a batch of claims or outcomes waits for more under steady load."""
         pool = await asyncpg.create_pool(
             plain_url(database_url), min_size=0, max_size=pool_size, reset=_keep_session, command_timeout=15
         )
-        return cls(pool, lease_seconds=lease_seconds)
+        return cls(pool, lease_seconds=lease_seconds, linger_seconds=linger_seconds)
 
     async def claim(
         self, notification_id: str, attempt: int, email_address: str | None = None, *, transactional: bool = True

@@ -28,6 +28,12 @@ REFRESH_WINDOW = (0.5, 0.9)
 """A profile still in use is fetched again in the background from a random point of this share of its lifetime
 on: profiles fetched together (a burst of new recipients, a warm-up) are refreshed spread over a third of the
 lifetime, not in one wave that would hold up the sends."""
+REFRESH_GATHER_SECONDS = 0.25
+"""Profiles due for a refresh are gathered this long and fetched together, per application, with one
+GetNotificationProfiles call: no send waits for them, and one call for many costs user_svc and the gateway a
+fraction of one call each (bench/README.md, round two)."""
+REFRESH_BATCH = 1000
+"""The most user ids one refresh call names (GetNotificationProfiles takes up to 1,000)."""
 
 
 class ProfileCache:
@@ -45,7 +51,9 @@ class ProfileCache:
         self._entries: dict[ProfileKey, tuple[pb.NotificationProfile, float, float]] = {}
         """(application id, user id) → (profile, expires at, refresh from)"""
         self._evictions = 0
-        self._refreshing: dict[ProfileKey, asyncio.Task[None]] = {}
+        self._refreshing: set[ProfileKey] = set()
+        """Keys due for a refresh, fetched together by :attr:`_refresher`."""
+        self._refresher: asyncio.Task[None] | None = None
 
     def cached(self, application_id: str, user_id: str) -> pb.NotificationProfile | None:
         """The profile of ``user_id`` in ``application_id`` when a fresh copy is held."""
@@ -58,7 +66,9 @@ class ProfileCache:
             self._entries.pop(key, None)
             return None
         if entry[2] <= now and key not in self._refreshing:
-            self._refreshing[key] = asyncio.get_running_loop().create_task(self._refresh(key))
+            self._refreshing.add(key)
+            if self._refresher is None:
+                self._refresher = asyncio.get_running_loop().create_task(self._refresh(self._evictions))
         return entry[0]
 
     async def get(self, application_id: str, user_id: str) -> pb.NotificationProfile:
@@ -114,13 +124,35 @@ class ProfileCache:
             refresh_from = now + lifetime * random.uniform(*REFRESH_WINDOW)  # noqa: S311 - jitter, not secrecy
             self._entries[key] = (profile, now + lifetime, refresh_from)
 
-    async def _refresh(self, key: ProfileKey) -> None:
+    async def _refresh(self, evictions: int) -> None:
+        """Fetch the profiles due for a refresh, gathered for :data:`REFRESH_GATHER_SECONDS`, a call per
+        application; a user gone meanwhile is dropped. None is kept when an eviction came since the gathering
+        began (``evictions``: the count then). On a failure the copies held stay until they expire."""
         try:
-            await self._fetch(key)
-        except Exception as error:  # the copy held stays until it expires; the next send after that asks again
-            logger.info("background refresh of a profile failed: %s", error)
+            await asyncio.sleep(REFRESH_GATHER_SECONDS)
+            due, self._refreshing = self._refreshing, set()
+            by_application: dict[str, list[str]] = {}
+            for application_id, user_id in due:
+                by_application.setdefault(application_id, []).append(user_id)
+            for application_id, user_ids in by_application.items():
+                for start in range(0, len(user_ids), REFRESH_BATCH):
+                    await self._refresh_some(application_id, user_ids[start : start + REFRESH_BATCH], evictions)
         finally:
-            self._refreshing.pop(key, None)
+            self._refresher = None
+
+    async def _refresh_some(self, application_id: str, user_ids: list[str], evictions: int) -> None:
+        try:
+            reply = await self._users.GetNotificationProfiles(
+                pb.GetNotificationProfilesRequest(application_id=application_id, user_ids=user_ids),
+                timeout=self._timeout,
+            )
+        except Exception as error:
+            logger.info("background refresh of %d profiles failed: %s", len(user_ids), error)
+            return
+        for profile in reply.profiles:
+            self._keep((application_id, profile.user_id), profile, evictions)
+        for user_id in reply.missing_user_ids:
+            self._entries.pop((application_id, user_id), None)
 
     def evict(self, application_id: str, user_id: str) -> None:
         """Forget the profile of ``user_id`` in ``application_id`` (it changed)."""
@@ -133,8 +165,7 @@ class ProfileCache:
         self._entries.clear()
 
     async def close(self) -> None:
-        """Stop the refreshes in flight."""
-        tasks = list(self._refreshing.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Stop the refresh in flight."""
+        if self._refresher is not None:
+            self._refresher.cancel()
+            await asyncio.gather(self._refresher, return_exceptions=True)

@@ -137,7 +137,7 @@ class Resources:
             stack.push_async_callback(amqp.close)
             amqp_publisher = await Publisher.create(amqp, settings.rabbitmq_queue_type)
             publisher = EnvelopePublisher(amqp_publisher, settings.publish_timeout_seconds)
-            store = NotificationStore(db, read_pool=read_db)
+            store = NotificationStore(db, read_pool=read_db, linger_seconds=settings.db_batch_linger_ms / 1000)
             applications = ApplicationStore(db)
             credentials = CredentialCache(
                 applications, ttl_seconds=settings.key_cache_seconds, size=settings.key_cache_size

@@ -57,6 +57,9 @@ class GatewaySettings(DatabaseServiceSettings, UnsubscribeKeySettings):
     grpc_timeout_seconds: float = Field(default=2.0, gt=0, validation_alias="GATEWAY_GRPC_TIMEOUT_SECONDS")
     publish_timeout_seconds: float = Field(default=5.0, gt=0, validation_alias="GATEWAY_PUBLISH_TIMEOUT_SECONDS")
     db_pool_size: int = Field(default=20, ge=1, validation_alias="GATEWAY_DB_POOL_SIZE")
+    db_batch_linger_ms: float = Field(default=2.0, ge=0, le=50, validation_alias="GATEWAY_DB_BATCH_LINGER_MS")
+    """How long the INSERT of new rows waits for more sends while they arrive steadily (0: never): fewer, fuller
+    statements for PostgreSQL, these milliseconds on a send's latency (docs/operations.md "Tuning")."""
 
     rate_limit_key_per_minute: int = Field(default=60000, ge=0, validation_alias="RATE_LIMIT_KEY_PER_MINUTE")
     rate_limit_user_per_minute: int = Field(default=120, ge=0, validation_alias="RATE_LIMIT_USER_PER_MINUTE")

@@ -283,11 +283,13 @@ def status_body(row: Mapping[str, Any]) -> dict[str, Any]:
 class NotificationStore:
     """Status rows and their history, over an asyncpg pool."""
 
-    def __init__(self, pool: Any, *, read_pool: Any = None) -> None:
+    def __init__(self, pool: Any, *, read_pool: Any = None, linger_seconds: float = 0.0) -> None:
         self.pool = pool
         self.read_pool = read_pool
         """The read replica's pool, or None: reads by id go there by the rule of ``gateway.read_routing``."""
-        self._creates: Batcher[NewNotification, tuple[str, str | None] | Exception] = Batcher(self._create_batch)
+        self._creates: Batcher[NewNotification, tuple[str, str | None] | Exception] = Batcher(
+            self._create_batch, linger_seconds=linger_seconds
+        )
 
     async def create(self, notification: NewNotification) -> tuple[str, str | None]:
         """Insert the row and its first event (together with the rows of concurrent sends); returns the stored

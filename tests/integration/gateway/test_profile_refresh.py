@@ -25,7 +25,7 @@ async def test_a_profile_in_use_is_refreshed_before_it_expires(
         assert (
             cache.cached(DEFAULT_APPLICATION, user["id"]) == first
         )  # the held copy, at once; a refresh starts behind it
-        await asyncio.gather(*cache._refreshing.values())
+        await asyncio.gather(*filter(None, [cache._refresher]))
         assert cache._entries[(DEFAULT_APPLICATION, user["id"])][1] > expires
         await asyncio.sleep(max(0.0, expires - asyncio.get_running_loop().time()) + 0.01)
         assert cache.cached(DEFAULT_APPLICATION, user["id"]) == first  # past the first copy's lifetime: still a hit
@@ -39,7 +39,6 @@ async def test_an_eviction_during_a_refresh_wins(gateway: Gateway, user_service:
         _, _, refresh_from = cache._entries[(DEFAULT_APPLICATION, user["id"])]
         await asyncio.sleep(max(0.0, refresh_from - asyncio.get_running_loop().time()) + 0.01)
         assert cache.cached(DEFAULT_APPLICATION, user["id"]) is not None
-        await asyncio.sleep(0)  # the refresh is now waiting for user_svc
-        cache.evict(DEFAULT_APPLICATION, user["id"])  # the user changed while the refresh is in flight
-        await asyncio.gather(*cache._refreshing.values())
+        cache.evict(DEFAULT_APPLICATION, user["id"])  # the user changed while the refresh is gathered or in flight
+        await asyncio.gather(*filter(None, [cache._refresher]))
         assert cache.cached(DEFAULT_APPLICATION, user["id"]) is None

@@ -62,3 +62,33 @@ async def test_cancelling_the_flush_cancels_the_waiting_calls() -> None:
     batcher._flusher.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
+
+
+async def test_a_lone_call_runs_at_once_even_with_a_linger() -> None:
+    runs: list[list[int]] = []
+
+    async def run(items: Sequence[int]) -> list[int]:
+        runs.append(list(items))
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(run, linger_seconds=60)
+    assert await asyncio.wait_for(batcher.submit(1), 5) == 1  # no batch ran before: nothing to linger for
+    assert runs == [[1]]
+
+
+async def test_under_steady_traffic_a_linger_gathers_calls_that_arrive_apart() -> None:
+    runs: list[list[int]] = []
+
+    async def run(items: Sequence[int]) -> list[int]:
+        runs.append(list(items))
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(run, linger_seconds=0.5)
+    await batcher.submit(0)  # the batcher is now busy: the next batch lingers
+
+    async def later(n: int) -> int:
+        await asyncio.sleep(0.005 * n)
+        return await batcher.submit(n)
+
+    assert await asyncio.gather(*(later(n) for n in range(1, 4))) == [1, 2, 3]
+    assert runs == [[0], [1, 2, 3]]
