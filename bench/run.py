@@ -97,7 +97,7 @@ class Options:
     sustained_rate: int = 500
     sustained_seconds: float = 60
     email_cost_seconds: float = 30
-    ceiling_rates: tuple[int, ...] = (300, 400, 500, 600, 700, 800)
+    ceiling_rates: tuple[int, ...] = tuple(range(100, 1001, 100))
     ceiling_seconds: float = 60
     profile_seconds: float = 15
     profile: bool = True

@@ -253,8 +253,12 @@ class StatusStore:
     def __init__(self, pool: asyncpg.Pool, *, lease_seconds: float, linger_seconds: float = 0.0) -> None:
         self._pool = pool
         self._lease_seconds = lease_seconds
-        self._claims: Batcher[_ClaimRequest, Claim] = Batcher(self._claim_batch, linger_seconds=linger_seconds)
-        self._writes: Batcher[Outcome, RowState] = Batcher(self._write_batch, linger_seconds=linger_seconds)
+        self._claims: Batcher[_ClaimRequest, Claim] = Batcher(
+            self._claim_batch, name="claim", linger_seconds=linger_seconds
+        )
+        self._writes: Batcher[Outcome, RowState] = Batcher(
+            self._write_batch, name="outcome", linger_seconds=linger_seconds
+        )
 
     @classmethod
     async def open(

@@ -137,7 +137,7 @@ class ScriptCalls:
 
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._batcher: Batcher[ScriptCall, Any] = Batcher(self._run)
+        self._batcher: Batcher[ScriptCall, Any] = Batcher(self._run, name="redis_gate")
 
     async def call(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         """The script's reply; raises the error Redis answered with, or the connection's."""

@@ -288,7 +288,7 @@ class NotificationStore:
         self.read_pool = read_pool
         """The read replica's pool, or None: reads by id go there by the rule of ``gateway.read_routing``."""
         self._creates: Batcher[NewNotification, tuple[str, str | None] | Exception] = Batcher(
-            self._create_batch, linger_seconds=linger_seconds
+            self._create_batch, name="notification_insert", linger_seconds=linger_seconds
         )
 
     async def create(self, notification: NewNotification) -> tuple[str, str | None]:

@@ -16,7 +16,7 @@ async def test_calls_made_while_a_batch_runs_go_together_in_the_next() -> None:
         await asyncio.sleep(0.01)
         return [item * 2 for item in items]
 
-    batcher: Batcher[int, int] = Batcher(run)
+    batcher: Batcher[int, int] = Batcher(run, name="test")
     assert await asyncio.gather(*(batcher.submit(n) for n in range(5))) == [0, 2, 4, 6, 8]
     assert runs == [[0], [1, 2, 3, 4]] or runs == [[0, 1, 2, 3, 4]]
     assert await batcher.submit(7) == 14
@@ -28,7 +28,7 @@ async def test_a_failing_batch_fails_its_calls_and_the_next_batch_still_runs() -
             raise RuntimeError("database down")
         return list(items)
 
-    batcher: Batcher[int, int] = Batcher(run, max_size=1)
+    batcher: Batcher[int, int] = Batcher(run, name="test", max_size=1)
     results = await asyncio.gather(batcher.submit(0), batcher.submit(1), return_exceptions=True)
     assert isinstance(results[0], RuntimeError)
     assert results[1] == 1
@@ -41,7 +41,7 @@ async def test_batches_are_capped_at_max_size() -> None:
         sizes.append(len(items))
         return list(items)
 
-    batcher: Batcher[int, int] = Batcher(run, max_size=3)
+    batcher: Batcher[int, int] = Batcher(run, name="test", max_size=3)
     await asyncio.gather(*(batcher.submit(n) for n in range(7)))
     assert max(sizes) <= 3
     assert sum(sizes) == 7
@@ -55,7 +55,7 @@ async def test_cancelling_the_flush_cancels_the_waiting_calls() -> None:
         await asyncio.sleep(10)
         return list(items)
 
-    batcher: Batcher[int, int] = Batcher(run)
+    batcher: Batcher[int, int] = Batcher(run, name="test")
     call = asyncio.create_task(batcher.submit(1))
     await started.wait()
     assert batcher._flusher is not None
@@ -71,7 +71,7 @@ async def test_a_lone_call_runs_at_once_even_with_a_linger() -> None:
         runs.append(list(items))
         return list(items)
 
-    batcher: Batcher[int, int] = Batcher(run, linger_seconds=60)
+    batcher: Batcher[int, int] = Batcher(run, name="test", linger_seconds=60)
     assert await asyncio.wait_for(batcher.submit(1), 5) == 1  # no batch ran before: nothing to linger for
     assert runs == [[1]]
 
@@ -83,7 +83,7 @@ async def test_under_steady_traffic_a_linger_gathers_calls_that_arrive_apart() -
         runs.append(list(items))
         return list(items)
 
-    batcher: Batcher[int, int] = Batcher(run, linger_seconds=0.5)
+    batcher: Batcher[int, int] = Batcher(run, name="test", linger_seconds=0.5)
     await batcher.submit(0)  # the batcher is now busy: the next batch lingers
 
     async def later(n: int) -> int:
