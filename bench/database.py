@@ -67,7 +67,7 @@ async def delivered_by(connection: asyncpg.Pool, ids: list[uuid.UUID], since: An
     return int(
         await connection.fetchval(
             "SELECT count(*) FROM notification_statuses WHERE id = ANY($1::uuid[]) AND status = 'delivered' "
-            "AND delivered_at <= $2 + make_interval(secs => $3)",
+            "AND delivered_at <= $2::timestamptz + make_interval(secs => $3::float8)",
             ids,
             since,
             seconds,
