@@ -28,6 +28,13 @@ FOR UPDATE SKIP LOCKED
 ``SKIP LOCKED``: every gateway claims at once without two taking the same row, and never waits (so it needs
 no lock order)."""
 
+GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+"""Run first in the claim's transaction. PostgreSQL plans a prepared statement's first five executions for their
+parameter values, and :data:`RESOLVE`'s custom plans for a batch of 500 took 2-9 s each where its generic plan
+takes 15-50 ms (measured: a fresh table of 15,000 scheduled rows, with and without ANALYZE): with four
+connections that made the first scheduled sends of the bench's scheduling phase 20-30 s late (bench/README.md,
+round two)."""
+
 SECONDS_TO_NEXT = (
     "SELECT EXTRACT(EPOCH FROM min(send_at) - now())::float8 FROM notification_statuses WHERE status = 'scheduled'"
 )

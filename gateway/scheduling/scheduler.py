@@ -27,7 +27,7 @@ from gateway.metrics import SCHEDULER_LATENESS, SCHEDULER_PUBLISHED
 from gateway.pages import PageWriter, Publication
 from gateway.profiles import ProfileCache
 from gateway.publishing import PublishedStamper
-from gateway.scheduling.due_rows import CLAIM, SECONDS_TO_NEXT, SECONDS_UNTIL, Resolution, resolve
+from gateway.scheduling.due_rows import CLAIM, GENERIC_PLANS, SECONDS_TO_NEXT, SECONDS_UNTIL, Resolution, resolve
 from gateway.schemas.notifications import SendRequest
 from gateway.send import NotificationSender
 from gateway.store import USER_DELETED, NotificationStore
@@ -93,6 +93,7 @@ class Scheduler:
         then publish those now ``queued``; how many rows were claimed. Raises (rolling the claim back) when a
         profile or template cannot be read: the rows stay due for the next pass."""
         async with self._store.pool.acquire() as connection, connection.transaction():
+            await connection.execute(GENERIC_PLANS)
             rows = await connection.fetch(CLAIM, self._batch, self._lookahead)
             if not rows:
                 return 0
