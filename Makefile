@@ -86,7 +86,8 @@ openapi: $(STAMP)  ## export the gateway's OpenAPI document to docs/openapi/gate
 infra:  ## check Postgres, Redis and RabbitMQ on localhost; start any that is down
 	bash devstack/infra.sh check
 
-test-env: infra  ## create the isolated test vhosts (the test session creates its databases)
+test-env: infra  ## the isolated test vhosts (the test session creates its databases), chromium for the console
+	bash devstack/browser.sh
 	bash devstack/infra.sh test-vhost notifications_test
 	bash devstack/infra.sh test-vhost notifications_test_classic
 	bash devstack/infra.sh test-vhost notifications_test_secured
