@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -48,6 +49,13 @@ async def commits(connection: asyncpg.Pool) -> int:
     """Transactions committed in the notifications database so far (each backend reports its own at most once
     a second, so read it over a phase of many seconds)."""
     return int(await connection.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+
+
+async def commits_since(connection: asyncpg.Pool, before: int) -> int:
+    """Transactions committed since :func:`commits` answered ``before``, once the backends reported the last
+    second's."""
+    await asyncio.sleep(1)
+    return await commits(connection) - before
 
 
 async def now(connection: asyncpg.Pool) -> Any:

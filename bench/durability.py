@@ -14,7 +14,7 @@ import aio_pika
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from common.amqp.publisher import protobuf_message
+from common.amqp.publisher import open_confirming_channel, protobuf_message
 from common.amqp.topology import work_queue
 from common.channels import Channel
 from devstack.stack import Stack
@@ -43,7 +43,17 @@ async def _queues(vhost: str) -> dict[str, dict[str, str]]:
     return found
 
 
-async def settings(db: Any, stack: Stack, vhost: str) -> dict[str, Any]:
+async def _confirms(url: str) -> bool:
+    """Whether the channel the product publishes on (``common.amqp.publisher``) has publisher confirms on."""
+    connection = await aio_pika.connect_robust(url)
+    try:
+        channel = await open_confirming_channel(connection)
+        return bool(getattr(channel, "publisher_confirms", False))
+    finally:
+        await connection.close()
+
+
+async def settings(db: Any, stack: Stack, vhost: str, rabbitmq_url: str) -> dict[str, Any]:
     """What the run measured with, read from the servers and the product's own code and defaults."""
     message = protobuf_message(pb.MessageEnvelope())
     default_timeout = GatewaySettings.model_fields["publish_timeout_seconds"].default
@@ -53,7 +63,7 @@ async def settings(db: Any, stack: Stack, vhost: str) -> dict[str, Any]:
         "fsync": await db.fetchval("SHOW fsync"),
         "queues": await _queues(vhost),
         "persistent": message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT,
-        "confirms": True,  # common.amqp.publisher.open_confirming_channel: every product publish waits for one
+        "confirms": await _confirms(rabbitmq_url),
         "publish_timeout_seconds": timeout,
         "publish_timeout_default": timeout == default_timeout,
     }

@@ -36,6 +36,7 @@ from bench.broker import publish_baseline
 from bench.environment import (
     API_KEY,
     LIMITS_OFF,
+    RABBITMQ_URL,
     SERVICES,
     VHOST,
     WORKERS,
@@ -345,7 +346,7 @@ class Bench:
             "log_level": self.stack.environment.get("LOG_LEVEL"),
             "queue_type": self.stack.environment.get("RABBITMQ_QUEUE_TYPE"),
         }
-        self.results["durability"] = await durability.settings(self.db, self.stack, VHOST)
+        self.results["durability"] = await durability.settings(self.db, self.stack, VHOST, RABBITMQ_URL)
 
     async def seed(self) -> None:
         assert self.stack is not None
@@ -467,8 +468,7 @@ class Bench:
         wall = time.monotonic() - started
         after = self.monitor.usage_now()
         window = await database.delivery_window(self.db, channel, since)
-        await asyncio.sleep(1)  # the backends' statistics of the last second
-        commits = await database.commits(self.db) - commits
+        commits = await database.commits_since(self.db, commits)
         span = (window["last"] - window["first"]).total_seconds() if window["n"] > 1 else 0.0
         result = {
             "backlog": backlog,
@@ -538,7 +538,7 @@ class Bench:
                 and found["delivered_in_time"] == found["accepted"]
                 and found["e2e_p99_ms"] <= 1000
             )
-            steps.append({"rate": rate, "passed": passed, **{k: v for k, v in found.items() if k != "samples"}})
+            steps.append({"rate": rate, "passed": passed, **found})
             log(f"ceiling {rate}/s: {'passed' if passed else 'failed'}")
             if not passed:
                 break
@@ -575,12 +575,11 @@ class Bench:
         await bounded_wait(all_delivered, 120)
         e2e = await database.end_to_end(self.db, ids)
         after = self.monitor.usage_now()
-        await asyncio.sleep(1)  # the backends' statistics of the last second
-        commits = await database.commits(self.db) - commits
+        commits = await database.commits_since(self.db, commits)
         in_time = (
             await database.delivered_by(self.db, ids, started, seconds + settle) if settle is not None else len(e2e)
         )
-        told = await self.mixed_webhooks(endpoint, path, len(e2e))
+        told = await self.endpoint_told(endpoint, path, len(e2e))
         depths = [
             sample["queues"].get("email", 0) + sample["queues"].get("push", 0)
             for sample in self.monitor.of_phase(name)
@@ -608,7 +607,7 @@ class Bench:
         log(f"{name}: e2e p99 {found['e2e_p99_ms']:.0f} ms, gateway p99 {found['gateway']['p99_ms']:.0f} ms")
         return found
 
-    async def mixed_webhooks(self, endpoint_id: str, path: str, delivered: int) -> dict[str, Any]:
+    async def endpoint_told(self, endpoint_id: str, path: str, delivered: int) -> dict[str, Any]:
         """What a steady phase's endpoint at ``path`` (delivered and failed events) was told, once every
         delivered notification's event arrived (at most 60 s more); then the endpoint is deleted."""
         assert self.stack is not None

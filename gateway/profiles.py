@@ -95,14 +95,21 @@ class ProfileCache:
                 found[user_id] = profile
         if not misses:
             return found, []
-        evictions = self._evictions
+        reply = await self._fetch_many(application_id, misses, self._evictions)
+        found.update((profile.user_id, profile) for profile in reply.profiles)
+        return found, list(reply.missing_user_ids)
+
+    async def _fetch_many(
+        self, application_id: str, user_ids: list[str], evictions: int
+    ) -> pb.GetNotificationProfilesResponse:
+        """One GetNotificationProfiles call; the profiles it answers are kept unless an eviction came since the
+        count was ``evictions``."""
         reply = await self._users.GetNotificationProfiles(
-            pb.GetNotificationProfilesRequest(application_id=application_id, user_ids=misses), timeout=self._timeout
+            pb.GetNotificationProfilesRequest(application_id=application_id, user_ids=user_ids), timeout=self._timeout
         )
         for profile in reply.profiles:
             self._keep((application_id, profile.user_id), profile, evictions)
-            found[profile.user_id] = profile
-        return found, list(reply.missing_user_ids)
+        return reply
 
     async def _fetch(self, key: ProfileKey) -> pb.NotificationProfile:
         evictions = self._evictions
@@ -142,15 +149,10 @@ class ProfileCache:
 
     async def _refresh_some(self, application_id: str, user_ids: list[str], evictions: int) -> None:
         try:
-            reply = await self._users.GetNotificationProfiles(
-                pb.GetNotificationProfilesRequest(application_id=application_id, user_ids=user_ids),
-                timeout=self._timeout,
-            )
+            reply = await self._fetch_many(application_id, user_ids, evictions)
         except Exception as error:
             logger.info("background refresh of %d profiles failed: %s", len(user_ids), error)
             return
-        for profile in reply.profiles:
-            self._keep((application_id, profile.user_id), profile, evictions)
         for user_id in reply.missing_user_ids:
             self._entries.pop((application_id, user_id), None)
 

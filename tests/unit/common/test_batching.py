@@ -1,11 +1,11 @@
 """Natural batching: concurrent calls share one run; a failing run fails its calls only."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
-from common.batching import Batcher
+from common.batching import FULL_ENOUGH, Batcher
 
 
 async def test_calls_made_while_a_batch_runs_go_together_in_the_next() -> None:
@@ -64,25 +64,26 @@ async def test_cancelling_the_flush_cancels_the_waiting_calls() -> None:
         await call
 
 
-async def test_a_lone_call_runs_at_once_even_with_a_linger() -> None:
+def recorded() -> tuple[list[list[int]], Callable[[Sequence[int]], Awaitable[list[int]]]]:
+    """A run that answers its items and the list of the batches it was given."""
     runs: list[list[int]] = []
 
     async def run(items: Sequence[int]) -> list[int]:
         runs.append(list(items))
         return list(items)
 
+    return runs, run
+
+
+async def test_a_lone_call_runs_at_once_even_with_a_linger() -> None:
+    runs, run = recorded()
     batcher: Batcher[int, int] = Batcher(run, name="test", linger_seconds=60)
     assert await asyncio.wait_for(batcher.submit(1), 5) == 1  # no batch ran before: nothing to linger for
     assert runs == [[1]]
 
 
 async def test_under_steady_traffic_a_linger_gathers_calls_that_arrive_apart() -> None:
-    runs: list[list[int]] = []
-
-    async def run(items: Sequence[int]) -> list[int]:
-        runs.append(list(items))
-        return list(items)
-
+    runs, run = recorded()
     batcher: Batcher[int, int] = Batcher(run, name="test", linger_seconds=0.5)
     await batcher.submit(0)  # the batcher is now busy: the next batch lingers
 
@@ -92,3 +93,12 @@ async def test_under_steady_traffic_a_linger_gathers_calls_that_arrive_apart() -
 
     assert await asyncio.gather(*(later(n) for n in range(1, 4))) == [1, 2, 3]
     assert runs == [[0], [1, 2, 3]]
+
+
+async def test_a_batch_full_enough_runs_without_lingering() -> None:
+    runs, run = recorded()
+    batcher: Batcher[int, int] = Batcher(run, name="test", linger_seconds=60)
+    await batcher.submit(0)  # busy from now on: a small batch would wait a minute
+    calls = [batcher.submit(n) for n in range(FULL_ENOUGH)]
+    assert await asyncio.wait_for(asyncio.gather(*calls), 5) == list(range(FULL_ENOUGH))
+    assert runs == [[0], list(range(FULL_ENOUGH))]
