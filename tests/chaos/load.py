@@ -38,6 +38,10 @@ MAX_WAIT_SECONDS = 1.0
 caps it to stay short)."""
 FIRST_WAIT_SECONDS = 0.2
 REQUEST_TIMEOUT_SECONDS = 15.0
+CONNECTIONS = 200
+"""Requests in flight at once. The sends past it wait their turn here, not in httpx's pool: its queue costs
+time quadratic in its length, so a gateway paused by a failover left the driver spinning on a full core and
+too slow to send the headers of the connections it had opened."""
 PROGRESS_SECONDS = 0.25
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,6 +82,7 @@ class Load:
         self._client = client
         self._targets = targets
         self._patience = patience
+        self._in_flight = asyncio.Semaphore(CONNECTIONS)
         self.started_at = time.monotonic()
         self.sends: list[Send] = []
         self.responses: list[Response] = []
@@ -105,9 +110,10 @@ class Load:
             record.tries += 1
             retry_after: float | None = None
             try:
-                answer = await self._client.post(
-                    "/v1/notifications/send", json=body, headers={"Idempotency-Key": record.key}
-                )
+                async with self._in_flight:
+                    answer = await self._client.post(
+                        "/v1/notifications/send", json=body, headers={"Idempotency-Key": record.key}
+                    )
             except httpx.HTTPError as error:
                 self._note(n, 0, "", None, f"{type(error).__name__}: {error}")
             else:
@@ -156,7 +162,7 @@ async def run(
     gateway: str, api_key: str, targets: list[dict[str, str]], count: int, rate: float, patience: float, out: Path
 ) -> None:
     """Start ``count`` sends at ``rate`` per second, wait for every one, write the record to ``out``."""
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=50)
     async with httpx.AsyncClient(
         base_url=gateway, headers={"X-API-Key": api_key}, timeout=REQUEST_TIMEOUT_SECONDS, limits=limits
     ) as client:
