@@ -20,6 +20,15 @@ def _seconds(value: float | None) -> str:
     return "never" if value is None else f"{value:.1f} s"
 
 
+def _refusals(statuses: dict[str, int]) -> str:
+    """`` (503: N, no answer: M)``: what the sends not accepted got instead, or nothing when all were."""
+    refused = {status: count for status, count in sorted(statuses.items()) if status != "202"}
+    if not refused:
+        return ""
+    named = (f"{'no answer' if status == '0' else status}: {count:,}" for status, count in refused.items())
+    return f" ({', '.join(named)})"
+
+
 def _ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base else "-"
 
@@ -438,7 +447,8 @@ def _round_two_rows(results: dict[str, Any], fastapi: float, publish: float) -> 
             (
                 f"sustained {rate}/s x {found['seconds']:.0f} s (80 % email, webhook endpoint): accepted, gateway p99, "
                 "created → delivered p99, queue depth max",
-                f"{found['accepted']:,}/{gateway['sent']:,} accepted, gateway p99 {gateway['p99_ms']:.0f} ms, e2e p50 "
+                f"{found['accepted']:,}/{gateway['sent']:,} accepted{_refusals(gateway['statuses'])}, gateway p99 "
+                f"{gateway['p99_ms']:.0f} ms, e2e p50 "
                 f"{found['e2e_p50_ms']:.0f} / p99 {found['e2e_p99_ms']:.0f} ms, {found['delivered']:,} delivered, "
                 f"depth max {found['queue_depth_max']:,} (load {found['load'][0]:.1f})",
                 f"all; ≤ 50 ms; ≤ 1,000 ms; ≤ {depth_limit:,}",

@@ -4,22 +4,19 @@ Each attempt takes, before user_svc is asked, one failure from the budget of its
 budget of its client address, atomically in Redis: concurrent guesses cannot all pass a check made before any
 of them failed. A wrong password keeps what it took; a success gives the address's back and clears the
 email's; an attempt that got no verdict (user_svc busy or down) gives both back. A cap on the logins in
-progress in this process keeps a burst from queueing without bound.
+progress in this process (``gateway.slots``) keeps a burst from queueing without bound.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import ipaddress
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from common.redis_client import RedisClient
-from gateway.errors import BUSY_RETRY_AFTER, ProblemError
+from gateway.errors import ProblemError
 from gateway.limits import ScriptCalls
-from gateway.problem_types import ProblemType
 
 _TAKE = """
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -130,23 +127,3 @@ def _too_many(whose: str, wait_ms: int) -> ProblemError:
         f"too many failed logins {whose}; try again later",
         headers={"Retry-After": str(max(1, math.ceil(int(wait_ms) / 1000)))},
     )
-
-
-class LoginSlots:
-    """At most ``size`` logins in progress in this process; one more is refused at once with 503."""
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-
-    @contextlib.contextmanager
-    def hold(self) -> Iterator[None]:
-        """A slot for the duration of the block; 503 with ``Retry-After`` when none is free."""
-        if self._free <= 0:
-            raise ProblemError(
-                503, "too many logins in progress; retry later", headers=BUSY_RETRY_AFTER, kind=ProblemType.BUSY
-            )
-        self._free -= 1
-        try:
-            yield
-        finally:
-            self._free += 1

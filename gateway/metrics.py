@@ -50,6 +50,12 @@ REPUBLISHED = Counter(
     "Rows the reconciler published: left unpublished, or sending with a lease that lapsed unclaimed.",
     ["channel"],
 )
+REQUESTS_SHED = Counter(
+    "gateway_requests_shed_total",
+    "Requests answered 503 at once because this process had its cap of that kind in progress, by kind: sends"
+    " (GATEWAY_MAX_SENDS_IN_FLIGHT), logins (GATEWAY_LOGIN_CONCURRENCY).",
+    ["kind"],
+)
 CLIENTS_CUT_OFF = Counter(
     "gateway_clients_cut_off_total",
     "Requests refused or connections closed for a slow or greedy client, by reason: header_timeout, body_timeout,"

@@ -36,7 +36,7 @@ from gateway.content_retention import ContentEraser
 from gateway.database import create_pool
 from gateway.events import subscribe_to_changes
 from gateway.limits import SendGate, UserTokenLimit
-from gateway.login_limits import LoginSlots, LoginThrottle
+from gateway.login_limits import LoginThrottle
 from gateway.pages import PageWriter
 from gateway.partition_maintenance import PartitionMaintenance
 from gateway.profiles import ProfileCache
@@ -46,6 +46,7 @@ from gateway.scheduling.scheduler import Scheduler
 from gateway.send import NotificationSender
 from gateway.sending_domains import SendingDomainStore
 from gateway.settings import GatewaySettings
+from gateway.slots import Slots
 from gateway.stats import Stats
 from gateway.store import NotificationStore
 from gateway.suppressions import SuppressionStore
@@ -87,7 +88,8 @@ class Resources:
     user_access: UserAccess
     gate: SendGate
     login_throttle: LoginThrottle
-    login_slots: LoginSlots
+    login_slots: Slots
+    send_slots: Slots
     profiles: ProfileCache
     templates: TemplateCache
     renderer: TemplateRenderer
@@ -215,7 +217,8 @@ class Resources:
                     address_max_failures=settings.login_address_max_failures,
                     window_seconds=settings.login_window_seconds,
                 ),
-                login_slots=LoginSlots(settings.login_concurrency),
+                login_slots=Slots(settings.login_concurrency, "logins"),
+                send_slots=Slots(settings.max_sends_in_flight, "sends"),
                 profiles=profiles,
                 templates=templates,
                 renderer=renderer,

@@ -54,6 +54,10 @@ class GatewaySettings(DatabaseServiceSettings, UnsubscribeKeySettings):
     """How long an idle keep-alive connection stays open between requests."""
     max_header_bytes: int = Field(default=32 * 1024, ge=1024, validation_alias="GATEWAY_MAX_HEADER_BYTES")
     """The most a request line and its headers may take; more is answered 431."""
+    max_sends_in_flight: int = Field(default=64, ge=1, validation_alias="GATEWAY_MAX_SENDS_IN_FLIGHT")
+    """Sends (single, topic and batch requests) one gateway process works on at once; one more is answered 503
+    with ``Retry-After`` at once, so an overload queues at the clients instead of in here (docs/operations.md
+    "Overload")."""
     grpc_timeout_seconds: float = Field(default=2.0, gt=0, validation_alias="GATEWAY_GRPC_TIMEOUT_SECONDS")
     publish_timeout_seconds: float = Field(default=5.0, gt=0, validation_alias="GATEWAY_PUBLISH_TIMEOUT_SECONDS")
     db_pool_size: int = Field(default=20, ge=1, validation_alias="GATEWAY_DB_POOL_SIZE")

@@ -86,11 +86,12 @@ async def send(request: Request) -> Response:
     is a broadcast (`broadcast_id`, `status: fanning_out`, `status_url`), fanned out in the background, each
     subscriber getting exactly one notification (docs/api.md "Broadcasts")."""
     resources: Resources = request.app.state.resources
-    sent = await send_input.read_send(request, resources.authenticator)
-    if isinstance(sent.body, TopicSendRequest):
-        accepted = await resources.broadcast_service.accept(sent.body, sent.caller, sent.idempotency_key)
-    else:
-        accepted = await resources.send_service.accept(sent.body, sent.caller, sent.idempotency_key)
+    with resources.send_slots.hold():
+        sent = await send_input.read_send(request, resources.authenticator)
+        if isinstance(sent.body, TopicSendRequest):
+            accepted = await resources.broadcast_service.accept(sent.body, sent.caller, sent.idempotency_key)
+        else:
+            accepted = await resources.send_service.accept(sent.body, sent.caller, sent.idempotency_key)
     headers = {**accepted.headers, "Idempotent-Replayed": "true"} if accepted.replayed else accepted.headers
     return Response(accepted.payload, status_code=202, headers=headers, media_type=JSON)
 
@@ -146,7 +147,8 @@ async def send_batch(
     or the application, is over its limit). A template or body error fails the whole batch and sends nothing.
     One `Idempotency-Key` covers the batch: a repeat answers the first response. A 503 means nothing was
     queued: retry with the same key."""
-    accepted = await resources.batch_service.accept(body, caller, idempotency_key)
+    with resources.send_slots.hold():
+        accepted = await resources.batch_service.accept(body, caller, idempotency_key)
     headers = {**accepted.headers, "Idempotent-Replayed": "true"} if accepted.replayed else accepted.headers
     return Response(accepted.payload, status_code=202, headers=headers, media_type=JSON)
 
