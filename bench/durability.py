@@ -69,19 +69,24 @@ async def settings(db: Any, stack: Stack, vhost: str, rabbitmq_url: str) -> dict
     }
 
 
-async def late_confirms(http: httpx.AsyncClient, stack: Stack) -> float | None:
-    """202s the gateway answered without a confirm in time, over the run (None when /metrics did not answer)."""
+async def metric_total(http: httpx.AsyncClient, url: str, name: str) -> float | None:
+    """The sum of counter ``name`` (every label) on ``url``'s ``/metrics`` (None when it did not answer)."""
     try:
-        response = await http.get(stack.url("gateway") + "/metrics", timeout=10)
+        response = await http.get(url + "/metrics", timeout=10)
     except httpx.HTTPError:
         return None
     return sum(
         sample.value
         for family in text_string_to_metric_families(response.text)
-        if family.name == LATE_CONFIRMS
+        if family.name == name
         for sample in family.samples
         if sample.name.endswith("_total")
     )
+
+
+async def late_confirms(http: httpx.AsyncClient, stack: Stack) -> float | None:
+    """202s the gateway answered without a confirm in time, over the run (None when /metrics did not answer)."""
+    return await metric_total(http, stack.url("gateway"), LATE_CONFIRMS)
 
 
 def intact(found: dict[str, Any]) -> bool:

@@ -42,6 +42,11 @@ def _commits(per_item: float | None) -> str:
     return "" if per_item is None else f"; PostgreSQL commits per item {per_item:.2f}"
 
 
+def _acks(per_frame: float | None) -> str:
+    """The messages one ``basic.ack`` frame carried, when measured."""
+    return "" if per_frame is None else f"; messages per ack frame {per_frame:.1f}"
+
+
 SEND_SIDE = ("gateway", "template_svc", "user_svc", "postgres", "rabbitmq", "redis", "honcho")
 DRAIN_SIDE = ("email_worker", "push_worker", "smtp_sink", "fcm_server", "postgres", "rabbitmq", "honcho")
 WEBHOOK_SIDE = ("webhook_worker", "webhook_receiver", "postgres", "honcho")
@@ -276,7 +281,9 @@ def render_table(results: dict[str, Any]) -> str:
             )
             row(
                 f"drain {channel}: CPU µs per delivery",
-                _cpu(found.get("cpu_us_per_delivery", {}), DRAIN_SIDE) + _commits(found.get("commits_per_delivery")),
+                _cpu(found.get("cpu_us_per_delivery", {}), DRAIN_SIDE)
+                + _commits(found.get("commits_per_delivery"))
+                + _acks(found.get("acks_per_frame")),
             )
 
     mixed = results.get("mixed")

@@ -469,6 +469,9 @@ class Bench:
         after = self.monitor.usage_now()
         window = await database.delivery_window(self.db, channel, since)
         commits = await database.commits_since(self.db, commits)
+        worker = self.stack.url(instance)
+        acked = await durability.metric_total(self.http, worker, "amqp_consumer_acked_messages")
+        ack_frames = await durability.metric_total(self.http, worker, "amqp_consumer_ack_frames")
         span = (window["last"] - window["first"]).total_seconds() if window["n"] > 1 else 0.0
         result = {
             "backlog": backlog,
@@ -479,6 +482,7 @@ class Bench:
             "worker_ready_seconds": ready,
             "cpu_us_per_delivery": cpu_per_item(before, after, window["n"]),
             "commits_per_delivery": commits / window["n"] if window["n"] else None,
+            "acks_per_frame": acked / ack_frames if acked and ack_frames else None,
             "load": load_average(),
         }
         self.results[f"drain_{channel}"] = result

@@ -20,7 +20,8 @@ Per message:
    ``max_attempts`` are spent, ``failed`` with ``retries_exhausted``). ``PermanentError`` → ``failed`` with its
    reason, then dead-lettered. Each outcome is written only while this claim's lease is the row's. Then ack.
 
-A message is acked only once its row is written and any retry or dead-letter publish is confirmed. When the
+A message is acked only once its row is written and any retry or dead-letter publish is confirmed; the acks of
+the messages settled in one turn of the event loop go out together (``common.amqp.acks``). When the
 database or the broker fails on the way, the message is requeued after a pause and handled again from the
 top. A worker that dies leaves its rows ``sending``: their redelivered copies wait on the ladder until the
 lease lapses and are then claimed and sent again, so nothing is lost (and at worst one copy is sent twice,
@@ -39,6 +40,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
+from common.amqp.acks import CoalescedAcks
 from common.amqp.connection import close_after_acks, connect
 from common.amqp.publisher import Publisher, protobuf_message
 from common.amqp.topology import retry_routing_key, work_queue
@@ -102,6 +104,7 @@ class WorkerRuntime:
         self._consumer_tag: str | None = None
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._acks = CoalescedAcks()
         self._stopping = False
         self._breaker_publisher = BreakerPublisher(settings.redis_url, self._name, self.breakers)
 
@@ -156,6 +159,7 @@ class WorkerRuntime:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._acks.drain()
         if self._connection is not None:
             await close_after_acks(self._connection)
         if self._store is not None:
@@ -194,6 +198,7 @@ class WorkerRuntime:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         # Our own task, not the channel's: a broker reconnect must not cancel a send half-way.
+        self._acks.received(message)
         task = asyncio.get_running_loop().create_task(self._handle(message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -201,7 +206,7 @@ class WorkerRuntime:
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         async with self._slots:
             if self._stopping:
-                await _settle(message.nack(requeue=True))
+                await self._acks.nack(message, requeue=True)
                 return
             self.metrics.in_flight.inc()
             try:
@@ -209,7 +214,7 @@ class WorkerRuntime:
             except Exception:
                 logger.exception("could not handle message %s; requeueing it", message.message_id)
                 await asyncio.sleep(REQUEUE_PAUSE_SECONDS)
-                await _settle(message.nack(requeue=True))
+                await self._acks.nack(message, requeue=True)
             finally:
                 self.metrics.in_flight.dec()
 
@@ -220,7 +225,7 @@ class WorkerRuntime:
             logger.warning("poison message %s dead-lettered: %s", message.message_id, error)
             await self._dead_letter(message, reason=POISON, attempts=0, detail=str(error))
             self.metrics.failed(POISON)
-            await _settle(message.ack())
+            self._acks.ack(message)
             return
         request_id_var.set(envelope.correlation_id or None)
         notification_id = envelope.notification_id
@@ -237,7 +242,7 @@ class WorkerRuntime:
             )
             if self._counted(state):
                 self.metrics.failed(EXPIRED)
-            await _settle(message.ack())
+            self._acks.ack(message)
             return
         if self._limiter is not None and not envelope.test_mode and self.breaker.may_call():
             self.metrics.rate_limit_wait.inc(await self._limiter.wait_turn())
@@ -250,7 +255,7 @@ class WorkerRuntime:
             await self._wait_for_lease(message, envelope, claim)
             return
         if not self._claimed(claim):
-            await _settle(message.ack())
+            self._acks.ack(message)
             return
         if envelope.test_mode:
             await self._pretend_delivery(message, envelope, attempt, claim)
@@ -305,7 +310,7 @@ class WorkerRuntime:
             )
             if self._counted(state):
                 self.metrics.delivered.inc()
-            await _settle(message.ack())
+            self._acks.ack(message)
             return
 
         if isinstance(failure, PermanentError):
@@ -352,7 +357,7 @@ class WorkerRuntime:
         )
         if self._counted(state):
             self.metrics.delivered.inc()
-        await _settle(message.ack())
+        self._acks.ack(message)
 
     async def _defer(self, message: AbstractIncomingMessage, envelope: pb.MessageEnvelope, claim: Claim) -> None:
         """The breaker is open: back to the ladder without spending an attempt."""
@@ -377,7 +382,7 @@ class WorkerRuntime:
         await self._publish_retry(envelope, envelope.attempt, self.policy.deferral(claim.wait_seconds))
         self.metrics.deferred.inc()
         logger.info("claimed elsewhere for %.1f s more: deferred", claim.wait_seconds)
-        await _settle(message.ack())
+        self._acks.ack(message)
 
     async def _retry(
         self,
@@ -408,7 +413,7 @@ class WorkerRuntime:
             await self._publish_retry(envelope, attempts, schedule)
             if last_error is not None:
                 self.metrics.retried.inc()
-        await _settle(message.ack())
+        self._acks.ack(message)
         return published
 
     async def _publish_retry(self, envelope: pb.MessageEnvelope, attempts: int, schedule: RetrySchedule) -> None:
@@ -455,7 +460,7 @@ class WorkerRuntime:
         if self._counted(state):
             await self._dead_letter(message, reason=reason, attempts=attempts, detail=error.message)
             self.metrics.failed(reason)
-        await _settle(message.ack())
+        self._acks.ack(message)
 
     async def _dead_letter(self, message: AbstractIncomingMessage, *, reason: str, attempts: int, detail: str) -> None:
         """Publish the original body to ``notifications.dlx`` with why and after how many attempts."""
@@ -520,14 +525,6 @@ class WorkerRuntime:
 def _email_address(envelope: pb.MessageEnvelope) -> str | None:
     """The recipient's address, which the claim checks against the suppression list; None for other channels."""
     return envelope.email_recipient.address or None if envelope.HasField("email_recipient") else None
-
-
-async def _settle(settlement: Awaitable[Any]) -> None:
-    """Ack or nack; when the channel is gone the broker redelivers the message, which is safe."""
-    try:
-        await settlement
-    except Exception as error:
-        logger.info("could not settle a message (%s); the broker will redeliver it", error)
 
 
 async def _answers(check: Awaitable[Any]) -> bool:
